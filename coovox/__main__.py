@@ -1,0 +1,3 @@
+from coovox.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Outbound calls: routing, call control through ARI, the call log."""

@@ -1,0 +1,104 @@
+"""The application context handed to hooks: configuration, plugins, clock, services."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from coovox.config import Config
+from coovox.plugin_host import PluginHost
+from coovox.storage import db
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Coovox:
+    """One running CooVox: what every plugin may use.
+
+    ``services`` is where plugins publish objects for others (``services["calls"]`` is
+    the call controller once the calls plugin has started; ``services["ari"]`` the ARI
+    connection).  ``clock`` returns the current aware UTC time; tests replace it.
+    """
+
+    config: Config
+    plugins: PluginHost
+    clock: Callable[[], datetime] = utcnow
+    services: dict[str, Any] = field(default_factory=dict)
+    started: bool = False
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def secret_key(self) -> bytes:
+        """32 bytes for cookie encryption: configured, or generated once in the data dir."""
+        if self.config.secret_key:
+            return _derive(self.config.secret_key)
+        path = self.config.data_path / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return _derive(path.read_text().strip())
+
+    async def open(self, *, migrate: bool = True, startup: bool = True) -> Coovox:
+        """Open the database (applying migrations), apply plugin states, run start-up hooks."""
+        from coovox.models import PluginState
+
+        self.config.data_path.mkdir(parents=True, exist_ok=True)
+        specs = self.plugins.call_all_plugins("coovox_models")
+        await db.open_db(self.config.database_url, specs, migrate=migrate)
+        states = {row.name: row.enabled for row in await PluginState.all()}
+        self.plugins.apply_states(states)
+        if startup:
+            await self.plugins.acall("coovox_startup", coovox=self)
+            self.started = True
+        return self
+
+    async def close(self) -> None:
+        if self.started:
+            for info in self.plugins.infos():
+                if not info.enabled:
+                    continue
+                impl = getattr(info.module, "coovox_shutdown", None)
+                if impl is None:
+                    continue
+                try:
+                    result = impl(coovox=self)
+                    if hasattr(result, "__await__"):
+                        await result
+                except Exception:
+                    log.exception("plugin %s failed to shut down cleanly", info.name)
+            self.started = False
+        await db.close_db()
+
+    async def set_plugin_enabled(self, name: str, enabled: bool) -> None:
+        """Enable/disable a plugin now and remember the choice in the database."""
+        from coovox.models import PluginState
+
+        self.plugins.set_enabled(name, enabled)
+        updated = await PluginState.filter(name=name).update(enabled=enabled)
+        if not updated:
+            await PluginState.create(name=name, enabled=enabled)
+
+
+def _derive(text: str) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).digest()
+
+
+def data_file(config: Config, *parts: str) -> Path:
+    return config.data_path.joinpath(*parts)

@@ -1,0 +1,211 @@
+"""Every hook a CooVox plugin may implement.
+
+Implement a hook with ``@coovox.hookimpl`` on a module-level function (or method) of
+the same name.  A hook may be a plain function or ``async def``: the host awaits what
+comes back.  Unless a hook says ``firstresult``, every enabled plugin is called and the
+host receives a list of their non-``None`` results, in pluggy's order (last registered
+first; ``tryfirst``/``trylast`` move an implementation).  Built-in plugins are registered
+before third-party ones, so third-party implementations run first.
+
+Each hook is documented in ``docs/plugin-hooks.md``; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from coovox.context import Coovox
+    from coovox.hooktypes import (
+        CallControl,
+        CallInfo,
+        GateDecision,
+        MenuItem,
+        ModelSpec,
+        Role,
+        Route,
+        StaticDir,
+    )
+
+hookspec = pluggy.HookspecMarker("coovox")
+hookimpl = pluggy.HookimplMarker("coovox")
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_startup(coovox: Coovox) -> None:
+    """Called once after the database is ready and before calls are accepted.
+
+    Receives the application context (configuration, plugin host, database ready,
+    ``coovox.calls`` the call controller).  May be async.  Returns nothing.  Every
+    enabled plugin is called; an exception stops start-up with the plugin named.
+    """
+
+
+@hookspec
+def coovox_shutdown(coovox: Coovox) -> None:
+    """Called once when the process stops (SIGINT/SIGTERM), before the database closes.
+
+    May be async; finish in-flight writes here.  Returns nothing.  Exceptions are
+    logged and do not stop the other plugins' shutdown.
+    """
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_models() -> ModelSpec | None:
+    """The Tortoise app this plugin adds: label, models module, migrations package.
+
+    Called for every installed plugin, enabled or not, so that disabling a plugin never
+    drops its tables.  Returns one :class:`~coovox.hooktypes.ModelSpec` or ``None``.
+    """
+
+
+# --- web -------------------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_routes(coovox: Coovox) -> list[Route] | None:
+    """HTTP routes (pages and ``/api/v1`` JSON) this plugin serves.
+
+    Returns a list of :class:`~coovox.hooktypes.Route`; each names the roles allowed.
+    Routes of a disabled plugin answer 404.  Route names must be unique across plugins.
+    """
+
+
+@hookspec
+def coovox_menu_items() -> list[MenuItem] | None:
+    """Entries for the left menu; the layout shows those whose roles match the user.
+
+    Returns a list of :class:`~coovox.hooktypes.MenuItem`, sorted by ``(section, order)``.
+    """
+
+
+@hookspec
+def coovox_template_dirs() -> list[Path] | None:
+    """Folders of jinja2 templates, searched after the core's ``coovox/web/templates``.
+
+    Name templates after the plugin (``billing/rates.html``) to avoid clashes.
+    """
+
+
+@hookspec
+def coovox_static_dirs() -> list[StaticDir] | None:
+    """Folders of static files, each served at ``/static/<prefix>/`` to everyone."""
+
+
+@hookspec
+def coovox_locale_dirs() -> list[Path] | None:
+    """Folders holding ``<lang>.po`` catalogs (e.g. ``zh_CN.po``) for this plugin's texts.
+
+    Catalogs of all plugins are merged; the core's wins on a clash.
+    """
+
+
+@hookspec
+def coovox_roles() -> list[Role] | None:
+    """Roles this plugin introduces (the core has ``admin``; billing adds ``billing``)."""
+
+
+@hookspec(firstresult=True)
+def coovox_sign_in_refusal(username: str, role: str) -> str | None:
+    """A reason to refuse a user's sign-in after the password was right, or ``None``.
+
+    ``firstresult``: the first non-``None`` answer refuses, and is shown on the sign-in
+    page (licensing: "the billing trial has expired").
+    """
+
+
+# --- features and licensing ----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
+    """Licence state of a named feature, or ``None`` when no plugin licenses it.
+
+    ``firstresult``.  The answer is a dict with ``usable`` (bool: trial running or
+    licensed), ``first_activation``, ``expires_at`` (``None`` for never),
+    ``licence_uploaded`` and ``device_id``.
+    """
+
+
+@hookspec(firstresult=True)
+def coovox_feature_activate(feature: str, active: bool) -> str | None:
+    """Asked before a feature is switched on or off; a refusal message or ``None``.
+
+    ``firstresult``.  Licensing records the first activation here and refuses
+    activation after an expired trial without a licence.
+    """
+
+
+# --- call control ----------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_call_gate(call: CallInfo) -> GateDecision | None:
+    """Decide, before the trunk is dialled, whether a call may go out and for how long.
+
+    Every enabled plugin is asked; returns a :class:`~coovox.hooktypes.GateDecision`
+    or ``None`` (no opinion).  Any refusal wins (the first refusal's reason is recorded);
+    among caps the smallest wins.  May be async; keep it fast, it is on the call path.
+    """
+
+
+@hookspec
+def coovox_call_answered(
+    call: CallInfo, control: CallControl, decision: GateDecision | None, resumed: bool
+) -> None:
+    """Called when the far end answers and both legs are bridged.
+
+    ``decision`` is this plugin's own answer from :func:`coovox_call_gate` (``None`` if
+    it gave none).  ``control`` lets the plugin schedule timers on the call's talk time,
+    play tones and cut the call.  ``resumed`` is true when the call is being resumed after
+    a restart or reconnect (talk time already running).  May be async.
+    """
+
+
+@hookspec
+def coovox_call_cut(call: CallInfo, reason: str, plugin: str) -> None:
+    """Told when a call is being cut by a cap or by a plugin's request.
+
+    ``plugin`` names who asked (``"core"`` for the rule's time limit).  Called before
+    the legs are hung up.  Returns nothing.
+    """
+
+
+@hookspec
+def coovox_call_ended(call: CallInfo, record: dict[str, Any]) -> None:
+    """Called once per call attempt after its record is written.
+
+    ``record`` is the call-log row as the JSON API shows it (status, reason, times,
+    ``talk_time`` in seconds, ``billed_talk_time``).  May be async; billing settles the
+    call's cost here.  Exceptions are logged; the record is already safe.
+    """
+
+
+@hookspec
+def coovox_call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]] | None:
+    """Extra fields for call-log rows, keyed by call id (billing adds ``cost``).
+
+    Called for each page of the call log and for live calls; may be async.  The host
+    merges the dicts of all plugins.
+    """
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add sub-commands to ``coovox``.
+
+    Call ``subparsers.add_parser(...)`` and ``set_defaults(handler=fn)`` where
+    ``fn(coovox, args) -> int`` may be async; the CLI opens the database first.
+    """

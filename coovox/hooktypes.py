@@ -1,0 +1,137 @@
+"""Small value types that hooks receive and return (no I/O, no framework types)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+# --- roles -------------------------------------------------------------------------------
+
+ADMIN = "admin"
+BILLING = "billing"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role users can have. ``admin`` may do everything."""
+
+    name: str
+    label: str
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A Tortoise app a plugin adds: its label, models module and migrations package."""
+
+    app_label: str
+    models: str
+    migrations: str
+
+
+# --- web -----------------------------------------------------------------------------------
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP route.
+
+    ``roles`` lists who may call it (``admin`` always may); an empty tuple with
+    ``public=True`` opens it to anonymous users (sign-in page, static files only).
+    ``api`` routes answer JSON errors and accept bearer tokens; ``openapi`` is the
+    operation object for ``/api/v1/openapi.json`` (summary, parameters, requestBody...).
+    """
+
+    method: str
+    path: str
+    handler: Handler
+    name: str
+    roles: tuple[str, ...] = (ADMIN,)
+    public: bool = False
+    api: bool = False
+    openapi: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry of the left menu. ``section`` groups entries; ``order`` sorts them."""
+
+    label: str
+    route: str
+    roles: tuple[str, ...] = (ADMIN,)
+    section: str = ""
+    order: int = 100
+    icon: str = ""
+
+
+@dataclass(frozen=True)
+class StaticDir:
+    """A folder served at ``/static/<prefix>/``."""
+
+    prefix: str
+    path: Path
+
+
+# --- call control ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What plugins know about a call when it is gated, answered or cut."""
+
+    call_id: str
+    extension: str
+    extension_name: str
+    dialed: str
+    sent: str
+    rule: str
+    trunks: tuple[str, ...]
+    started_at: datetime
+    pin: str | None = None
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """A plugin's answer to :func:`coovox_call_gate`.
+
+    ``refuse`` is a short reason (``"locked"``, ``"insufficient funds"``); ``cap`` the
+    longest talk time in seconds the plugin allows; ``data`` is kept for the plugin and
+    handed back in :func:`coovox_call_answered` (e.g. the chosen rate).
+    """
+
+    plugin: str
+    refuse: str | None = None
+    cap: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+CallEndStatus = Literal["answered", "no answer", "busy", "failed", "refused"]
+
+
+class CallControl(Protocol):
+    """What plugins may ask of a call in progress (passed to call hooks)."""
+
+    async def cut(self, call_id: str, reason: str, *, billed_until: float | None = None,
+                  plugin: str = "") -> bool:
+        """Hang up both legs now; ``billed_until`` is the talk time the call is billed to."""
+
+    async def play_tone(self, call_id: str, tone: str) -> bool:
+        """Play an Asterisk tone (``tone:beep``) to the caller; False when not possible."""
+
+    def schedule(self, call_id: str, at_talk_seconds: float,
+                 callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` when the call's talk time reaches ``at_talk_seconds``.
+
+        Timers belong to the call: they are cancelled when it ends.
+        """
+
+    def talk_seconds(self, call_id: str) -> float | None:
+        """Talk time so far, or None when the call is not answered or has ended."""

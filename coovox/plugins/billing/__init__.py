@@ -1,0 +1,1 @@
+"""Billing: prepaid/postpaid accounts, rates, live metering with cut-off, reports."""

@@ -1,0 +1,1 @@
+"""Licensing: trials and device-bound licences of named features."""

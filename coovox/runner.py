@@ -1,0 +1,52 @@
+"""``coovox run``: the web application and the ARI connection in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from coovox.context import Coovox
+from coovox.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+async def start(coovox: Coovox, *, host: str | None = None,
+                port: int | None = None) -> web.AppRunner:
+    """Open the database, start plugins and the web server; return the runner."""
+    await coovox.open()
+    try:
+        app = create_app(coovox)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host or coovox.config.web_host,
+                           port or coovox.config.web_port)
+        await site.start()
+    except BaseException:
+        await coovox.close()
+        raise
+    return runner
+
+
+async def serve(coovox: Coovox) -> None:
+    """Run until SIGINT/SIGTERM, then stop cleanly (in-flight requests and writes finish)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    runner = await start(coovox)
+    cfg = coovox.config
+    log.info("CooVox web UI on http://%s:%s/ (ARI %s, app %s)", cfg.web_host, cfg.web_port,
+             cfg.ari_url, cfg.ari_app)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await runner.cleanup()
+        await coovox.close()

@@ -1,0 +1,1 @@
+"""Storage: Tortoise ORM on SQLite (default) or PostgreSQL, with committed migrations."""

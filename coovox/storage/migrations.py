@@ -1,0 +1,35 @@
+"""Developer helper behind ``coovox db makemigrations``: Tortoise's own autodetector."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tortoise.migrations.autodetector import MigrationAutodetector
+
+from coovox.hooktypes import ModelSpec
+from coovox.storage.db import tortoise_config
+
+
+async def make_migrations(url: str, specs: Iterable[ModelSpec],
+                          app_labels: list[str] | None = None) -> list[str]:
+    """Write migration files for model changes; returns one line per file written."""
+    from tortoise.cli.cli import _ensure_migrations_package, tortoise_cli_context
+
+    config = tortoise_config(url, specs)
+    apps = config["apps"]
+    if app_labels:
+        unknown = [a for a in app_labels if a not in apps]
+        if unknown:
+            raise ValueError(f"unknown app label {unknown[0]!r}; known: {', '.join(apps)}")
+    for label, app_config in apps.items():
+        _ensure_migrations_package(label, app_config)
+    async with tortoise_cli_context(config) as ctx:
+        detector = MigrationAutodetector(ctx.apps, apps)
+        writers = await detector.changes()
+    lines = []
+    for writer in writers:
+        if app_labels and writer.app_label not in app_labels:
+            continue
+        path = writer.write()
+        lines.append(f"created {writer.app_label}.{writer.name} ({path})")
+    return lines or ["no changes"]

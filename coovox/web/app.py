@@ -1,0 +1,181 @@
+"""The web application factory: one ``create_app`` and a ``setup_*`` per concern."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import setup as setup_session_mw
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+from cryptography.fernet import Fernet
+
+from coovox.context import Coovox
+from coovox.hooktypes import MenuItem, Route, StaticDir
+from coovox.web import errors as web_errors
+from coovox.web.i18n import setup_i18n
+from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY
+from coovox.web.security import access_middleware, csrf_token, current_user
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+class SessionStorage(EncryptedCookieStorage):
+    """Encrypted, signed cookie; ``Secure`` when the request came over HTTPS."""
+
+    async def save_session(self, request, response, session):
+        self._cookie_params["secure"] = request.secure or request.headers.get(
+            "X-Forwarded-Proto") == "https"
+        return await super().save_session(request, response, session)
+
+
+def create_app(coovox: Coovox) -> web.Application:
+    """Build the aiohttp application for a started :class:`Coovox`."""
+    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app[COOVOX_KEY] = coovox
+    app[ROUTES_KEY] = {}
+    app[ROUTE_PLUGIN_KEY] = {}
+    app[MENU_KEY] = []
+    setup_sessions(app, coovox)
+    app.middlewares.append(error_middleware)
+    app.middlewares.append(access_middleware)
+    app.middlewares.append(plugin_enabled_middleware)
+    setup_templates(app, coovox)
+    setup_i18n(app)
+    setup_static(app, coovox)
+    setup_routes(app, coovox)
+    return app
+
+
+def setup_sessions(app: web.Application, coovox: Coovox) -> None:
+    import base64
+
+    key = base64.urlsafe_b64encode(coovox.secret_key)
+    storage = SessionStorage(Fernet(key), cookie_name="coovox_session", httponly=True,
+                             samesite="Lax", max_age=12 * 3600)
+    setup_session_mw(app, storage)
+
+
+def setup_templates(app: web.Application, coovox: Coovox) -> None:
+    dirs: list[Path] = [HERE / "templates"]
+    for found in coovox.plugins.call_all("coovox_template_dirs"):
+        dirs.extend(Path(p) for p in found)
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default=True),
+        context_processors=[template_context],
+        enable_async=False,
+    )
+    env.globals["static"] = lambda path: f"/static/{path}"
+
+
+async def template_context(request: web.Request) -> dict:
+    coovox = request.app[COOVOX_KEY]
+    user = current_user(request)
+    menu = [m for m in request.app[MENU_KEY] if user and (user.role == "admin" or
+                                                          user.role in m.roles)]
+    ari = coovox.services.get("ari_status")
+    return {
+        "user": user,
+        "menu": menu,
+        "csrf_token": await csrf_token(request),
+        "simulation": coovox.config.simulation,
+        "ari_status": ari() if callable(ari) else None,
+        "request": request,
+        "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
+        "current_route": getattr(request.match_info.route, "name", None),
+    }
+
+
+def setup_static(app: web.Application, coovox: Coovox) -> None:
+    app.router.add_static("/static/core/", HERE / "static", name="static_core")
+    for found in coovox.plugins.call_all("coovox_static_dirs"):
+        for d in found:
+            assert isinstance(d, StaticDir)
+            app.router.add_static(f"/static/{d.prefix}/", d.path, name=f"static_{d.prefix}")
+
+
+def setup_routes(app: web.Application, coovox: Coovox) -> None:
+    """Register every plugin's routes (of all installed plugins: disabled ones answer 404)."""
+    routes: dict[str, Route] = app[ROUTES_KEY]
+    owners: dict[str, str] = app[ROUTE_PLUGIN_KEY]
+    menu: list[MenuItem] = app[MENU_KEY]
+    for info in coovox.plugins.infos():
+        routes_impl = getattr(info.module, "coovox_routes", None)
+        if routes_impl is not None:
+            for route in routes_impl(coovox=coovox) or []:
+                if route.name in routes:
+                    raise RuntimeError(f"route name {route.name!r} of plugin {info.name} "
+                                       "is already used")
+                app.router.add_route(route.method, route.path, route.handler, name=route.name)
+                routes[route.name] = route
+                owners[route.name] = info.name
+        menu_impl = getattr(info.module, "coovox_menu_items", None)
+        if menu_impl is not None:
+            menu.extend((item, info.name) for item in menu_impl() or [])  # type: ignore[misc]
+    # keep only menu entries whose plugin is enabled, sorted; resolved per request
+    app[MENU_KEY] = _MenuView(menu, coovox)  # type: ignore[assignment]
+
+
+class _MenuView(list):
+    """The menu as seen now: entries of enabled plugins, sorted by section and order."""
+
+    def __init__(self, entries, coovox: Coovox):
+        super().__init__()
+        self._entries = entries
+        self._coovox = coovox
+
+    def __iter__(self):
+        items = [item for item, plugin in self._entries if self._coovox.plugins.is_enabled(plugin)]
+        return iter(sorted(items, key=lambda m: (m.section, m.order, m.label)))
+
+
+@web.middleware
+async def plugin_enabled_middleware(request: web.Request, handler):
+    name = getattr(request.match_info.route, "name", None)
+    owner = request.app[ROUTE_PLUGIN_KEY].get(name or "")
+    if owner and not request.app[COOVOX_KEY].plugins.is_enabled(owner):
+        route = request.app[ROUTES_KEY][name]
+        if route.api:
+            return web_errors.json_error(404, f"plugin {owner!r} is disabled")
+        raise web.HTTPNotFound()
+    return await handler(request)
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):
+    """API errors as JSON; HTML error pages with no stack trace; log unexpected errors."""
+    try:
+        return await handler(request)
+    except web_errors.ApiError as exc:
+        return web_errors.json_error(exc.status, exc.message, exc.field, exc.code)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        if _wants_json(request):
+            return web_errors.json_error(exc.status, exc.reason)
+        return _error_page(request, exc.status, exc.text if exc.status == 403 else "")
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if _wants_json(request):
+            return web_errors.json_error(500, "internal error; the administrator can find "
+                                              "details in the log")
+        return _error_page(request, 500, "")
+
+
+def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
+    try:
+        response = aiohttp_jinja2.render_template(
+            "error.html", request, {"status": status, "detail": detail}, status=status)
+    except Exception:
+        log.exception("error page could not be rendered")
+        response = web.Response(text=f"Error {status}", status=status)
+    return response

@@ -1,0 +1,17 @@
+"""Typed application keys shared by the web modules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from coovox.hooktypes import MenuItem, Route
+
+if TYPE_CHECKING:
+    from coovox.context import Coovox
+
+COOVOX_KEY: web.AppKey[Coovox] = web.AppKey("coovox")
+ROUTES_KEY: web.AppKey[dict[str, Route]] = web.AppKey("routes")
+ROUTE_PLUGIN_KEY: web.AppKey[dict[str, str]] = web.AppKey("route_plugin")
+MENU_KEY: web.AppKey[list[MenuItem]] = web.AppKey("menu")

@@ -1,0 +1,122 @@
+"""Who is calling and may they: sessions, bearer tokens, roles, CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from coovox.hooktypes import ADMIN, Route
+from coovox.users import user_for_token
+from coovox.web.errors import json_error
+from coovox.web.keys import ROUTES_KEY
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user of a request."""
+
+    id: int
+    username: str
+    role: str
+    via_token: bool = False
+
+    def may(self, roles: tuple[str, ...]) -> bool:
+        return self.role == ADMIN or self.role in roles or "*" in roles
+
+
+USER_KEY: web.RequestKey[Principal] = web.RequestKey("coovox_user", Principal)
+
+
+def current_user(request: web.Request) -> Principal | None:
+    return request.get(USER_KEY)
+
+
+async def csrf_token(request: web.Request) -> str:
+    session = await get_session(request)
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        session["csrf"] = token
+    return token
+
+
+async def _identify(request: web.Request) -> Principal | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        user = await user_for_token(auth[7:].strip())
+        if user is None:
+            return None
+        return Principal(user.id, user.username, user.role, via_token=True)
+    session = await get_session(request)
+    uid = session.get("uid")
+    if uid is None:
+        return None
+    return Principal(uid, session.get("username", ""), session.get("role", ""))
+
+
+def route_of(request: web.Request) -> Route | None:
+    name = getattr(request.match_info.route, "name", None)
+    if not name:
+        return None
+    return request.app[ROUTES_KEY].get(name)
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler):
+    """Refuse anonymous users and wrong roles; check CSRF on state-changing requests."""
+    route = route_of(request)
+    if route is None or route.public:
+        if route is not None and request.method not in SAFE_METHODS and not route.api:
+            await _check_csrf(request, route)
+        return await handler(request)
+    principal = await _identify(request)
+    if principal is None:
+        if route.api:
+            return json_error(401, "sign in or send an API token (Authorization: Bearer ...)")
+        raise web.HTTPFound(request.app.router["sign_in"].url_for().with_query(
+            next=request.path_qs))
+    if not principal.may(route.roles):
+        if route.api:
+            return json_error(403, "your role may not use this")
+        raise web.HTTPForbidden()
+    request[USER_KEY] = principal
+    if request.method not in SAFE_METHODS and not principal.via_token:
+        await _check_csrf(request, route)
+    return await handler(request)
+
+
+async def _check_csrf(request: web.Request, route: Route) -> None:
+    session = await get_session(request)
+    expected = session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        log.warning("CSRF check failed for %s %s", request.method, request.path)
+        if route.api:
+            raise _CsrfJson()
+        raise web.HTTPForbidden(text="The form has expired or was not sent by this site: "
+                                     "reload the page and try again.")
+
+
+class _CsrfJson(web.HTTPForbidden):
+    def __init__(self) -> None:
+        super().__init__(
+            text='{"error": {"code": "csrf", "message": "missing or wrong CSRF token"}}',
+            content_type="application/json",
+        )

@@ -1,0 +1,166 @@
+"""Core pages and API: sign-in/out, overview, health, language, plugins."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from coovox import __version__
+from coovox.storage import db
+from coovox.users import authenticate
+from coovox.web.errors import ApiError
+from coovox.web.i18n import LANGUAGES, gettext as _
+from coovox.web.keys import COOVOX_KEY
+from coovox.web.throttle import SignInThrottle
+
+log = logging.getLogger(__name__)
+THROTTLE = SignInThrottle()
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/"
+
+
+async def sign_in_page(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        "sign_in.html", request,
+        {"next": _safe_next(request.query.get("next")), "username": "", "error": ""})
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    form = await request.post()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    nxt = _safe_next(str(form.get("next", "")))
+    ip = request.remote or ""
+    coovox = request.app[COOVOX_KEY]
+
+    delay = THROTTLE.delay(username, ip)
+    if delay:
+        await asyncio.sleep(delay)
+    user = await authenticate(username, password)
+    error = ""
+    if user is None:
+        THROTTLE.failed(username, ip)
+        log.warning("failed sign-in for user %r from %s", username, ip)
+        error = _("Wrong user name or password.")
+    else:
+        refusal = await coovox.plugins.afirst("coovox_sign_in_refusal", username=user.username,
+                                              role=user.role)
+        if refusal:
+            log.warning("sign-in of %r refused: %s", username, refusal)
+            error = refusal
+    if error:
+        return aiohttp_jinja2.render_template(
+            "sign_in.html", request, {"next": nxt, "username": username, "error": error},
+            status=200)
+    THROTTLE.succeeded(username, ip)
+    session = await new_session(request)
+    session["uid"] = user.id
+    session["username"] = user.username
+    session["role"] = user.role
+    response = web.HTTPFound(nxt)
+    if user.language in LANGUAGES:
+        response.set_cookie("lang", user.language, max_age=365 * 86400, samesite="Lax")
+    log.info("user %s signed in from %s", username, ip)
+    raise response
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    session.invalidate()
+    raise web.HTTPFound("/sign-in")
+
+
+async def set_language(request: web.Request) -> web.Response:
+    form = await request.post()
+    lang = str(form.get("lang", ""))
+    response = web.HTTPFound(_safe_next(str(form.get("next", "/"))))
+    if lang in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+        session = await get_session(request)
+        uid = session.get("uid")
+        if uid is not None:
+            from coovox.models import User
+
+            await User.filter(id=uid).update(language=lang)
+    raise response
+
+
+async def home(request: web.Request) -> web.Response:
+    """The overview for administrators; other roles go to their first menu entry."""
+    from coovox.web.keys import MENU_KEY
+    from coovox.web.security import current_user
+
+    user = current_user(request)
+    if user is not None and user.role != "admin":
+        for item in request.app[MENU_KEY]:
+            if user.role in item.roles and item.route != "home":
+                raise web.HTTPFound(request.app.router[item.route].url_for())
+    return aiohttp_jinja2.render_template("home.html", request, {"version": __version__})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Database and Asterisk status as JSON (public: it reveals no configuration)."""
+    coovox = request.app[COOVOX_KEY]
+    db_error = await db.ping()
+    ari = coovox.services.get("ari_status")
+    ari_state = ari() if callable(ari) else {"connected": False, "last_error": "not started"}
+    body = {
+        "status": "ok" if db_error is None else "degraded",
+        "version": __version__,
+        "database": {"ok": db_error is None, "error": db_error},
+        "ari": ari_state,
+        "simulation": coovox.config.simulation,
+    }
+    return web.json_response(body, status=200 if db_error is None else 503)
+
+
+async def plugins_page(request: web.Request) -> web.Response:
+    coovox = request.app[COOVOX_KEY]
+    return aiohttp_jinja2.render_template("plugins.html", request,
+                                          {"plugins": coovox.plugins.infos()})
+
+
+async def plugin_toggle(request: web.Request) -> web.Response:
+    coovox = request.app[COOVOX_KEY]
+    form = await request.post()
+    name = request.match_info["name"]
+    if name not in coovox.plugins.plugins:
+        raise web.HTTPNotFound()
+    try:
+        await coovox.set_plugin_enabled(name, form.get("enabled") == "1")
+    except Exception as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    raise web.HTTPFound("/plugins")
+
+
+async def api_plugins(request: web.Request) -> web.Response:
+    coovox = request.app[COOVOX_KEY]
+    items = [p.as_dict() for p in coovox.plugins.infos()]
+    return web.json_response({"items": items, "total": len(items)})
+
+
+async def api_plugin_patch(request: web.Request) -> web.Response:
+    from coovox.plugin_host import PluginError
+    from coovox.web.errors import read_json
+
+    coovox = request.app[COOVOX_KEY]
+    name = request.match_info["name"]
+    if name not in coovox.plugins.plugins:
+        raise ApiError(404, f"no plugin named {name!r}")
+    data = await read_json(request)
+    enabled = data.get("enabled")
+    if not isinstance(enabled, bool):
+        raise ApiError(400, "must be true or false", "enabled")
+    try:
+        await coovox.set_plugin_enabled(name, enabled)
+    except PluginError as exc:
+        raise ApiError(409, str(exc), "enabled") from None
+    return web.json_response(coovox.plugins.plugins[name].as_dict())

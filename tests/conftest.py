@@ -1,0 +1,95 @@
+"""Fixtures: a configuration in a temp folder, an opened CooVox, a web client, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from coovox.config import Config, load_config
+from coovox.context import Coovox
+from coovox.plugin_host import PluginHost
+from tests.support.postgres import PgServer, pg_bin, start_postgres
+
+ADMIN_PASSWORD = "Admin-pass-1"
+
+
+@pytest.fixture
+def config(tmp_path) -> Config:
+    return load_config(environ={}, data_dir=str(tmp_path / "data"), secret_key="test-secret")
+
+
+@pytest.fixture
+async def coovox(config) -> AsyncIterator[Coovox]:
+    app = Coovox(config=config, plugins=PluginHost())
+    await app.open()
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+@pytest.fixture
+async def client(coovox, aiohttp_client):
+    from coovox.web.app import create_app
+
+    return await aiohttp_client(create_app(coovox))
+
+
+@pytest.fixture
+async def admin_user(coovox):
+    from coovox.users import create_user
+
+    return await create_user("admin", ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def admin_token(admin_user) -> str:
+    from coovox.users import create_token
+
+    _, token = await create_token("admin")
+    return token
+
+
+async def sign_in(client, username: str, password: str) -> str:
+    """Sign in through the form; returns the CSRF token for later forms."""
+    page = await client.get("/sign-in")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    resp = await client.post("/sign-in", data={"username": username, "password": password,
+                                                "csrf_token": csrf, "next": "/"},
+                             allow_redirects=False)
+    assert resp.status == 302, await resp.text()
+    page = await client.get("/sign-in")
+    return re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+
+
+@pytest.fixture
+async def admin_client(client, admin_user):
+    """A web client signed in as ``admin``; ``client.csrf`` holds its CSRF token."""
+    client.csrf = await sign_in(client, "admin", ADMIN_PASSWORD)
+    return client
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    if pg_bin() is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL binaries missing in CI (scripts/test.sh installs them)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return pg_server.create_db("t_" + uuid.uuid4().hex[:12])
