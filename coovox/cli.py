@@ -77,8 +77,17 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
     c.add_argument("--name", default="")
     c.set_defaults(handler=cmd_token_create)
 
-    host.call_all("coovox_cli_commands", subparsers=sub)
+    _plugin_commands(host, sub)
     return parser
+
+
+def _plugin_commands(host: PluginHost, sub: argparse._SubParsersAction) -> None:
+    """Let each enabled plugin add sub-commands; a failing plugin is logged and skipped."""
+    for impl in reversed(host.hook.coovox_cli_commands.get_hookimpls()):
+        try:
+            impl.function(subparsers=sub)
+        except Exception as exc:
+            log.error("plugin %s could not add its commands: %s", impl.plugin_name, exc)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,7 +193,11 @@ async def cmd_db_makemigrations(coovox: Coovox, args: argparse.Namespace) -> int
     from coovox.storage.migrations import make_migrations
 
     specs = coovox.plugins.call_all_plugins("coovox_models")
-    for line in await make_migrations(coovox.config.database_url, specs, args.app_labels):
+    try:
+        lines = await make_migrations(coovox.config.database_url, specs, args.app_labels)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    for line in lines:
         print(line)
     return 0
 

@@ -205,6 +205,7 @@ def load_config(
     """
     env = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     source = "defaults"
 
     data_dir = overrides.get("data_dir") or env.get("COOVOX_DATA_DIR") or Config.data_dir
@@ -215,11 +216,13 @@ def load_config(
             if name not in KEY_BY_NAME:
                 raise ConfigError(f"config file {path}: unknown key {name!r}")
             raw[name] = value
+            origin[name] = f"in {path}"
         source = str(path)
 
     for key in KEYS:
         if key.env in env:
             raw[key.name] = env[key.env]
+            origin[key.name] = key.env
     unknown_env = sorted(
         k for k in env if k.startswith("COOVOX_") and k[7:].lower() not in KEY_BY_NAME
         and k not in _OTHER_ENV
@@ -234,7 +237,8 @@ def load_config(
         try:
             values[name] = key.check(value)
         except ValueError as exc:
-            raise ConfigError(f"{name} ({key.env}): {exc}") from None
+            where = origin.get(name, key.env)
+            raise ConfigError(f"{name} ({where}): {exc}") from None
 
     cfg = Config(**values, source=source)
     if not cfg.database_url:

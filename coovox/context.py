@@ -63,9 +63,24 @@ class Coovox:
         states = {row.name: row.enabled for row in await PluginState.all()}
         self.plugins.apply_states(states)
         if startup:
-            await self.plugins.acall("coovox_startup", coovox=self)
-            self.started = True
+            await self._start_plugins()
         return self
+
+    async def _start_plugins(self) -> None:
+        """``coovox_startup`` plugin by plugin; a failure stops start-up naming the plugin."""
+        from coovox.plugin_host import PluginError
+
+        for impl in reversed(self.plugins.hook.coovox_startup.get_hookimpls()):
+            try:
+                result = impl.function(coovox=self)
+                if hasattr(result, "__await__"):
+                    await result
+            except Exception as exc:
+                log.debug("plugin %s failed to start", impl.plugin_name, exc_info=True)
+                self.started = True  # let the plugins already started shut down
+                await self.close()
+                raise PluginError(f"plugin {impl.plugin_name} failed to start: {exc}") from exc
+        self.started = True
 
     async def close(self) -> None:
         if self.started:

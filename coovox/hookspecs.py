@@ -111,7 +111,11 @@ def coovox_locale_dirs() -> list[Path] | None:
 
 @hookspec
 def coovox_roles() -> list[Role] | None:
-    """Roles this plugin introduces (the core has ``admin``; billing adds ``billing``)."""
+    """Roles this plugin introduces (the core has ``admin``; billing adds ``billing``).
+
+    Called for every installed plugin when the web app is built.  A route naming a role
+    that no plugin declares stops start-up (a typo would otherwise lock everyone out).
+    """
 
 
 @hookspec(firstresult=True)
@@ -119,7 +123,7 @@ def coovox_sign_in_refusal(username: str, role: str) -> str | None:
     """A reason to refuse a user's sign-in after the password was right, or ``None``.
 
     ``firstresult``: the first non-``None`` answer refuses, and is shown on the sign-in
-    page (licensing: "the billing trial has expired").
+    page (licensing: "the billing trial has expired").  Only asked after a correct password.
     """
 
 

@@ -98,11 +98,21 @@ class PluginHost:
             raise PluginError(f"plugin {name!r} is essential and cannot be disabled")
         if enabled == info.enabled:
             return
-        if enabled:
-            self.pm.register(info.module, name=name)
-        else:
-            self.pm.unregister(name=name)
         info.enabled = enabled
+        self._register_enabled()
+
+    def _register_enabled(self) -> None:
+        """(Re-)register the enabled plugins in their original order.
+
+        pluggy calls the last registered plugin first; re-registering all of them keeps
+        the order of hook calls the same after a plugin is disabled and enabled again.
+        """
+        for name in self.plugins:
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
+        for name, info in self.plugins.items():
+            if info.enabled:
+                self.pm.register(info.module, name=name)
 
     def apply_states(self, states: dict[str, bool]) -> None:
         for name, enabled in states.items():
@@ -173,8 +183,16 @@ class PluginHost:
         return out
 
     async def afirst(self, hook_name: str, **kwargs: Any) -> Any:
-        """Call a ``firstresult`` hook, awaiting its answer."""
-        value = getattr(self.pm.hook, hook_name)(**kwargs)
-        if inspect.isawaitable(value):
-            value = await value
-        return value
+        """Call a ``firstresult`` hook: the first non-``None`` answer, awaiting async ones.
+
+        Implementations are asked in pluggy's order and one by one, so an ``async``
+        implementation answering ``None`` lets the next plugin answer.
+        """
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            value = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            if inspect.isawaitable(value):
+                value = await value
+            if value is not None:
+                return value
+        return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -31,6 +33,41 @@ async def start(coovox: Coovox, *, host: str | None = None,
     return runner
 
 
+NO_ADMIN_LINE = "no administrator yet: run `coovox admin create admin`"
+
+
+async def first_admin(isatty: Callable[[], bool] = lambda: sys.stdin.isatty(),
+                      ask: Callable[[str], str] | None = None) -> str:
+    """With no user yet: ask for the first admin's password on a TTY, else log one line.
+
+    Returns what happened: ``"exists"``, ``"created"`` or ``"missing"``.
+    """
+    from coovox.users import UserError, create_user, has_users
+
+    if await has_users():
+        return "exists"
+    if not isatty():
+        log.warning(NO_ADMIN_LINE)
+        return "missing"
+    if ask is None:
+        import getpass
+
+        ask = getpass.getpass
+    while True:
+        first = await asyncio.to_thread(ask, "Password of the first administrator 'admin': ")
+        again = await asyncio.to_thread(ask, "Again: ")
+        if first != again:
+            print("the two passwords differ; try again", file=sys.stderr)
+            continue
+        try:
+            await create_user("admin", first)
+        except UserError as exc:
+            print(f"{exc}; try again", file=sys.stderr)
+            continue
+        log.info("administrator admin created")
+        return "created"
+
+
 async def serve(coovox: Coovox) -> None:
     """Run until SIGINT/SIGTERM, then stop cleanly (in-flight requests and writes finish)."""
     stop = asyncio.Event()
@@ -41,6 +78,10 @@ async def serve(coovox: Coovox) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     runner = await start(coovox)
+    try:
+        await first_admin()
+    except (EOFError, KeyboardInterrupt):
+        log.warning(NO_ADMIN_LINE)
     cfg = coovox.config
     log.info("CooVox web UI on http://%s:%s/ (ARI %s, app %s)", cfg.web_host, cfg.web_port,
              cfg.ari_url, cfg.ari_app)

@@ -6,15 +6,17 @@ import hashlib
 import re
 import secrets
 import string
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from coovox.hooktypes import ADMIN
+from coovox.hooktypes import ADMIN, BILLING
 from coovox.models import ApiToken, User
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "cvx_"
+LAST_USED_STEP = 60  # seconds: "last used" is written at most once a minute per token
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -72,11 +74,69 @@ async def create_user(username: str, password: str, role: str = ADMIN) -> User:
 
 
 async def set_password(username: str, password: str) -> None:
+    """Change a password (strength checked); sessions of that user end (fingerprint changes)."""
     problem = password_problem(password)
     if problem:
         raise UserError(f"password {problem}", "password")
     if not await User.filter(username=username).update(password_hash=hash_password(password)):
         raise UserError(f"no user named {username!r}", "username", "not_found")
+
+
+async def change_own_password(username: str, current: str, new: str) -> None:
+    """A user changes their own password; the current one must be right."""
+    user = await User.get_or_none(username=username)
+    if user is None or not verify_password(user.password_hash, current):
+        raise UserError("the current password is wrong", "current_password")
+    await set_password(username, new)
+
+
+def session_fingerprint(password_hash: str) -> str:
+    """A short digest of the password hash kept in the session: changes with the password."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+BILLING_NAME_ALPHABET = string.ascii_lowercase + string.digits
+
+
+async def create_billing_user(tries: int = 50) -> tuple[User, str]:
+    """A billing user ``bill-xxx`` (3 random lower-case letters/digits) and its password.
+
+    The password (10 characters) is returned once and stored only hashed.
+    """
+    for _ in range(tries):
+        name = "bill-" + "".join(secrets.choice(BILLING_NAME_ALPHABET) for _ in range(3))
+        if not await User.filter(username=name).exists():
+            password = random_password(10)
+            return await create_user(name, password, BILLING), password
+    raise UserError("no free bill-xxx name found; delete unused billing users", "username",
+                    "conflict")
+
+
+async def delete_user(username: str) -> None:
+    """Delete a user (and its tokens); ``admin`` cannot be deleted (manual §7.10.1)."""
+    if username == "admin":
+        raise UserError("the admin account cannot be deleted", "username", "forbidden")
+    if not await User.filter(username=username).delete():
+        raise UserError(f"no user named {username!r}", "username", "not_found")
+
+
+async def list_users() -> list[User]:
+    return await User.all().order_by("username")
+
+
+def user_dict(user: User) -> dict:
+    return {"id": user.id, "username": user.username, "role": user.role,
+            "language": user.language or None,
+            "created_at": user.created_at.isoformat() if user.created_at else None,
+            "deletable": user.username != "admin"}
+
+
+async def set_language(user_id: int, language: str) -> None:
+    await User.filter(id=user_id).update(language=language)
+
+
+async def has_users() -> bool:
+    return await User.exists()
 
 
 async def authenticate(username: str, password: str) -> User | None:
@@ -103,9 +163,32 @@ async def create_token(username: str, name: str = "") -> tuple[ApiToken, str]:
 
 
 async def user_for_token(token: str) -> User | None:
+    """The user of a valid (not revoked) token; records when it was last used."""
     row = await ApiToken.get_or_none(token_hash=token_hash(token), revoked=False).prefetch_related(
         "user")
-    return None if row is None else row.user
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() >= LAST_USED_STEP:
+        await ApiToken.filter(id=row.id).update(last_used_at=now)
+    return row.user
+
+
+async def list_tokens(include_revoked: bool = False) -> list[ApiToken]:
+    query = ApiToken.all() if include_revoked else ApiToken.filter(revoked=False)
+    return await query.order_by("-id").prefetch_related("user")
+
+
+async def revoke_token(token_id: int) -> None:
+    if not await ApiToken.filter(id=token_id, revoked=False).update(revoked=True):
+        raise UserError(f"no active token with id {token_id}", "id", "not_found")
+
+
+def token_dict(row: ApiToken) -> dict:
+    return {"id": row.id, "user": row.user.username, "name": row.name, "prefix": row.prefix,
+            "created_at": row.created_at.isoformat() if row.created_at else None,
+            "last_used_at": row.last_used_at.isoformat() if row.last_used_at else None,
+            "revoked": row.revoked}
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")

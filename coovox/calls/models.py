@@ -64,7 +64,11 @@ class Extension(Model):
 
 
 class Call(Model):
-    """One call attempt: written when the call starts, finished exactly once."""
+    """One call attempt: written when the call starts, finished exactly once.
+
+    ``status`` is ``active`` until the single conditional update that finishes the call.
+    ``node`` is the node that runs the call (several nodes may share one database).
+    """
 
     id = fields.CharField(max_length=64, primary_key=True)
     node = fields.CharField(max_length=64, default="")
@@ -84,6 +88,8 @@ class Call(Model):
     duration = fields.FloatField(null=True)
     talk_time = fields.FloatField(null=True)
     cap = fields.FloatField(null=True)
+    billed_talk_time = fields.FloatField(null=True)
+    decisions: Any = fields.JSONField(null=True)  # gate decisions per plugin, handed back on resume
     caller_channel = fields.CharField(max_length=64, default="")
     out_channel = fields.CharField(max_length=64, default="")
     bridge_id = fields.CharField(max_length=64, default="")

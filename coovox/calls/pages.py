@@ -1,13 +1,61 @@
-"""Administrator pages of the outbound configuration, call log and live calls."""
+"""Administrator pages of the outbound configuration, call log and live calls (routes, menu)."""
 
 from __future__ import annotations
 
-from coovox.hooktypes import MenuItem, Route
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from coovox.calls import pages_calls, pages_config, pages_csv
+from coovox.calls.pages_config import SPECS, PageSpec
+from coovox.hooktypes import ADMIN, MenuItem, Route
+
+OUTBOUND = "Outbound"
+REPORTS = "Reports"
+
+
+def _bound(fn: Callable[[web.Request, PageSpec], Awaitable[web.StreamResponse]],
+           spec: PageSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await fn(request, spec)
+    handler.__name__ = f"{fn.__name__}_{spec.route}"
+    handler.__doc__ = fn.__doc__
+    return handler
 
 
 def routes() -> list[Route]:
-    return []
+    admin = (ADMIN,)
+    out = [
+        Route("GET", "/calls/extensions/export.csv", pages_csv.export_csv,
+              "calls_extensions_export", roles=admin),
+        Route("POST", "/calls/extensions/import", pages_csv.import_csv,
+              "calls_extensions_import", roles=admin),
+        Route("GET", "/calls/log", pages_calls.call_log_page, "calls_log", roles=admin),
+        Route("GET", "/calls/live", pages_calls.live_page, "calls_live", roles=admin),
+    ]
+    for spec in SPECS:
+        base = f"/calls/{spec.segment}"
+        out += [
+            Route("GET", base, _bound(pages_config.list_page, spec), spec.route, roles=admin),
+            Route("GET", base + "/new", _bound(pages_config.new_form, spec),
+                  spec.route + "_new", roles=admin),
+            Route("POST", base + "/new", _bound(pages_config.create, spec),
+                  spec.route + "_create", roles=admin),
+            Route("GET", base + "/{key}/edit", _bound(pages_config.edit_form, spec),
+                  spec.route + "_edit", roles=admin),
+            Route("POST", base + "/{key}/edit", _bound(pages_config.update, spec),
+                  spec.route + "_update", roles=admin),
+            Route("POST", base + "/{key}/delete", _bound(pages_config.delete, spec),
+                  spec.route + "_delete", roles=admin),
+        ]
+    return out
 
 
 def menu_items() -> list[MenuItem]:
-    return []
+    items = [MenuItem(spec.title, spec.route, roles=(ADMIN,), section=OUTBOUND,
+                      order=10 + i * 10) for i, spec in enumerate(SPECS)]
+    items += [
+        MenuItem("Call log", "calls_log", roles=(ADMIN,), section=REPORTS, order=10),
+        MenuItem("Live calls", "calls_live", roles=(ADMIN,), section=REPORTS, order=20),
+    ]
+    return items

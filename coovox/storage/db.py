@@ -70,6 +70,11 @@ async def open_db(url: str, specs: Iterable[ModelSpec], *, migrate: bool = True)
 
 
 async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+    # Tortoise caches SQL per connection *name*, not per dialect: after a SQLite database a
+    # PostgreSQL one would reuse SQLite's INSERT statements (tests open both in one process).
+    EXECUTOR_CACHE.clear()
     try:
         if migrate:
             await tortoise_migrate(config=config)

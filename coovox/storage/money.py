@@ -76,6 +76,23 @@ class MoneyField(fields.BigIntField):
         return to_units(value)
 
     def to_python_value(self, value: Any) -> Any:
-        if value is None or isinstance(value, Decimal):
-            return value
-        return from_units(int(value))
+        """Database units → Decimal; values given in code (``Model(balance=...)``) are parsed.
+
+        Tortoise calls this both for database rows (integers of 1/10000) and for keyword
+        arguments of ``Model(...)``/``create(...)`` (money in whole units, like
+        ``to_db_value``); the caller tells them apart.
+        """
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and not _from_code():
+            return from_units(value)
+        return parse_money(value)
+
+
+def _from_code() -> bool:
+    """True when ``to_python_value`` was called from ``Model.__init__`` (user input)."""
+    import sys
+
+    from tortoise.models import Model
+
+    return sys._getframe(2).f_code is Model._set_kwargs.__code__

@@ -13,11 +13,13 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from coovox.context import Coovox
-from coovox.hooktypes import MenuItem, Route, StaticDir
+from coovox.hooktypes import MenuItem, Role, Route, StaticDir
 from coovox.web import errors as web_errors
 from coovox.web.i18n import setup_i18n
-from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY
+from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY, THROTTLE_KEY
 from coovox.web.security import access_middleware, csrf_token, current_user
+from coovox.web.throttle import SignInThrottle
+from coovox.web.weblog import weblog_middleware
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -39,7 +41,9 @@ def create_app(coovox: Coovox) -> web.Application:
     app[ROUTES_KEY] = {}
     app[ROUTE_PLUGIN_KEY] = {}
     app[MENU_KEY] = []
+    app[THROTTLE_KEY] = SignInThrottle()
     setup_sessions(app, coovox)
+    app.middlewares.append(weblog_middleware)
     app.middlewares.append(error_middleware)
     app.middlewares.append(access_middleware)
     app.middlewares.append(plugin_enabled_middleware)
@@ -76,8 +80,7 @@ def setup_templates(app: web.Application, coovox: Coovox) -> None:
 async def template_context(request: web.Request) -> dict:
     coovox = request.app[COOVOX_KEY]
     user = current_user(request)
-    menu = [m for m in request.app[MENU_KEY] if user and (user.role == "admin" or
-                                                          user.role in m.roles)]
+    menu = [m for m in request.app[MENU_KEY] if user and user.may(m.roles)]
     ari = coovox.services.get("ari_status")
     return {
         "user": user,
@@ -86,7 +89,8 @@ async def template_context(request: web.Request) -> dict:
         "simulation": coovox.config.simulation,
         "ari_status": ari() if callable(ari) else None,
         "request": request,
-        "url": lambda name, **parts: str(request.app.router[name].url_for(**parts)),
+        "url": lambda route_name, /, **parts: str(
+            request.app.router[route_name].url_for(**{k: str(v) for k, v in parts.items()})),
         "current_route": getattr(request.match_info.route, "name", None),
     }
 
@@ -104,6 +108,7 @@ def setup_routes(app: web.Application, coovox: Coovox) -> None:
     routes: dict[str, Route] = app[ROUTES_KEY]
     owners: dict[str, str] = app[ROUTE_PLUGIN_KEY]
     menu: list[MenuItem] = app[MENU_KEY]
+    roles = known_roles(coovox)
     for info in coovox.plugins.infos():
         routes_impl = getattr(info.module, "coovox_routes", None)
         if routes_impl is not None:
@@ -111,6 +116,7 @@ def setup_routes(app: web.Application, coovox: Coovox) -> None:
                 if route.name in routes:
                     raise RuntimeError(f"route name {route.name!r} of plugin {info.name} "
                                        "is already used")
+                _check_roles(route.roles, roles, f"route {route.name!r} of plugin {info.name}")
                 app.router.add_route(route.method, route.path, route.handler, name=route.name)
                 routes[route.name] = route
                 owners[route.name] = info.name
@@ -119,6 +125,23 @@ def setup_routes(app: web.Application, coovox: Coovox) -> None:
             menu.extend((item, info.name) for item in menu_impl() or [])  # type: ignore[misc]
     # keep only menu entries whose plugin is enabled, sorted; resolved per request
     app[MENU_KEY] = _MenuView(menu, coovox)  # type: ignore[assignment]
+
+
+def known_roles(coovox: Coovox) -> dict[str, Role]:
+    """Roles declared through ``coovox_roles`` by every installed plugin, by name."""
+    out: dict[str, Role] = {}
+    for found in coovox.plugins.call_all_plugins("coovox_roles"):
+        for role in found:
+            out.setdefault(role.name, role)
+    return out
+
+
+def _check_roles(names: tuple[str, ...], roles: dict[str, Role], what: str) -> None:
+    """A route naming a role no plugin declares is a programming error: stop start-up."""
+    for name in names:
+        if name != "*" and name not in roles:
+            raise RuntimeError(f"{what} names role {name!r}, which no plugin declares "
+                               "(coovox_roles)")
 
 
 class _MenuView(list):
@@ -162,17 +185,21 @@ async def error_middleware(request: web.Request, handler):
             raise
         if _wants_json(request):
             return web_errors.json_error(exc.status, exc.reason)
-        return _error_page(request, exc.status, exc.text if exc.status == 403 else "")
+        detail = exc.text if exc.status == 403 and exc.text != f"403: {exc.reason}" else ""
+        return await _error_page(request, exc.status, detail or "")
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         if _wants_json(request):
             return web_errors.json_error(500, "internal error; the administrator can find "
                                               "details in the log")
-        return _error_page(request, 500, "")
+        return await _error_page(request, 500, "")
 
 
-def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
+async def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
     try:
+        if not request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY):
+            # refused before the context processors ran (e.g. by the access check)
+            request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = await template_context(request)
         response = aiohttp_jinja2.render_template(
             "error.html", request, {"status": status, "detail": detail}, status=status)
     except Exception:

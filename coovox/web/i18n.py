@@ -1,12 +1,13 @@
 """Languages: English and Simplified Chinese from Babel ``.po`` catalogs.
 
 The language of a request: the user's choice (cookie ``lang``), else the browser's
-``Accept-Language``, else English.  Templates and code call ``_("text")``.
+``Accept-Language``, else English.  Templates and code call ``_(msgid)``.
 """
 
 from __future__ import annotations
 
 import contextvars
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from babel import Locale
+from babel.dates import format_datetime as babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
@@ -92,6 +94,17 @@ def money(value: Decimal | None, currency: str = "USD") -> str:
                            currency_digits=False)
 
 
+def format_datetime(value: datetime | None, tz: str = "UTC", fmt: str = "medium") -> str:
+    """A moment for display in the current language and the PBX time zone ``tz``."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    from zoneinfo import ZoneInfo
+
+    return babel_datetime(value.astimezone(ZoneInfo(tz)), format=fmt, locale=_babel_locale())
+
+
 def _babel_locale() -> Locale:
     return Locale.parse(_lang.get())
 
@@ -106,5 +119,11 @@ def setup_i18n(app: web.Application) -> None:
     app[CATALOGS_KEY] = _catalogs
     app.middlewares.insert(0, language_middleware)
     env = aiohttp_jinja2.get_env(app)
+    tz = coovox.config.timezone
+
+    def pbx_datetime(value: datetime | None, fmt: str = "medium") -> str:
+        return format_datetime(value, tz, fmt)
+
     env.globals.update(_=gettext, money=money, languages=LANGUAGES,
-                       current_language=current_language)
+                       current_language=current_language, format_datetime=pbx_datetime)
+    env.filters["datetime"] = pbx_datetime

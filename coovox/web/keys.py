@@ -10,8 +10,10 @@ from coovox.hooktypes import MenuItem, Route
 
 if TYPE_CHECKING:
     from coovox.context import Coovox
+    from coovox.web.throttle import SignInThrottle
 
 COOVOX_KEY: web.AppKey[Coovox] = web.AppKey("coovox")
 ROUTES_KEY: web.AppKey[dict[str, Route]] = web.AppKey("routes")
 ROUTE_PLUGIN_KEY: web.AppKey[dict[str, str]] = web.AppKey("route_plugin")
 MENU_KEY: web.AppKey[list[MenuItem]] = web.AppKey("menu")
+THROTTLE_KEY: web.AppKey[SignInThrottle] = web.AppKey("sign_in_throttle")

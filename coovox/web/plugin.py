@@ -1,4 +1,4 @@
-"""The built-in ``web`` plugin: core tables, sign-in, overview, health, plugins (wiring only)."""
+"""The built-in ``web`` plugin: core tables, sign-in, accounts, tokens, web log (wiring only)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pathlib import Path
 
 from coovox.hookspecs import hookimpl
 from coovox.hooktypes import ADMIN, MenuItem, ModelSpec, Role, Route
-from coovox.web import views
+from coovox.web import accounts, openapi, tokens, views, weblog
 
 HERE = Path(__file__).parent
+ANY = ("*",)
 
 
 @hookimpl
@@ -29,13 +30,50 @@ def coovox_routes(coovox) -> list[Route]:
         Route("POST", "/sign-out", views.sign_out, "sign_out", public=True),
         Route("POST", "/language", views.set_language, "language", public=True),
         Route("GET", "/healthz", views.healthz, "healthz", public=True),
-        Route("GET", "/", views.home, "home", roles=("*",)),
+        Route("GET", "/", views.home, "home", roles=ANY),
         Route("GET", "/plugins", views.plugins_page, "plugins"),
         Route("POST", "/plugins/{name}", views.plugin_toggle, "plugin_toggle"),
         Route("GET", "/api/v1/plugins", views.api_plugins, "api_plugins", api=True,
               openapi={"summary": "Installed plugins", "tags": ["plugins"]}),
         Route("PATCH", "/api/v1/plugins/{name}", views.api_plugin_patch, "api_plugin",
-              api=True, openapi={"summary": "Enable or disable a plugin", "tags": ["plugins"]}),
+              api=True, openapi={"summary": "Enable or disable a plugin", "tags": ["plugins"],
+                                 "requestBody": {"required": True, "content": {
+                                     "application/json": {"schema": {
+                                         "type": "object", "required": ["enabled"],
+                                         "properties": {"enabled": {"type": "boolean"}}}}}}}),
+        # accounts
+        Route("GET", "/users", accounts.users_page, "users"),
+        Route("POST", "/users", accounts.users_create, "users_create"),
+        Route("POST", "/users/{name}/password", accounts.users_password, "users_password"),
+        Route("POST", "/users/{name}/delete", accounts.users_delete, "users_delete"),
+        Route("GET", "/account/password", accounts.own_password_page, "account_password",
+              roles=ANY),
+        Route("POST", "/account/password", accounts.own_password_change,
+              "account_password_post", roles=ANY),
+        Route("GET", "/api/v1/users", accounts.api_users, "api_users", api=True,
+              openapi=accounts.OPENAPI["list"]),
+        Route("POST", "/api/v1/users", accounts.api_users_create, "api_users_create", api=True,
+              openapi=accounts.OPENAPI["create"]),
+        Route("DELETE", "/api/v1/users/{name}", accounts.api_users_delete, "api_users_delete",
+              api=True, openapi=accounts.OPENAPI["delete"]),
+        Route("PUT", "/api/v1/users/{name}/password", accounts.api_users_password,
+              "api_users_password", api=True, openapi=accounts.OPENAPI["password"]),
+        # API tokens
+        Route("GET", "/tokens", tokens.tokens_page, "tokens"),
+        Route("POST", "/tokens", tokens.tokens_create, "tokens_create"),
+        Route("POST", "/tokens/{id}/revoke", tokens.tokens_revoke, "tokens_revoke"),
+        Route("GET", "/api/v1/tokens", tokens.api_tokens, "api_tokens", api=True,
+              openapi=tokens.OPENAPI["list"]),
+        Route("POST", "/api/v1/tokens", tokens.api_tokens_create, "api_tokens_create",
+              api=True, openapi=tokens.OPENAPI["create"]),
+        Route("DELETE", "/api/v1/tokens/{id}", tokens.api_tokens_delete, "api_tokens_delete",
+              api=True, openapi=tokens.OPENAPI["delete"]),
+        Route("GET", "/api/v1/openapi.json", openapi.openapi_json, "openapi", roles=ANY,
+              api=True, openapi={"summary": "This OpenAPI document", "tags": ["system"]}),
+        # web log
+        Route("GET", "/weblog", weblog.weblog_page, "weblog"),
+        Route("GET", "/api/v1/weblog", weblog.api_weblog, "api_weblog", api=True,
+              openapi=weblog.OPENAPI | {"list": True}),
     ]
 
 
@@ -43,7 +81,10 @@ def coovox_routes(coovox) -> list[Route]:
 def coovox_menu_items() -> list[MenuItem]:
     return [
         MenuItem("Overview", "home", section="", order=0),
+        MenuItem("Accounts", "users", section="System", order=80),
+        MenuItem("API tokens", "tokens", section="System", order=85),
         MenuItem("Plugins", "plugins", section="System", order=90),
+        MenuItem("Web log", "weblog", section="System", order=95),
     ]
 
 

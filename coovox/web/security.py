@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from coovox.hooktypes import ADMIN, Route
-from coovox.users import user_for_token
+from coovox.users import session_fingerprint, user_for_token
 from coovox.web.errors import json_error
 from coovox.web.keys import ROUTES_KEY
 
@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+FORM_EXPIRED = "The form has expired or was not sent by this site: reload the page and try again."
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,25 @@ async def _identify(request: web.Request) -> Principal | None:
     uid = session.get("uid")
     if uid is None:
         return None
-    return Principal(uid, session.get("username", ""), session.get("role", ""))
+    from coovox.models import User
+
+    user = await User.get_or_none(id=uid)
+    if user is None or session.get("pw") != session_fingerprint(user.password_hash):
+        # deleted user or changed password: this session is over
+        session.invalidate()
+        return None
+    return Principal(user.id, user.username, user.role)
+
+
+async def start_session(request: web.Request, user) -> None:
+    """Begin a fresh session for ``user`` (called after a successful sign-in)."""
+    from aiohttp_session import new_session
+
+    session = await new_session(request)
+    session["uid"] = user.id
+    session["username"] = user.username
+    session["role"] = user.role
+    session["pw"] = session_fingerprint(user.password_hash)
 
 
 def route_of(request: web.Request) -> Route | None:
@@ -79,6 +98,11 @@ async def access_middleware(request: web.Request, handler):
     if route is None or route.public:
         if route is not None and request.method not in SAFE_METHODS and not route.api:
             await _check_csrf(request, route)
+        if route is None and not request.path.startswith("/static/"):
+            # an unknown page: know the user only to show the menu on the 404 page
+            principal = await _identify(request)
+            if principal is not None:
+                request[USER_KEY] = principal
         return await handler(request)
     principal = await _identify(request)
     if principal is None:
@@ -86,11 +110,11 @@ async def access_middleware(request: web.Request, handler):
             return json_error(401, "sign in or send an API token (Authorization: Bearer ...)")
         raise web.HTTPFound(request.app.router["sign_in"].url_for().with_query(
             next=request.path_qs))
+    request[USER_KEY] = principal  # also for the 403 page's layout
     if not principal.may(route.roles):
         if route.api:
             return json_error(403, "your role may not use this")
         raise web.HTTPForbidden()
-    request[USER_KEY] = principal
     if request.method not in SAFE_METHODS and not principal.via_token:
         await _check_csrf(request, route)
     return await handler(request)
@@ -110,8 +134,9 @@ async def _check_csrf(request: web.Request, route: Route) -> None:
         log.warning("CSRF check failed for %s %s", request.method, request.path)
         if route.api:
             raise _CsrfJson()
-        raise web.HTTPForbidden(text="The form has expired or was not sent by this site: "
-                                     "reload the page and try again.")
+        from coovox.web.i18n import gettext as _
+
+        raise web.HTTPForbidden(text=_(FORM_EXPIRED))
 
 
 class _CsrfJson(web.HTTPForbidden):

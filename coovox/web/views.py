@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session, new_session
+from aiohttp_session import get_session
 
 from coovox import __version__
 from coovox.storage import db
 from coovox.users import authenticate
 from coovox.web.errors import ApiError
-from coovox.web.i18n import LANGUAGES, gettext as _
-from coovox.web.keys import COOVOX_KEY
-from coovox.web.throttle import SignInThrottle
+from coovox.web.i18n import LANGUAGES
+from coovox.web.i18n import gettext as _
+from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
+from coovox.web.security import start_session
 
 log = logging.getLogger(__name__)
-THROTTLE = SignInThrottle()
+LANG_COOKIE_AGE = 365 * 86400
 
 
 def _safe_next(value: str | None) -> str:
@@ -41,14 +41,14 @@ async def sign_in(request: web.Request) -> web.Response:
     ip = request.remote or ""
     coovox = request.app[COOVOX_KEY]
 
-    delay = THROTTLE.delay(username, ip)
-    if delay:
-        await asyncio.sleep(delay)
+    throttle = request.app[THROTTLE_KEY]
+    delay = await throttle.wait(username, ip)
     user = await authenticate(username, password)
+    request["weblog_user"] = (username, user.role if user else "")
     error = ""
     if user is None:
-        THROTTLE.failed(username, ip)
-        log.warning("failed sign-in for user %r from %s", username, ip)
+        throttle.failed(username, ip)
+        log.warning("failed sign-in for user %r from %s (slowed by %.1f s)", username, ip, delay)
         error = _("Wrong user name or password.")
     else:
         refusal = await coovox.plugins.afirst("coovox_sign_in_refusal", username=user.username,
@@ -60,20 +60,20 @@ async def sign_in(request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template(
             "sign_in.html", request, {"next": nxt, "username": username, "error": error},
             status=200)
-    THROTTLE.succeeded(username, ip)
-    session = await new_session(request)
-    session["uid"] = user.id
-    session["username"] = user.username
-    session["role"] = user.role
+    throttle.succeeded(username, ip)
+    await start_session(request, user)
     response = web.HTTPFound(nxt)
     if user.language in LANGUAGES:
-        response.set_cookie("lang", user.language, max_age=365 * 86400, samesite="Lax")
+        response.set_cookie("lang", user.language, max_age=LANG_COOKIE_AGE, samesite="Lax",
+                            httponly=True)
     log.info("user %s signed in from %s", username, ip)
     raise response
 
 
 async def sign_out(request: web.Request) -> web.Response:
     session = await get_session(request)
+    if session.get("username"):
+        request["weblog_user"] = (session.get("username"), session.get("role", ""))
     session.invalidate()
     raise web.HTTPFound("/sign-in")
 
@@ -83,13 +83,14 @@ async def set_language(request: web.Request) -> web.Response:
     lang = str(form.get("lang", ""))
     response = web.HTTPFound(_safe_next(str(form.get("next", "/"))))
     if lang in LANGUAGES:
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+        response.set_cookie("lang", lang, max_age=LANG_COOKIE_AGE, samesite="Lax",
+                            httponly=True)
         session = await get_session(request)
         uid = session.get("uid")
         if uid is not None:
-            from coovox.models import User
+            from coovox.users import set_language as store_language
 
-            await User.filter(id=uid).update(language=lang)
+            await store_language(uid, lang)
     raise response
 
 

@@ -29,6 +29,8 @@ class Migration(migrations.Migration):
                 ('duration', fields.FloatField(null=True)),
                 ('talk_time', fields.FloatField(null=True)),
                 ('cap', fields.FloatField(null=True)),
+                ('billed_talk_time', fields.FloatField(null=True)),
+                ('decisions', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('caller_channel', fields.CharField(default='', max_length=64)),
                 ('out_channel', fields.CharField(default='', max_length=64)),
                 ('bridge_id', fields.CharField(default='', max_length=64)),

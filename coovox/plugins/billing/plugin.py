@@ -2,10 +2,70 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from coovox.hookspecs import hookimpl
-from coovox.hooktypes import BILLING, Role
+from coovox.hooktypes import BILLING, MenuItem, ModelSpec, Role, Route, StaticDir
+from coovox.plugins.billing.hooks import (  # noqa: F401  (hook implementations)
+    coovox_call_answered,
+    coovox_call_cut,
+    coovox_call_ended,
+    coovox_call_fields,
+    coovox_call_gate,
+)
+
+HERE = Path(__file__).parent
 
 
 @hookimpl
 def coovox_roles() -> list[Role]:
     return [Role(BILLING, "Billing user")]
+
+
+@hookimpl
+def coovox_models() -> ModelSpec:
+    return ModelSpec("billing", "coovox.plugins.billing.models",
+                     "coovox.plugins.billing.migrations")
+
+
+@hookimpl
+def coovox_startup(coovox) -> None:
+    from coovox.plugins.billing import hooks
+
+    hooks.start(coovox)
+
+
+@hookimpl
+def coovox_routes(coovox) -> list[Route]:
+    from coovox.plugins.billing import admin_views, api, views
+
+    return [*views.routes(), *admin_views.routes(), *api.routes()]
+
+
+@hookimpl
+def coovox_menu_items() -> list[MenuItem]:
+    from coovox.plugins.billing import admin_views, views
+
+    return [*views.menu_items(), *admin_views.menu_items()]
+
+
+@hookimpl
+def coovox_template_dirs() -> list[Path]:
+    return [HERE / "templates"]
+
+
+@hookimpl
+def coovox_locale_dirs() -> list[Path]:
+    return [HERE / "locale"]
+
+
+@hookimpl
+def coovox_cli_commands(subparsers) -> None:
+    from coovox.plugins.billing.check import add_command
+
+    add_command(subparsers)
+
+
+@hookimpl
+def coovox_static_dirs() -> list[StaticDir]:
+    return [StaticDir("billing", HERE / "static")]

@@ -2,4 +2,108 @@
 
 from __future__ import annotations
 
-from coovox.hookspecs import hookimpl  # noqa: F401
+import argparse
+from pathlib import Path
+from typing import Any
+
+from coovox.hookspecs import hookimpl
+from coovox.hooktypes import ADMIN, MenuItem, Route
+from coovox.plugins.licensing.reset import add_command
+from coovox.plugins.licensing.services import Licensing
+from coovox.plugins.licensing.store import LicenceStore
+from coovox.plugins.licensing.views import LicensingViews
+
+HERE = Path(__file__).parent
+SERVICE_KEY = "licensing"
+_current: dict[str, Licensing] = {}  # the service of the latest started CooVox
+
+
+def service_for(coovox: Any) -> Licensing:
+    """The licensing service of ``coovox`` (made once, published in ``coovox.services``)."""
+    service = coovox.services.get(SERVICE_KEY)
+    if service is None:
+        store = LicenceStore(coovox.config.licence_path)
+        service = Licensing(store, coovox.now, coovox.config.licence_public_keys)
+        coovox.services[SERVICE_KEY] = service
+    _current["service"] = service
+    return service
+
+
+@hookimpl
+def coovox_startup(coovox) -> None:
+    service_for(coovox).start()
+
+
+@hookimpl
+def coovox_shutdown(coovox) -> None:
+    if _current.get("service") is coovox.services.get(SERVICE_KEY):
+        _current.clear()
+
+
+@hookimpl
+def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
+    service = _current.get("service")
+    return service.status(feature) if service else None
+
+
+@hookimpl
+def coovox_feature_activate(feature: str, active: bool) -> str | None:
+    service = _current.get("service")
+    if service is None:
+        return "licensing is not started" if active else None
+    return service.activate(feature, active)
+
+
+@hookimpl
+def coovox_sign_in_refusal(username: str, role: str) -> str | None:
+    service = _current.get("service")
+    return service.sign_in_refusal(role) if service else None
+
+
+@hookimpl
+def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+    add_command(subparsers)
+
+
+@hookimpl
+def coovox_routes(coovox) -> list[Route]:
+    v = LicensingViews(service_for(coovox))
+    base = "/api/v1/licensing/features/{feature}"
+    param = [{"name": "feature", "in": "path", "required": True,
+              "schema": {"type": "string", "example": "billing"}}]
+    tags = ["licensing"]
+    return [
+        Route("GET", base, v.api_feature, "api_licensing_feature", roles=(ADMIN,), api=True,
+              openapi={"summary": "Licence state of a feature (trial, expiry, device)",
+                       "tags": tags, "parameters": param}),
+        Route("GET", base + "/request", v.api_request, "api_licensing_request", roles=(ADMIN,),
+              api=True, openapi={"summary": "Download the licence request file (billing.ac)",
+                                 "tags": tags, "parameters": param}),
+        Route("PUT", base + "/licence", v.api_upload, "api_licensing_licence", roles=(ADMIN,),
+              api=True, openapi={
+                  "summary": "Upload a licence file; 400 names the failed check",
+                  "tags": tags, "parameters": param,
+                  "requestBody": {"required": True, "content": {
+                      "application/octet-stream": {"schema": {"type": "string",
+                                                              "format": "binary"}}}}}),
+        Route("GET", "/licensing/{feature}/request", v.page_request, "licensing_request",
+              roles=(ADMIN,)),
+        Route("POST", "/licensing/{feature}/licence", v.page_upload, "licensing_upload",
+              roles=(ADMIN,)),
+        Route("GET", "/addons/licensing", v.page_addons, "licensing_addons", roles=(ADMIN,)),
+    ]
+
+
+@hookimpl
+def coovox_menu_items() -> list[MenuItem]:
+    return [MenuItem("Licensing", "licensing_addons", section="Addons", order=90)]
+
+
+@hookimpl
+def coovox_template_dirs() -> list[Path]:
+    return [HERE / "templates"]
+
+
+@hookimpl
+def coovox_locale_dirs() -> list[Path]:
+    return [HERE / "locale"]

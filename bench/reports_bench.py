@@ -1,0 +1,202 @@
+"""Point 5 of issue 7: reports on a database of N call records, SQLite and PostgreSQL.
+
+For each database: migrate with the product, fill it with ``bench.datagen``, start the
+product (``bench.appmain product``, no Asterisk needed) and time its JSON API over
+loopback with an API token: call log pages with a keyword filter (``/api/v1/calls`` and
+the billing call log ``/api/v1/billing/calls``), statistics by day for a year and by month
+(``/api/v1/billing/statistics``), CSV and .xlsx exports of every row (time, bytes, and
+the process's peak RSS during the download, VmHWM reset before each).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bench import datagen, seed
+from bench.appproc import AppProcess, free_port
+from bench.results import ROOT, Results, Target, log
+from bench.stats import summary_ms
+
+PASSWORD = "Bench-pass-1"
+YEAR = ("2025-11-01", "2026-10-31")
+
+
+@dataclass
+class Sizes:
+    rows: int = 1_000_000
+    repeats: int = 7
+    export_timeout: float = 300
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(rows=2000, repeats=2, export_timeout=60)
+
+
+QUERIES = {
+    "call log page, keyword (/api/v1/calls)":
+        ("/api/v1/calls", {"keyword": "Alice", "page": "3", "per_page": "20"}),
+    "billing call log page, keyword (/api/v1/billing/calls)":
+        ("/api/v1/billing/calls", {"keyword": "123", "page": "1", "per_page": "20"}),
+    "statistics by day, one year, All":
+        ("/api/v1/billing/statistics", {"from": YEAR[0], "to": YEAR[1], "by": "day",
+                                        "per_page": "100"}),
+    "statistics by month, one year, All":
+        ("/api/v1/billing/statistics", {"from": YEAR[0], "to": YEAR[1], "by": "month"}),
+    "statistics by day, one year, one extension":
+        ("/api/v1/billing/statistics", {"from": YEAR[0], "to": YEAR[1], "by": "day",
+                                        "extension": "1007", "per_page": "100"}),
+}
+EXPORTS = {"csv": ("/api/v1/calls", {"format": "csv"}),
+           "xlsx": ("/api/v1/calls", {"format": "xlsx"})}
+
+
+async def prepare(env: dict[str, str]) -> str:
+    """Migrate, create the admin and a token, activate billing; returns the token."""
+    from coovox.models import set_setting
+    from coovox.users import create_token, create_user
+
+    app = await seed.open_product(env)
+    try:
+        await create_user("admin", PASSWORD)
+        _, token = await create_token("admin")
+        await set_setting("billing", "active", True)
+    finally:
+        await app.close()
+    return token
+
+
+async def prepare_in_subprocess(env: dict[str, str]) -> str:
+    """``prepare`` in a fresh interpreter (Tortoise keeps per-dialect state per process)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import asyncio, os; from bench.reports_bench import prepare; "
+        "print(asyncio.run(prepare(dict(os.environ))))",
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    if proc.returncode:
+        raise RuntimeError(f"preparing the database failed: {err.decode()[-1500:]}")
+    return out.decode().strip().splitlines()[-1]
+
+
+async def timed_get(session: aiohttp.ClientSession, url: str, params: dict) -> tuple[float, int,
+                                                                                       int]:
+    t0 = time.perf_counter()
+    async with session.get(url, params=params) as resp:
+        size = 0
+        async for chunk in resp.content.iter_chunked(1 << 16):
+            size += len(chunk)
+        status = resp.status
+    return time.perf_counter() - t0, status, size
+
+
+async def measure_db(dialect: str, url: str | None, sz: Sizes) -> dict[str, Any]:
+    tmp = tempfile.mkdtemp(prefix=f"bench-reports-{dialect}-")
+    env = {"COOVOX_DATA_DIR": tmp, "COOVOX_WEB_HOST": "127.0.0.1",
+           "COOVOX_WEB_PORT": str(free_port()), "COOVOX_SECRET_KEY": "bench",
+           "COOVOX_ARI_URL": f"http://127.0.0.1:{free_port()}", "COOVOX_ARI_PASSWORD": "x",
+           "COOVOX_TIMEZONE": "UTC"}
+    if url:
+        env["COOVOX_DATABASE_URL"] = url
+    out: dict[str, Any] = {"dialect": dialect, "rows": sz.rows}
+    try:
+        token = await prepare_in_subprocess(env)
+        log(f"reports {dialect}: generating {sz.rows} calls")
+        if dialect == "sqlite":
+            out["generate"] = await asyncio.get_running_loop().run_in_executor(
+                None, datagen.fill_sqlite, f"{tmp}/coovox.sqlite3", sz.rows)
+        else:
+            out["generate"] = await datagen.fill_postgres(url, sz.rows)
+        log(f"reports {dialect}: generated in {out['generate']['seconds']} s")
+        proc = AppProcess("product", env)
+        await proc.start()
+        base = f"http://127.0.0.1:{env['COOVOX_WEB_PORT']}"
+        try:
+            timeout = aiohttp.ClientTimeout(total=sz.export_timeout)
+            headers = {"Authorization": f"Bearer {token}"}
+            async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+                out["queries"] = {}
+                for name, (path, params) in QUERIES.items():
+                    times, statuses = [], set()
+                    for _ in range(sz.repeats):
+                        t, status, _size = await timed_get(session, base + path, params)
+                        times.append(t)
+                        statuses.add(status)
+                    fig = summary_ms(times[1:] if len(times) > 2 else times)
+                    fig["first_ms"] = round(times[0] * 1000, 2)
+                    fig["status"] = sorted(statuses)
+                    out["queries"][name] = fig
+                    log(f"reports {dialect}: {name}: {fig}")
+                out["exports"] = {}
+                for name, (path, params) in EXPORTS.items():
+                    rss0 = proc.rss_mb()
+                    proc.reset_peak()
+                    try:
+                        t, status, size = await timed_get(session, base + path, params)
+                        fig = {"seconds": round(t, 2), "status": status, "bytes": size}
+                    except TimeoutError:
+                        fig = {"seconds": None, "status": "timeout",
+                               "timeout_s": sz.export_timeout}
+                    fig.update({"rss_before_mb": round(rss0, 1),
+                                "peak_rss_mb": round(proc.peak_rss_mb(), 1)})
+                    fig["peak_growth_mb"] = round(fig["peak_rss_mb"] - rss0, 1)
+                    out["exports"][name] = fig
+                    log(f"reports {dialect}: export {name}: {fig}")
+        finally:
+            await proc.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+async def bench_reports(res: Results, sz: Sizes) -> None:
+    from tests.support.postgres import pg_bin, start_postgres
+
+    dbs: list[dict[str, Any]] = []
+    for dialect in ("sqlite", "postgres"):
+        server = None
+        try:
+            url = None
+            if dialect == "postgres":
+                if pg_bin() is None:
+                    raise RuntimeError("PostgreSQL server binaries not installed")
+                server = await asyncio.get_running_loop().run_in_executor(None, start_postgres)
+                url = server.create_db("bench_reports")
+            dbs.append(await measure_db(dialect, url, sz))
+        except Exception as exc:  # reported in the table, never raised
+            log(f"reports {dialect} failed: {exc!r}")
+            dbs.append({"dialect": dialect, "error": repr(exc)[:300]})
+            res.add(Target("5", f"{dialect} reports", f"did not run: {exc!r}"[:200], "-", None))
+        finally:
+            if server is not None:
+                server.stop()
+    res.save("reports", {"sizes": sz.__dict__, "databases": dbs})
+    n = f"{sz.rows:,}"
+    for db in dbs:
+        d = db["dialect"]
+        q = db.get("queries", {})
+        for name, fig in q.items():
+            limit = 50 if "page" in name else 500
+            ok = fig["p50"] < limit and fig["status"] == [200]
+            res.add(Target("5", f"{d}, {n} calls: {name}",
+                           f"p50 {fig['p50']} ms, p99 {fig['p99']} ms (first {fig['first_ms']} ms)"
+                           + ("" if fig["status"] == [200] else f", HTTP {fig['status']}"),
+                           f"< {limit} ms", ok))
+        for name, fig in db.get("exports", {}).items():
+            secs = fig.get("seconds")
+            ok = None
+            if name == "csv":
+                ok = bool(secs is not None and secs < 20 and fig["peak_growth_mb"] < 100
+                          and fig["status"] == 200)
+            res.add(Target("5", f"{d}, {n} calls: {name} export of every row",
+                           f"{secs} s, {fig.get('bytes', 0) / 1e6:.1f} MB, peak RSS "
+                           f"{fig['peak_rss_mb']} MB (+{fig['peak_growth_mb']} MB)",
+                           "< 20 s in < 100 MB" if name == "csv" else "(no target)", ok))

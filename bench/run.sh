@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Reproduce every benchmark figure: bash bench/run.sh [--quick] [--only admission cps ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for cand in .venv/bin/python ../venv/bin/python python3; do
+    if [ -x "$cand" ] || command -v "$cand" >/dev/null 2>&1; then PY="$cand"; break; fi
+  done
+fi
+"$PY" -c "import pyinstrument" 2>/dev/null || "$PY" -m pip install -q pyinstrument
+exec "$PY" -m bench "$@"

@@ -1,0 +1,71 @@
+"""``python -m bench [--quick] [--only NAME ...] [--out DIR]``: run benchmarks, write results.
+
+Full mode writes ``bench/results/*.json`` and the generated block of ``BENCHMARKS.md``;
+``--quick`` uses tiny sizes and writes to ``bench/results/quick/`` (a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import calls_bench, reports_bench
+from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
+
+BENCHES = ("admission", "cps", "concurrency", "reports", "profile")
+
+
+async def run(names: list[str], quick: bool, res: Results) -> None:
+    sz = calls_bench.Sizes.quick() if quick else calls_bench.Sizes()
+    rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
+    steps = {
+        "admission": lambda: calls_bench.bench_admission(res, sz),
+        "cps": lambda: calls_bench.bench_cps(res, sz),
+        "concurrency": lambda: calls_bench.bench_concurrency(res, sz),
+        "reports": lambda: reports_bench.bench_reports(res, rsz),
+        "profile": lambda: calls_bench.profile_admission(
+            res, sz, str(res.out_dir / "profile_admission.txt")),
+    }
+    for name in names:
+        t0 = time.monotonic()
+        log(f"=== {name}")
+        try:
+            await steps[name]()
+        except Exception as exc:  # a benchmark reports, it never fails the suite
+            traceback.print_exc()
+            res.add(Target("-", f"{name} benchmark", f"did not run: {exc!r}"[:200], "-", None))
+            res.save(f"{name}_error", {"error": traceback.format_exc()})
+        log(f"=== {name} took {time.monotonic() - t0:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
+    parser.add_argument("--out", type=Path, help="results folder")
+    parser.add_argument("--no-markdown", action="store_true",
+                        help="do not update BENCHMARKS.md (default in --quick)")
+    args = parser.parse_args(argv)
+    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
+    res = Results(out_dir=out, mode="quick" if args.quick else "full")
+    names = list(args.only or BENCHES)
+    t0 = time.monotonic()
+    asyncio.run(run(names, args.quick, res))
+    res.write_summary()
+    table = res.table()
+    print("\n" + res.machine_md() + "\n\n" + table + "\n")
+    if not args.quick and not args.no_markdown:
+        update_markdown(ROOT / "BENCHMARKS.md",
+                        "## Results of the last full run\n\n" + res.machine_md() + "\n\n"
+                        + table + f"\n\nWhole run: {time.monotonic() - t0:.0f} s. "
+                        "Figures per run: `bench/results/*.json`.")
+    log(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

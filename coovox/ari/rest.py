@@ -1,0 +1,198 @@
+"""Thin aiohttp REST layer for the ARI operations the call path uses.
+
+Every call has a timeout and raises ``AriError`` (``AriNotFound`` on 404); messages never
+contain credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aiohttp
+
+from coovox.ari.errors import AriError, AriNotFound
+
+DEFAULT_TIMEOUT = 5.0
+
+
+def public_url(url: str) -> str:
+    """``url`` without any user:password part."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", "")).rstrip("/")
+
+
+def _q(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def _params(**kwargs: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in kwargs.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        out[key] = str(value)
+    return out
+
+
+class AriRest:
+    """REST client bound to ``<url>/ari`` with Basic auth and a per-request timeout."""
+
+    def __init__(self, url: str, user: str, password: str, app: str,
+                 *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base = public_url(url) + "/ari"
+        self.app = app
+        self.timeout = timeout
+        self._auth = aiohttp.BasicAuth(user, password)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                auth=self._auth,
+                connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def request(self, method: str, path: str, params: dict[str, str] | None = None,
+                      body: Any = None, *, timeout: float | None = None) -> Any:
+        """Send one request; returns parsed JSON (``None`` for 204)."""
+        url = self.base + path
+        limit = self.timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                async with self.session.request(
+                        method, url, params=params,
+                        json=body if body is not None else None) as resp:
+                    text = await resp.text()
+                    status = resp.status
+        except TimeoutError:
+            raise AriError(0, f"{method} {path} timed out after {limit:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise AriError(0, f"{method} {path} failed: {type(exc).__name__}") from None
+        data: Any = None
+        if text:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                data = None
+        if status >= 400:
+            message = data.get("message") if isinstance(data, dict) else None
+            message = message or text[:200] or f"HTTP {status}"
+            cls = AriNotFound if status == 404 else AriError
+            raise cls(status, f"{method} {path}: {message}")
+        return data
+
+    # --- channels ---------------------------------------------------------------------------
+
+    async def channel_create(self, endpoint: str, app: str | None = None,
+                             app_args: str | list[str] | None = None,
+                             originator: str | None = None,
+                             variables: dict[str, str] | None = None,
+                             formats: str | None = None) -> dict:
+        """POST /channels/create: the channel enters Stasis at once (StasisStart, Down)."""
+        params = _params(endpoint=endpoint, app=app or self.app, appArgs=app_args,
+                         originator=originator, formats=formats)
+        body = {"variables": variables} if variables else None
+        return await self.request("POST", "/channels/create", params, body)
+
+    async def channel_dial(self, channel_id: str, caller: str | None = None,
+                           timeout: int | float | None = None) -> None:
+        params = _params(caller=caller, timeout=None if timeout is None else int(timeout))
+        await self.request("POST", f"/channels/{_q(channel_id)}/dial", params)
+
+    async def channel_answer(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/answer")
+
+    async def channel_ring(self, channel_id: str) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/ring")
+
+    async def channel_ring_stop(self, channel_id: str) -> None:
+        await self.request("DELETE", f"/channels/{_q(channel_id)}/ring")
+
+    async def channel_hangup(self, channel_id: str, reason: str | None = None,
+                             reason_code: int | None = None) -> bool:
+        """DELETE the channel; False when it was already gone (404)."""
+        if reason is not None and reason_code is not None:
+            raise ValueError("channel_hangup: give reason or reason_code, not both")
+        try:
+            await self.request("DELETE", f"/channels/{_q(channel_id)}",
+                               _params(reason=reason, reason_code=reason_code))
+        except AriNotFound:
+            return False
+        return True
+
+    async def channel_play(self, channel_id: str, media: str,
+                           playback_id: str | None = None) -> dict:
+        params = _params(media=media, playbackId=playback_id)
+        return await self.request("POST", f"/channels/{_q(channel_id)}/play", params)
+
+    async def channel_get(self, channel_id: str) -> dict | None:
+        """The channel snapshot, or None when it does not exist."""
+        try:
+            return await self.request("GET", f"/channels/{_q(channel_id)}")
+        except AriNotFound:
+            return None
+
+    async def channels_list(self) -> list:
+        return await self.request("GET", "/channels") or []
+
+    async def channel_set_var(self, channel_id: str, variable: str, value: str) -> None:
+        await self.request("POST", f"/channels/{_q(channel_id)}/variable",
+                           _params(variable=variable, value=value))
+
+    # --- playbacks --------------------------------------------------------------------------
+
+    async def playback_stop(self, playback_id: str) -> bool:
+        """Stop a playback; False when it had already finished (404)."""
+        try:
+            await self.request("DELETE", f"/playbacks/{_q(playback_id)}")
+        except AriNotFound:
+            return False
+        return True
+
+    # --- bridges ----------------------------------------------------------------------------
+
+    async def bridge_create(self, type: str = "mixing", name: str | None = None) -> dict:  # noqa: A002
+        return await self.request("POST", "/bridges", _params(type=type, name=name))
+
+    async def bridge_add(self, bridge_id: str, channel_ids: str | list[str]) -> None:
+        await self.request("POST", f"/bridges/{_q(bridge_id)}/addChannel",
+                           _params(channel=channel_ids))
+
+    async def bridge_destroy(self, bridge_id: str) -> bool:
+        """DELETE the bridge; False when it was already gone (404)."""
+        try:
+            await self.request("DELETE", f"/bridges/{_q(bridge_id)}")
+        except AriNotFound:
+            return False
+        return True
+
+    async def bridges_list(self) -> list:
+        return await self.request("GET", "/bridges") or []
+
+    async def bridge_get(self, bridge_id: str) -> dict | None:
+        try:
+            return await self.request("GET", f"/bridges/{_q(bridge_id)}")
+        except AriNotFound:
+            return None
+
+    # --- applications -----------------------------------------------------------------------
+
+    async def application_get(self) -> dict:
+        """GET /applications/{app}: ``channel_ids``/``bridge_ids`` the app is subscribed to."""
+        return await self.request("GET", f"/applications/{_q(self.app)}")

@@ -1,0 +1,77 @@
+"""Pure reading of ARI events into call outcomes (see ../shared/ari/README.md "Field shapes").
+
+* ``ChannelHangupRequest`` with ``soft: true`` carries Asterisk's soft-hangup flag
+  (32 = explicit ARI DELETE, 16 = PBX thread ended), NOT a Q.850 cause: it is ignored as a
+  cause.  Without ``soft`` the cause is Q.850.
+* ``ChannelDestroyed.cause`` is always Q.850.
+* ``Dial.dialstatus``: ``""`` start, ``RINGING``, ``PROGRESS``, ``ANSWER``, ``BUSY``,
+  ``CONGESTION`` (``NOANSWER`` never reaches the app: the dial timeout shows as the
+  outbound channel destroyed with cause 19).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NORMAL = 16
+USER_BUSY = 17
+NO_ANSWER = 19
+CALL_REJECTED = 21
+CONGESTION = 34
+
+ANSWERED = "answered"
+STATUS_NO_ANSWER = "no answer"
+BUSY = "busy"
+FAILED = "failed"
+REFUSED = "refused"
+ACTIVE = "active"
+END_STATUSES = (ANSWERED, STATUS_NO_ANSWER, BUSY, FAILED, REFUSED)
+
+# What the trunk leg's end means while dialling: (status, try the next trunk?)
+DIAL_OUTCOMES: dict[str, tuple[str, bool]] = {
+    "BUSY": (BUSY, False),
+    "CONGESTION": (FAILED, True),
+    "CHANUNAVAIL": (FAILED, True),
+    "NOANSWER": (STATUS_NO_ANSWER, False),
+}
+DIAL_CAUSES = {"BUSY": USER_BUSY, "CONGESTION": CONGESTION, "CHANUNAVAIL": CONGESTION,
+               "NOANSWER": NO_ANSWER}
+
+
+def q850_cause(event: dict[str, Any]) -> int | None:
+    """The Q.850 cause an event carries, or None (soft hangup requests carry none)."""
+    kind = event.get("type")
+    cause = event.get("cause")
+    if not isinstance(cause, int) or isinstance(cause, bool):
+        return None
+    if kind == "ChannelHangupRequest":
+        return None if event.get("soft") else cause
+    if kind == "ChannelDestroyed":
+        return cause
+    return None
+
+
+def outcome_of_cause(cause: int | None) -> tuple[str, bool]:
+    """Status and "try the next trunk" for a trunk leg that ended before answering."""
+    if cause == USER_BUSY:
+        return BUSY, False
+    if cause == NO_ANSWER or cause == 18:  # 18 no user responding
+        return STATUS_NO_ANSWER, False
+    if cause in (NORMAL, None):
+        # the far end cleared without answering: treat as not answered, no failover
+        return STATUS_NO_ANSWER, False
+    return FAILED, True  # congestion (34), unallocated (1), rejected (21), ...
+
+
+def reason_of(status: str, cause: int | None) -> str:
+    """A short human reason for a failed attempt."""
+    if status == FAILED:
+        return {CONGESTION: "congestion", 1: "unallocated number", CALL_REJECTED: "rejected",
+                38: "network out of order", 3: "no route to destination"}.get(
+                    cause or 0, "trunk failed")
+    return ""
+
+
+def is_leg_gone(event: dict[str, Any]) -> bool:
+    """True for the events that mean a channel is being hung up or has left the app."""
+    return event.get("type") in ("ChannelHangupRequest", "StasisEnd", "ChannelDestroyed")

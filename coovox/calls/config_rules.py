@@ -1,0 +1,213 @@
+"""Pure validation of the outbound configuration's fields (no database, no HTTP).
+
+Each ``clean_*`` function takes a raw value (from JSON or a form) and returns the clean
+value or raises :class:`Invalid` naming the field and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+DEFAULT_PERMISSION = "DialPlan1"
+
+_NUMBER = re.compile(r"^[0-9]{1,32}$")
+_DIAL_CHARS = re.compile(r"^[0-9*#+]*$")
+_PIN = re.compile(r"^[0-9]{1,16}$")
+_TECH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/\S+$")
+_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class ConfigError(Exception):
+    """A refused change: ``status`` 400 (bad input), 404 (unknown) or 409 (conflict)."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(ConfigError):
+    status = 400
+
+
+class NotFound(ConfigError):
+    status = 404
+
+
+class Conflict(ConfigError):
+    status = 409
+
+
+try:  # the call path's matcher, when present, is the one source of truth
+    from coovox.calls.patterns import validate as _pattern_problem
+except ImportError:  # pragma: no cover - fallback while the matcher is absent
+    def _pattern_problem(pattern: str) -> str | None:
+        depth = 0
+        for ch in pattern:
+            if ch == "[":
+                if depth:
+                    return "'[' inside a set"
+                depth = 1
+            elif ch == "]":
+                if not depth:
+                    return "']' has no opening '['"
+                depth = 0
+        return "'[' is never closed" if depth else None
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """A configuration name: 1-64 characters, no '/', no surrounding spaces."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("is required", field)
+    value = value.strip()
+    if len(value) > 64:
+        raise Invalid("must be at most 64 characters", field)
+    if "/" in value or any(ord(c) < 32 for c in value):
+        raise Invalid("must not contain '/' or control characters", field)
+    return value
+
+
+def clean_number(value: Any, field: str = "number") -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _NUMBER.match(value.strip()):
+        raise Invalid("must be 1 to 32 digits", field)
+    return value.strip()
+
+
+def clean_text(value: Any, field: str, max_length: int = 128) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise Invalid("must be text", field)
+    value = value.strip()
+    if len(value) > max_length:
+        raise Invalid(f"must be at most {max_length} characters", field)
+    return value
+
+
+def clean_bool(value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise Invalid("must be true or false", field)
+
+
+def clean_int(value: Any, field: str, low: int, high: int | None = None,
+              nullable: bool = True) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if nullable:
+            return None
+        raise Invalid("is required", field)
+    if isinstance(value, bool):
+        raise Invalid("must be a whole number", field)
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise Invalid("must be a whole number", field) from None
+    if not isinstance(value, int):
+        raise Invalid("must be a whole number", field)
+    if value < low or (high is not None and value > high):
+        span = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise Invalid(f"must be {span}" + (" or empty" if nullable else ""), field)
+    return value
+
+
+def clean_dial_chars(value: Any, field: str) -> str:
+    """A prefix or prepended prefix: digits, '*', '#', '+' (may be empty)."""
+    value = clean_text(value, field, 32)
+    if not _DIAL_CHARS.match(value):
+        raise Invalid("may contain only digits, '*', '#' and '+'", field)
+    return value
+
+
+def clean_pattern(value: Any, field: str = "pattern") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("is required (e.g. 'X.' or '1NXXNXXXXXX')", field)
+    value = value.strip()
+    if len(value) > 64:
+        raise Invalid("must be at most 64 characters", field)
+    if any(c.isspace() for c in value):
+        raise Invalid("must not contain spaces", field)
+    problem = _pattern_problem(value)
+    if problem:
+        raise Invalid(f"is not a valid dial pattern: {problem}", field)
+    return value
+
+
+def clean_dial_string(value: Any, field: str = "dial_string") -> str:
+    value = clean_text(value, field, 255)
+    if not value:
+        raise Invalid("is required (e.g. PJSIP/{number}@carrier)", field)
+    if "{number}" not in value:
+        raise Invalid("must contain {number} where the dialled number goes", field)
+    if not _TECH.match(value):
+        raise Invalid("must start with a channel technology, e.g. PJSIP/{number}@carrier",
+                      field)
+    return value
+
+
+def clean_names(value: Any, field: str, required: bool = False) -> list[str]:
+    """An ordered list of distinct names (trunks of a rule, rules of a permission)."""
+    if value is None:
+        value = []
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\n]", value) if v.strip()]
+    if not isinstance(value, list):
+        raise Invalid("must be a list of names", field)
+    out: list[str] = []
+    for item in value:
+        name = clean_name(item, field)
+        if name in out:
+            raise Invalid(f"lists {name!r} twice", field)
+        out.append(name)
+    if required and not out:
+        raise Invalid("needs at least one entry", field)
+    return out
+
+
+def clean_pins(value: Any, field: str = "pins") -> list[str]:
+    """PINs: strings of 1-16 digits, distinct. A text is split on commas, spaces, lines."""
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[\s,;]+", value) if v]
+    if not isinstance(value, list):
+        raise Invalid("must be a list of PINs", field)
+    out: list[str] = []
+    for pin in value:
+        if not isinstance(pin, str) or not _PIN.match(pin):
+            raise Invalid(f"{pin!r} is not a PIN of 1 to 16 digits (send PINs as strings)",
+                          field)
+        if pin in out:
+            raise Invalid(f"PIN {pin} is listed twice", field)
+        out.append(pin)
+    return out
+
+
+def clean_condition(value: Any, field: str = "condition") -> dict[str, Any] | None:
+    """A time condition ``{"days": [0..6], "start": "HH:MM", "end": "HH:MM"}`` or None."""
+    if value is None or value == "" or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise Invalid("must be an object with days, start and end", field)
+    unknown = set(value) - {"days", "start", "end"}
+    if unknown:
+        raise Invalid(f"unknown keys: {', '.join(sorted(unknown))}", field)
+    days = value.get("days", list(range(7)))
+    if (not isinstance(days, list) or not days
+            or any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6
+                   for d in days)):
+        raise Invalid("days must be a non-empty list of 0 (Monday) to 6 (Sunday)", field)
+    start, end = value.get("start", "00:00"), value.get("end", "23:59")
+    for label, t in (("start", start), ("end", end)):
+        if not isinstance(t, str) or not _TIME.match(t):
+            raise Invalid(f"{label} must be a time HH:MM", field)
+    if start == end:
+        raise Invalid("start and end must differ", field)
+    return {"days": sorted(set(days)), "start": start, "end": end}

@@ -1,0 +1,435 @@
+"""One outbound call from StasisStart to its record: route, PIN, gate, dial, talk, end.
+
+Each call runs as one task reading its own event queue (filled by
+:class:`coovox.calls.stasis.CallController`), so a call's events are handled in order
+and a slow call never stalls another.  The call record is finished exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from coovox.ari import AriError
+from coovox.calls import causes, services
+from coovox.calls.models import Call
+from coovox.calls.routing import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION, Refusal
+from coovox.hooktypes import CallInfo, GateDecision
+
+if TYPE_CHECKING:
+    from coovox.calls.stasis import CallController
+
+log = logging.getLogger(__name__)
+
+PIN_PROMPT = "sound:agent-pass"  # "please enter your password followed by the pound key"
+PIN_WRONG = "sound:auth-incorrect"
+CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE})
+
+
+@dataclass
+class Marker:
+    """An internal queue item: ``cut`` (a cap or plugin) or ``vanished`` (reconcile)."""
+
+    kind: str
+    reason: str = ""
+    billed_until: float | None = None
+    plugin: str = ""
+    legs: tuple[str, ...] = ()
+    at: datetime | None = None
+
+
+@dataclass
+class CallState:
+    """What the controller knows about one call in memory."""
+
+    id: str
+    caller: str
+    extension: str
+    dialed: str
+    started_at: datetime
+    info: CallInfo | None = None
+    out: str | None = None
+    bridge: str | None = None
+    trunk: str = ""
+    phase: str = "setup"  # setup, dialing, talking, ending, done
+    answer_mono: float | None = None
+    decisions: dict[str, GateDecision] = field(default_factory=dict)
+    cap: float | None = None
+    cap_by: str = ""
+    cut_requested: bool = False
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    gone: dict[str, int | None] = field(default_factory=dict)  # leg -> Q.850 cause if known
+    destroyed: set[str] = field(default_factory=set)
+    hung_up_by_us: set[str] = field(default_factory=set)
+    first_gone: str | None = None
+    task: asyncio.Task | None = None
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex
+
+    def legs(self) -> list[str]:
+        return [leg for leg in (self.caller, self.out) if leg]
+
+    def note(self, event: dict[str, Any]) -> None:
+        """Update leg state from an event (synchronously, before it is queued)."""
+        channel = _channel_of(event)
+        if channel is None or not causes.is_leg_gone(event):
+            return
+        if channel in self.hung_up_by_us:
+            if event.get("type") == "ChannelDestroyed":
+                self.destroyed.add(channel)
+            return
+        cause = causes.q850_cause(event)
+        if channel not in self.gone:
+            self.gone[channel] = cause
+            if self.first_gone is None:
+                self.first_gone = channel
+        elif cause is not None and self.gone[channel] is None:
+            self.gone[channel] = cause
+        if event.get("type") == "ChannelDestroyed":
+            self.destroyed.add(channel)
+
+
+def _channel_of(event: dict[str, Any]) -> str | None:
+    obj = event.get("channel")
+    if isinstance(obj, dict):
+        return obj.get("id")
+    return None
+
+
+class CallFlow:
+    """Runs one call; ``ctl`` gives the ARI connection, plugins, clock and settings."""
+
+    def __init__(self, ctl: CallController, call: CallState) -> None:
+        self.ctl = ctl
+        self.call = call
+        self.ari = ctl.ari
+        self.loop = asyncio.get_running_loop()
+
+    # --- entry points -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        call = self.call
+        try:
+            await self._setup_and_dial()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call %s failed", call.id)
+            await self._end(causes.FAILED, "internal error")
+
+    async def run_resumed(self) -> None:
+        try:
+            await self._talk()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("resumed call %s failed", self.call.id)
+            await self._end(causes.ANSWERED, "internal error")
+
+    # --- setup -----------------------------------------------------------------------------------
+
+    async def _setup_and_dial(self) -> None:
+        call, ctl = self.call, self.ctl
+        ext = await services.load_extension(call.extension)
+        call.info = CallInfo(call_id=call.id, extension=call.extension,
+                             extension_name=ext.name if ext else "", dialed=call.dialed,
+                             sent="", rule="", trunks=(), started_at=call.started_at)
+        await Call.create(id=call.id, node=ctl.node, started_at=call.started_at,
+                          extension=call.extension, extension_name=ext.name if ext else "",
+                          dialed=call.dialed, caller_channel=call.caller)
+        result = await services.route_call(ext, call.dialed, ctl.coovox.now(), ctl.timezone)
+        if isinstance(result, Refusal):
+            await self._refuse(result.reason)
+            return
+        rule = result.rule
+        info = CallInfo(call_id=call.id, extension=call.extension,
+                        extension_name=ext.name if ext else "", dialed=call.dialed,
+                        sent=result.sent, rule=rule.name,
+                        trunks=tuple(t.name for t in result.trunks), started_at=call.started_at)
+        call.info = info
+        await Call.filter(id=call.id).update(sent=result.sent, rule=rule.name)
+        if rule.pin_set:
+            pin = await self._collect_pin(rule.pin_set)
+            if self._caller_gone():
+                await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+                return
+            if pin is None:
+                await self._refuse("wrong PIN")
+                return
+            info = call.info = replace(info, pin=pin)
+            await Call.filter(id=call.id).update(pin=pin)
+        raw = await ctl.coovox.plugins.acall_each("coovox_call_gate", call=info)
+        decisions = {k: v for k, v in raw.items() if isinstance(v, GateDecision)}
+        refusal, cap, by = services.combine_gate(decisions, rule.time_limit)
+        if refusal:
+            await self._refuse(refusal)
+            return
+        call.decisions, call.cap, call.cap_by = decisions, cap, by
+        await Call.filter(id=call.id).update(
+            cap=cap, decisions=services.decisions_to_json(decisions, cap, by))
+        if self._caller_gone():
+            await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+            return
+        await self._quiet(self.ari.channel_ring(call.caller))
+        status, reason, cause = causes.FAILED, "trunk failed", None
+        for trunk in result.trunks:
+            if not await services.trunk_has_room(trunk):
+                status, reason, cause = causes.FAILED, "trunk full", None
+                continue
+            outcome = await self._dial(trunk.name, trunk.endpoint(result.sent))
+            if outcome == "answered":
+                await self._answer()
+                return
+            if outcome == "caller gone":
+                await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+                return
+            status, failover, cause = outcome
+            reason = causes.reason_of(status, cause)
+            if not failover:
+                break
+        await self._end(status, reason, cause=cause,
+                        hangup_reason={causes.BUSY: "busy",
+                                       causes.STATUS_NO_ANSWER: "no_answer"}.get(
+                                           status, "congestion"))
+
+    def _caller_gone(self) -> bool:
+        return self.call.caller in self.call.gone
+
+    async def _quiet(self, awaitable) -> bool:
+        try:
+            await awaitable
+        except AriError as exc:
+            log.debug("call %s: %s", self.call.id, exc)
+            return False
+        return True
+
+    async def _next(self, timeout: float | None) -> Any:
+        """The next queued event or marker, or None on timeout."""
+        try:
+            if timeout is None:
+                return await self.call.queue.get()
+            return await asyncio.wait_for(self.call.queue.get(), max(0.0, timeout))
+        except TimeoutError:
+            return None
+
+    # --- PIN -------------------------------------------------------------------------------------
+
+    async def _collect_pin(self, pin_set: str) -> str | None:
+        """Answer, prompt, collect DTMF up to '#' or a timeout; 3 tries. None = wrong."""
+        call, ctl = self.call, self.ctl
+        await self._quiet(self.ari.channel_answer(call.caller))
+        for _ in range(ctl.pin_tries):
+            await self._quiet(self.ari.channel_play(call.caller, PIN_PROMPT))
+            digits = ""
+            deadline = self.loop.time() + ctl.pin_timeout
+            while True:
+                item = await self._next(deadline - self.loop.time())
+                if item is None:
+                    break
+                if self._caller_gone():
+                    return None
+                if (isinstance(item, dict) and item.get("type") == "ChannelDtmfReceived"
+                        and _channel_of(item) == call.caller):
+                    digit = str(item.get("digit", ""))
+                    if digit == "#":
+                        break
+                    digits += digit
+                    if len(digits) >= 16:
+                        break
+            if digits and await services.pin_valid(pin_set, digits):
+                return digits
+            await self._quiet(self.ari.channel_play(call.caller, PIN_WRONG))
+        return None
+
+    # --- refusal ---------------------------------------------------------------------------------
+
+    async def _refuse(self, reason: str) -> None:
+        """Play a tone to the caller for a moment, hang up, record ``refused``."""
+        call, ctl = self.call, self.ctl
+        congestion = reason in CONGESTION_REASONS
+        tone = "tone:congestion" if congestion else "tone:busy"
+        if not self._caller_gone():
+            await self._quiet(self.ari.channel_play(call.caller, tone))
+            deadline = self.loop.time() + ctl.refuse_tone_seconds
+            while not self._caller_gone():
+                if await self._next(deadline - self.loop.time()) is None:
+                    break
+        await self._end(causes.REFUSED, reason,
+                        cause=causes.CONGESTION if congestion else causes.USER_BUSY,
+                        hangup_reason="congestion" if congestion else "busy")
+
+    # --- dialling --------------------------------------------------------------------------------
+
+    async def _dial(self, trunk: str, endpoint: str):
+        """Dial one trunk: "answered", "caller gone", or (status, try next trunk, cause)."""
+        call, ctl = self.call, self.ctl
+        call.trunk = trunk
+        call.phase = "dialing"
+        await Call.filter(id=call.id).update(trunk=trunk)
+        try:
+            channel = await self.ari.channel_create(endpoint=endpoint, app=ctl.app,
+                                                    app_args="outbound", originator=call.caller)
+        except AriError as exc:
+            log.warning("call %s: trunk %s: %s", call.id, trunk, exc)
+            return causes.FAILED, True, None
+        out = channel["id"]
+        call.out = out
+        ctl.register(out, call)
+        try:
+            await self.ari.channel_dial(out, caller=call.caller, timeout=ctl.dial_timeout)
+        except AriError as exc:
+            log.warning("call %s: dial on %s failed: %s", call.id, trunk, exc)
+            await self._hangup_leg(out)
+            return self._forget_out(causes.FAILED, True, None)
+        deadline = self.loop.time() + ctl.dial_timeout + ctl.dial_grace
+        while True:
+            if self._caller_gone():
+                await self._hangup_leg(out)
+                return "caller gone"
+            if out in call.gone:
+                status, failover = causes.outcome_of_cause(call.gone[out])
+                if call.gone[out] is None and out not in call.destroyed:
+                    # soft hangup or StasisEnd first: the Q.850 cause comes with Destroyed
+                    if await self._wait_destroyed(out):
+                        status, failover = causes.outcome_of_cause(call.gone[out])
+                return self._forget_out(status, failover, call.gone[out])
+            item = await self._next(deadline - self.loop.time())
+            if item is None:  # the dial timeout passed and Asterisk did not end the leg
+                await self._hangup_leg(out, reason="no_answer")
+                return self._forget_out(causes.STATUS_NO_ANSWER, False, causes.NO_ANSWER)
+            if isinstance(item, Marker):
+                if item.kind == "vanished":
+                    if call.caller in item.legs:
+                        call.gone.setdefault(call.caller, None)
+                    if out in item.legs:
+                        return self._forget_out(causes.STATUS_NO_ANSWER, False, None)
+                continue
+            kind = item.get("type")
+            if kind == "Dial" and (item.get("peer") or {}).get("id") == out:
+                status = item.get("dialstatus") or ""
+                if status == "ANSWER":
+                    return "answered"
+                if status in causes.DIAL_OUTCOMES:
+                    await self._hangup_leg(out)
+                    result, failover = causes.DIAL_OUTCOMES[status]
+                    return self._forget_out(result, failover, causes.DIAL_CAUSES[status])
+            elif (kind == "ChannelStateChange" and _channel_of(item) == out
+                  and (item.get("channel") or {}).get("state") == "Up"):
+                return "answered"
+
+    def _forget_out(self, status: str, failover: bool, cause: int | None):
+        if failover and self.call.out:
+            self.ctl.unregister(self.call.out)
+            self.call.out = None
+        return status, failover, cause
+
+    async def _wait_destroyed(self, leg: str) -> bool:
+        deadline = self.loop.time() + self.ctl.cause_wait
+        while leg not in self.call.destroyed:
+            if await self._next(deadline - self.loop.time()) is None:
+                return False
+        return True
+
+    async def _hangup_leg(self, leg: str, reason: str = "normal") -> None:
+        call = self.call
+        if leg in call.hung_up_by_us or (leg in call.gone and leg in call.destroyed):
+            return
+        call.hung_up_by_us.add(leg)
+        await self._quiet(self.ari.channel_hangup(leg, reason=reason))
+
+    # --- answered --------------------------------------------------------------------------------
+
+    async def _answer(self) -> None:
+        call, ctl = self.call, self.ctl
+        call.phase = "talking"
+        call.answer_mono = self.loop.time()
+        answered_at = ctl.coovox.now()
+        call.info = replace(call.info, answered_at=answered_at)
+        await self._quiet(self.ari.channel_ring_stop(call.caller))
+        await self._quiet(self.ari.channel_answer(call.caller))
+        try:
+            bridge = await self.ari.bridge_create("mixing", name=f"coovox-{call.id}")
+            call.bridge = bridge["id"]
+            await self.ari.bridge_add(call.bridge, [call.caller, call.out])
+        except AriError as exc:
+            log.warning("call %s: bridging failed: %s", call.id, exc)
+        await Call.filter(id=call.id).update(answered_at=answered_at, out_channel=call.out,
+                                              bridge_id=call.bridge or "")
+        self.arm_cap(0.0)
+        await ctl.announce_answered(call, resumed=False)
+        await self._talk()
+
+    def arm_cap(self, elapsed: float) -> None:
+        call = self.call
+        if call.cap is None:
+            return
+        by = call.cap_by or services.CORE
+        reason = "time limit" if by == services.CORE else "cap reached"
+        cap = call.cap
+
+        async def reached() -> None:
+            await self.ctl.cut(call.id, reason, billed_until=cap, plugin=by)
+
+        self.ctl.schedule(call.id, cap, reached)
+
+    async def _talk(self) -> None:
+        call = self.call
+        while True:
+            gone = [leg for leg in call.legs() if leg in call.gone]
+            if gone:
+                who = "caller hung up" if call.first_gone == call.caller else "callee hung up"
+                await self._end(causes.ANSWERED, who)
+                return
+            item = await self._next(None)
+            if isinstance(item, Marker):
+                if item.kind == "cut":
+                    await self.ctl.notify_cut(call, item.reason, item.plugin)
+                    await self._end(causes.ANSWERED, item.reason,
+                                    billed_until=item.billed_until)
+                    return
+                if item.kind == "vanished":
+                    first = item.legs[0]
+                    for leg in item.legs:
+                        call.gone.setdefault(leg, None)
+                    call.first_gone = call.first_gone or first
+                    who = "caller hung up" if first == call.caller else "callee hung up"
+                    await self._end(causes.ANSWERED, who, ended_at=item.at)
+                    return
+
+    # --- end -------------------------------------------------------------------------------------
+
+    async def _end(self, status: str, reason: str, *, cause: int | None = None,
+                   billed_until: float | None = None, ended_at: datetime | None = None,
+                   hangup_reason: str = "normal") -> None:
+        """Hang up what is left, destroy the bridge, finish the record once, tell plugins."""
+        call, ctl = self.call, self.ctl
+        if call.phase in ("ending", "done"):
+            return
+        call.phase = "ending"
+        ended_at = ended_at or ctl.coovox.now()
+        ctl.cancel_timers(call)
+        for leg in call.legs():
+            if leg not in call.gone:
+                await self._hangup_leg(leg, reason=hangup_reason if leg == call.caller
+                                       else "normal")
+        if call.bridge:
+            await self._quiet(self.ari.bridge_destroy(call.bridge))
+        if cause is None and call.first_gone:
+            cause = call.gone.get(call.first_gone)
+            if cause is None and call.first_gone not in call.destroyed:
+                if await self._wait_destroyed(call.first_gone):
+                    cause = call.gone.get(call.first_gone)
+        row = await services.finish_call(call.id, status=status, reason=reason,
+                                         ended_at=ended_at, cause=cause,
+                                         billed_talk_time=billed_until)
+        call.phase = "done"
+        ctl.forget(call)
+        if row is not None:
+            await ctl.announce_ended(call, row)

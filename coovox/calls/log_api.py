@@ -1,0 +1,183 @@
+"""JSON API of the call log: ``/api/v1/calls`` (+ CSV/XLSX export) and ``/api/v1/calls/live``.
+
+``CALL_LIST``, :func:`filtered_calls` and :func:`rows_with_fields` are reusable by the
+call-log pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from tortoise.expressions import Q
+
+from coovox.calls import causes
+from coovox.calls.models import Call
+from coovox.calls.services import record_of
+from coovox.context import Coovox
+from coovox.exports import Column, check_format, export_response
+from coovox.hooktypes import ADMIN, BILLING, Route
+from coovox.web.errors import ApiError
+from coovox.web.keys import COOVOX_KEY
+from coovox.web.pagination import ListSpec
+
+EXPORT_CHUNK = 500
+STATUSES = (causes.ACTIVE, *causes.END_STATUSES)
+
+
+def _keyword(qs: Any, value: str) -> Any:
+    return qs.filter(Q(extension__icontains=value) | Q(extension_name__icontains=value)
+                     | Q(dialed__icontains=value))
+
+
+def _status(qs: Any, value: str) -> Any:
+    if value not in STATUSES:
+        raise ValueError("must be one of: " + ", ".join(STATUSES))
+    return qs.filter(status=value)
+
+
+CALL_LIST = ListSpec(
+    sortable={"started_at": "started_at"},
+    default_sort="-started_at",
+    filters={
+        "keyword": _keyword,
+        "status": _status,
+        "trunk": ListSpec.equals_filter("trunk"),
+        "pin": ListSpec.equals_filter("pin"),
+    },
+)
+
+COLUMNS = [
+    Column("id", "ID"), Column("started_at", "Start"), Column("answered_at", "Answer"),
+    Column("ended_at", "End"), Column("extension", "Extension"),
+    Column("extension_name", "Name"), Column("dialed", "Dialled"), Column("sent", "Sent"),
+    Column("rule", "Dial rule"), Column("trunk", "Trunk"), Column("pin", "PIN"),
+    Column("status", "Status"), Column("reason", "Reason"), Column("cause", "Cause"),
+    Column("duration", "Duration (s)"), Column("talk_time", "Talk time (s)"),
+]
+
+
+def parse_instant(value: str, field: str, timezone: str, *, end: bool) -> datetime:
+    """``YYYY-MM-DD`` (a whole day in the PBX time zone; ``to`` includes it) or ISO 8601."""
+    tz = ZoneInfo(timezone)
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime.combine(day + timedelta(days=1) if end else day, time(), tz)
+            return moment
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "must be a date (YYYY-MM-DD) or an ISO 8601 time",
+                       field) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def filtered_calls(query: Mapping[str, str], timezone: str) -> Any:
+    """The Call queryset for the ``from``/``to`` filters (the others go through CALL_LIST)."""
+    qs = Call.all()
+    start = query.get("from", "").strip()
+    stop = query.get("to", "").strip()
+    if start:
+        qs = qs.filter(started_at__gte=parse_instant(start, "from", timezone, end=False))
+    if stop:
+        bound = parse_instant(stop, "to", timezone, end=True)
+        qs = qs.filter(started_at__lt=bound) if len(stop) == 10 else qs.filter(
+            started_at__lte=bound)
+    return qs
+
+
+async def rows_with_fields(coovox: Coovox, rows: list[Call]) -> list[dict[str, Any]]:
+    """Records as the API shows them, with the fields plugins add (billing: ``cost``)."""
+    items = [record_of(r) for r in rows]
+    if not items:
+        return items
+    extra: dict[str, dict[str, Any]] = {}
+    for found in (await coovox.plugins.acall_each(
+            "coovox_call_fields", call_ids=[i["id"] for i in items])).values():
+        if isinstance(found, dict):
+            for call_id, fields in found.items():
+                extra.setdefault(call_id, {}).update(fields or {})
+    for item in items:
+        item.update(extra.get(item["id"], {}))
+    return items
+
+
+async def api_calls(request: web.Request) -> web.StreamResponse:
+    coovox = request.app[COOVOX_KEY]
+    fmt = check_format(request.query.get("format"))
+    lq = CALL_LIST.parse(request.query, strict=True)
+    base = filtered_calls(request.query, coovox.config.timezone)
+    if fmt is None:
+        page = await CALL_LIST.fetch(base, lq, strict=True)
+        items = await rows_with_fields(coovox, page.items)
+        return web.json_response({"items": items, "total": page.total, "page": page.page,
+                                  "per_page": page.per_page})
+    qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
+    extra_cols = await _plugin_columns(coovox)
+
+    async def chunks() -> AsyncIterator[list[dict[str, Any]]]:
+        offset = 0
+        while True:
+            rows = await qs.offset(offset).limit(EXPORT_CHUNK)
+            if not rows:
+                return
+            yield await rows_with_fields(coovox, rows)
+            offset += len(rows)
+            if len(rows) < EXPORT_CHUNK:
+                return
+
+    return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols], chunks())
+
+
+async def _plugin_columns(coovox: Coovox) -> list[Column]:
+    """Columns for the fields plugins add, found by asking for one recent call."""
+    row = await Call.all().order_by("-started_at").first()
+    if row is None:
+        return []
+    sample = (await rows_with_fields(coovox, [row]))[0]
+    known = {c.key for c in COLUMNS} | {"billed_talk_time", "node"}
+    return [Column(k, k) for k in sample if k not in known]
+
+
+async def api_live(request: web.Request) -> web.Response:
+    coovox = request.app[COOVOX_KEY]
+    rows = await Call.filter(status=causes.ACTIVE).order_by("-started_at").limit(1000)
+    items = await rows_with_fields(coovox, rows)
+    now = coovox.now()
+    for item, row in zip(items, rows, strict=True):
+        item["duration"] = round((now - row.started_at).total_seconds(), 3)
+        item["talk_time"] = (round((now - row.answered_at).total_seconds(), 3)
+                             if row.answered_at else None)
+        item["state"] = "talking" if row.answered_at else "dialling"
+    return web.json_response({"items": items, "total": len(items)})
+
+
+_FILTER_PARAMS = [
+    {"name": "from", "in": "query", "schema": {"type": "string"},
+     "description": "start: YYYY-MM-DD (PBX time zone) or ISO 8601 time"},
+    {"name": "to", "in": "query", "schema": {"type": "string"},
+     "description": "end: YYYY-MM-DD (whole day included) or ISO 8601 time"},
+    {"name": "keyword", "in": "query", "schema": {"type": "string"},
+     "description": "extension number or name, or number dialled (contains)"},
+    {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
+    {"name": "trunk", "in": "query", "schema": {"type": "string"}},
+    {"name": "pin", "in": "query", "schema": {"type": "string"}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "xlsx"]},
+     "description": "download ALL matching rows instead of one JSON page"},
+]
+
+
+def routes() -> list[Route]:
+    return [
+        Route("GET", "/api/v1/calls", api_calls, "api_calls", roles=(ADMIN, BILLING), api=True,
+              openapi={"summary": "The call log, newest first", "tags": ["calls"],
+                       "parameters": _FILTER_PARAMS}),
+        Route("GET", "/api/v1/calls/live", api_live, "api_calls_live", roles=(ADMIN,),
+              api=True, openapi={"summary": "Calls in progress with running talk time",
+                                 "tags": ["calls"]}),
+    ]

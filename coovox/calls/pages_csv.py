@@ -1,0 +1,52 @@
+"""CSV import and export of extensions on the Extensions page."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from coovox.calls import config_csv
+from coovox.calls.config_api import LIST_SPECS
+from coovox.calls.config_rules import ConfigError
+from coovox.calls.models import Extension
+from coovox.calls.pages_config import SPEC_BY_SEGMENT, flash, render_list
+from coovox.web.i18n import gettext as _
+
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+async def export_csv(request: web.Request) -> web.StreamResponse:
+    """Stream the (filtered) extensions as CSV, reading the table in batches."""
+    lspec = LIST_SPECS["extension"]
+    lq = lspec.parse(request.query)
+    queryset = lspec.filter(Extension.all(), lq)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="extensions.csv"'})
+    await response.prepare(request)
+    async for line in config_csv.export_lines(queryset):
+        await response.write(line.encode("utf-8"))
+    await response.write_eof()
+    return response
+
+
+async def import_csv(request: web.Request) -> web.Response:
+    """Import a CSV file: all lines or none; the errors are shown with their line."""
+    spec = SPEC_BY_SEGMENT["extensions"]
+    form = await request.post()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not getattr(upload, "file", None):
+        return await render_list(request, spec, 400,
+                                 import_errors=[_("Choose a CSV file to import.")])
+    data = upload.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return await render_list(request, spec, 400,
+                                 import_errors=[_("The file is larger than 10 MB.")])
+    try:
+        result = await config_csv.import_extensions(data)
+    except ConfigError as exc:
+        return await render_list(request, spec, 400, import_errors=[_(exc.message)])
+    if not result.ok:
+        return await render_list(request, spec, 400, import_errors=result.errors)
+    await flash(request, "ok", _("Imported: %(created)s added, %(updated)s updated.",
+                                 created=result.created, updated=result.updated))
+    raise web.HTTPFound(request.app.router[spec.route].url_for())

@@ -1,0 +1,319 @@
+"""The call controller: ARI event handlers, CallControl for plugins, recovery.
+
+``services["calls"]`` is one :class:`CallController`.  It owns the ARI connection,
+turns ``StasisStart(dialout, <extension>, <number>)`` into a :class:`CallFlow` task,
+feeds each call's events to its queue, and after a websocket loss or a process restart
+reconciles the calls with what Asterisk still has (see ``reconcile``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from coovox.ari import AriConnection, AriError, default_event_key
+from coovox.calls import causes, services
+from coovox.calls.flow import CallFlow, CallState, Marker
+from coovox.calls.models import Call
+from coovox.context import Coovox
+from coovox.hooktypes import CallInfo
+
+log = logging.getLogger(__name__)
+
+
+class CallController:
+    """Runs the outbound calls of this node; implements :class:`coovox.hooktypes.CallControl`.
+
+    Settings (seconds) may be changed by tests: ``dial_timeout`` (the Dial ``timeout``),
+    ``dial_grace`` (extra wait before we end a dial ourselves), ``pin_timeout`` (per try),
+    ``pin_tries``, ``refuse_tone_seconds``, ``cause_wait`` (wait for ChannelDestroyed's
+    Q.850 cause when the first hangup event carried none).
+    """
+
+    def __init__(self, coovox: Coovox, ari: AriConnection | None = None, *,
+                 dial_timeout: int = 60, dial_grace: float = 5.0, pin_timeout: float = 10.0,
+                 pin_tries: int = 3, refuse_tone_seconds: float = 1.5,
+                 cause_wait: float = 1.0) -> None:
+        cfg = coovox.config
+        self.coovox = coovox
+        self.app = cfg.ari_app
+        self.node = cfg.node_name
+        self.timezone = cfg.timezone
+        self.ari = ari or AriConnection(cfg.ari_url, cfg.ari_user, cfg.ari_password, cfg.ari_app,
+                                        on_event=self.on_event, on_connect=self.on_connect,
+                                        on_disconnect=self.on_disconnect,
+                                        event_key=self.event_key)
+        self.dial_timeout = dial_timeout
+        self.dial_grace = dial_grace
+        self.pin_timeout = pin_timeout
+        self.pin_tries = pin_tries
+        self.refuse_tone_seconds = refuse_tone_seconds
+        self.cause_wait = cause_wait
+        self.calls: dict[str, CallState] = {}
+        self.by_channel: dict[str, CallState] = {}
+        self.lost_at: datetime | None = None
+        self.reconciled = asyncio.Event()
+        self._reconcile_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start connecting in the background (never blocks: the web UI works without Asterisk)."""
+        await self.ari.start()
+
+    async def stop(self) -> None:
+        """Stop handling calls; active records stay ``active`` and are resumed next start."""
+        for call in list(self.calls.values()):
+            self.cancel_timers(call)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.ari.stop()
+
+    def status(self) -> dict[str, Any]:
+        return self.ari.status()
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until no call task is running (tests and shutdown)."""
+        async with asyncio.timeout(timeout):
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # --- registry ----------------------------------------------------------------------------
+
+    def register(self, channel_id: str, call: CallState) -> None:
+        self.by_channel[channel_id] = call
+
+    def unregister(self, channel_id: str) -> None:
+        self.by_channel.pop(channel_id, None)
+
+    def forget(self, call: CallState) -> None:
+        self.calls.pop(call.id, None)
+        for leg in (call.caller, call.out):
+            if leg and self.by_channel.get(leg) is call:
+                del self.by_channel[leg]
+
+    def event_key(self, event: dict[str, Any]) -> Any:
+        """All events of one call in one serial queue (keyed by the caller channel)."""
+        key = default_event_key(event)
+        call = self.by_channel.get(key) if isinstance(key, str) else None
+        return call.caller if call is not None else key
+
+    # --- events --------------------------------------------------------------------------------
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "StasisStart":
+            args = event.get("args") or []
+            if args and args[0] == "dialout":
+                self._start_call(event, args)
+                return
+        for field in ("channel", "peer"):
+            obj = event.get(field)
+            if isinstance(obj, dict):
+                call = self.by_channel.get(obj.get("id", ""))
+                if call is not None:
+                    call.note(event)
+                    call.queue.put_nowait(event)
+                    return
+
+    def _start_call(self, event: dict[str, Any], args: list[str]) -> None:
+        channel = event.get("channel") or {}
+        caller = channel.get("id", "")
+        if caller in self.by_channel:
+            return  # a repeated StasisStart for a call we already run
+        extension = args[1] if len(args) > 1 else (channel.get("caller") or {}).get("number", "")
+        dialed = args[2] if len(args) > 2 else (channel.get("dialplan") or {}).get("exten", "")
+        call = CallState(id=CallState.new_id(), caller=caller, extension=str(extension),
+                         dialed=str(dialed), started_at=self.coovox.now())
+        self.calls[call.id] = call
+        self.register(caller, call)
+        call.task = self._spawn(CallFlow(self, call).run(), f"call-{call.id}")
+
+    def on_disconnect(self, error: str | None = None) -> None:
+        if self.lost_at is None:
+            self.lost_at = self.coovox.now()
+
+    async def on_connect(self) -> None:
+        await self.reconcile()
+
+    # --- recovery ------------------------------------------------------------------------------
+
+    async def reconcile(self) -> None:
+        """Match calls with Asterisk after a (re)connect.
+
+        Calls in memory whose leg vanished while the websocket was down end with the time
+        the loss was noticed (events are not replayed).  Active records of this node that
+        no task runs (a process restart) are resumed when both legs still exist, else closed.
+        """
+        async with self._reconcile_lock:
+            lost_at, self.lost_at = self.lost_at, None
+            try:
+                app = await self.ari.application_get()
+                channels = {c["id"] for c in await self.ari.channels_list()}
+                bridges = {b["id"] for b in await self.ari.bridges_list()}
+            except AriError as exc:
+                log.warning("reconcile failed: %s", exc)
+                return
+            log.info("reconcile: app has %d channels, %d bridges", len(app.get("channel_ids", [])),
+                     len(app.get("bridge_ids", [])))
+            at = lost_at or self.coovox.now()
+            for call in list(self.calls.values()):
+                if call.phase in ("ending", "done"):
+                    continue
+                missing = tuple(leg for leg in call.legs()
+                                if leg not in channels and leg not in call.gone)
+                if missing:
+                    call.queue.put_nowait(Marker("vanished", legs=missing, at=at))
+            rows = await Call.filter(status=causes.ACTIVE, node=self.node)
+            for row in rows:
+                if row.id not in self.calls:
+                    await self._recover(row, channels, bridges)
+            self.reconciled.set()
+
+    async def _recover(self, row: Call, channels: set[str], bridges: set[str]) -> None:
+        legs = [leg for leg in (row.caller_channel, row.out_channel) if leg]
+        now = self.coovox.now()
+        if row.answered_at is not None and len(legs) == 2 and all(leg in channels for leg in legs):
+            await self._resume(row, bridges, now)
+            return
+        for leg in legs:
+            if leg in channels:
+                try:
+                    await self.ari.channel_hangup(leg, reason="normal")
+                except AriError:
+                    pass
+        if row.bridge_id and row.bridge_id in bridges:
+            try:
+                await self.ari.bridge_destroy(row.bridge_id)
+            except AriError:
+                pass
+        status = causes.ANSWERED if row.answered_at else causes.FAILED
+        reason = "ended while away" if row.answered_at else "interrupted"
+        done = await services.finish_call(row.id, status=status, reason=reason, ended_at=now,
+                                          cause=None, billed_talk_time=None)
+        if done is not None:
+            await self.announce_ended(_state_of(row), done)
+
+    async def _resume(self, row: Call, bridges: set[str], now: datetime) -> None:
+        call = _state_of(row)
+        call.phase = "talking"
+        decisions, cap, by = services.decisions_from_json(row.decisions)
+        call.decisions, call.cap, call.cap_by = decisions, cap, by
+        elapsed = max(0.0, (now - row.answered_at).total_seconds())
+        call.answer_mono = asyncio.get_running_loop().time() - elapsed
+        self.calls[call.id] = call
+        self.register(call.caller, call)
+        self.register(call.out, call)
+        if not call.bridge or call.bridge not in bridges:
+            try:
+                bridge = await self.ari.bridge_create("mixing", name=f"coovox-{call.id}")
+                call.bridge = bridge["id"]
+                await self.ari.bridge_add(call.bridge, [call.caller, call.out])
+                await Call.filter(id=call.id).update(bridge_id=call.bridge)
+            except AriError as exc:
+                log.warning("call %s: re-bridging failed: %s", call.id, exc)
+        flow = CallFlow(self, call)
+        flow.arm_cap(elapsed)
+        log.info("call %s resumed after %.1f s of talk", call.id, elapsed)
+        await self.announce_answered(call, resumed=True)
+        call.task = self._spawn(flow.run_resumed(), f"call-{call.id}")
+
+    # --- plugin hooks ------------------------------------------------------------------------------
+
+    async def announce_answered(self, call: CallState, *, resumed: bool) -> None:
+        """``coovox_call_answered`` plugin by plugin, each with its own gate decision."""
+        caller = self.coovox.plugins.hook.coovox_call_answered
+        for impl in reversed(caller.get_hookimpls()):
+            kwargs = {"call": call.info, "control": self,
+                      "decision": call.decisions.get(impl.plugin_name), "resumed": resumed}
+            try:
+                value = impl.function(**{k: kwargs[k] for k in impl.argnames})
+                if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+                    await value
+            except Exception:
+                log.exception("plugin %s failed in coovox_call_answered", impl.plugin_name)
+
+    async def notify_cut(self, call: CallState, reason: str, plugin: str) -> None:
+        await self.coovox.plugins.acall_each("coovox_call_cut", call=call.info, reason=reason,
+                                             plugin=plugin)
+
+    async def announce_ended(self, call: CallState, row: Call) -> None:
+        record = services.record_of(row)
+        await self.coovox.plugins.acall_each("coovox_call_ended", call=call.info,
+                                             record=record)
+
+    # --- CallControl -----------------------------------------------------------------------------
+
+    async def cut(self, call_id: str, reason: str, *, billed_until: float | None = None,
+                  plugin: str = "") -> bool:
+        call = self.calls.get(call_id)
+        if call is None or call.phase != "talking" or call.cut_requested:
+            return False
+        call.cut_requested = True
+        call.queue.put_nowait(Marker("cut", reason=reason, billed_until=billed_until,
+                                     plugin=plugin or services.CORE))
+        return True
+
+    async def play_tone(self, call_id: str, tone: str) -> bool:
+        call = self.calls.get(call_id)
+        if call is None or call.phase != "talking":
+            return False
+        try:
+            await self.ari.channel_play(call.caller, tone)
+        except AriError:
+            return False
+        return True
+
+    def schedule(self, call_id: str, at_talk_seconds: float,
+                 callback: Callable[[], Awaitable[None]]) -> None:
+        call = self.calls.get(call_id)
+        if call is None or call.answer_mono is None or call.phase in ("ending", "done"):
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            if call.phase == "talking":
+                self._spawn(_guarded(callback, call.id), f"timer-{call.id}")
+
+        call.timers.append(loop.call_at(call.answer_mono + at_talk_seconds, fire))
+
+    def talk_seconds(self, call_id: str) -> float | None:
+        call = self.calls.get(call_id)
+        if call is None or call.answer_mono is None or call.phase != "talking":
+            return None
+        return asyncio.get_running_loop().time() - call.answer_mono
+
+    def cancel_timers(self, call: CallState) -> None:
+        for handle in call.timers:
+            handle.cancel()
+        call.timers.clear()
+
+
+async def _guarded(callback: Callable[[], Awaitable[None]], call_id: str) -> None:
+    try:
+        await callback()
+    except Exception:
+        log.exception("a timer of call %s failed", call_id)
+
+
+def _state_of(row: Call) -> CallState:
+    """A call's in-memory state rebuilt from its record (after a restart)."""
+    info = CallInfo(call_id=row.id, extension=row.extension, extension_name=row.extension_name,
+                    dialed=row.dialed, sent=row.sent, rule=row.rule,
+                    trunks=(row.trunk,) if row.trunk else (), started_at=row.started_at,
+                    pin=row.pin, answered_at=row.answered_at)
+    return CallState(id=row.id, caller=row.caller_channel, extension=row.extension,
+                     dialed=row.dialed, started_at=row.started_at, info=info,
+                     out=row.out_channel or None, bridge=row.bridge_id or None, trunk=row.trunk)

@@ -1,0 +1,50 @@
+"""The call-control hooks of billing, delegating to one :class:`Meter` per process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coovox.hookspecs import hookimpl
+from coovox.hooktypes import CallControl, CallInfo, GateDecision
+from coovox.plugins.billing.metering import Meter
+
+_meter: Meter | None = None
+
+
+def meter() -> Meter:
+    global _meter
+    if _meter is None:
+        _meter = Meter()
+    return _meter
+
+
+def start(coovox: Any) -> None:
+    global _meter
+    _meter = Meter(coovox.config.timezone)
+    coovox.services["billing"] = _meter
+
+
+@hookimpl
+async def coovox_call_gate(call: CallInfo) -> GateDecision | None:
+    return await meter().gate(call)
+
+
+@hookimpl
+async def coovox_call_answered(call: CallInfo, control: CallControl,
+                               decision: GateDecision | None, resumed: bool) -> None:
+    await meter().answered(call, control, decision, resumed)
+
+
+@hookimpl
+def coovox_call_cut(call: CallInfo, reason: str, plugin: str) -> None:
+    meter().cut(call.call_id)
+
+
+@hookimpl
+async def coovox_call_ended(call: CallInfo, record: dict[str, Any]) -> None:
+    await meter().ended(call, record)
+
+
+@hookimpl
+async def coovox_call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]]:
+    return await meter().fields(call_ids)

@@ -1,0 +1,196 @@
+"""Live metering of calls: the gate, charges when due, cut-off, warning tone, settlement.
+
+Uses the :class:`~coovox.hooktypes.CallControl` protocol only (no ARI types).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from coovox.hooktypes import CallControl, CallInfo, GateDecision
+from coovox.plugins.billing import ledger, services
+from coovox.plugins.billing.ledger import ChargeResult
+from coovox.plugins.billing.models import Account, BillingCall
+from coovox.plugins.billing.rating import RateRule, charge_at, choose_rate, cost, first_charge
+from coovox.storage.money import fmt
+
+log = logging.getLogger(__name__)
+PLUGIN = "billing"
+REFUSE_LOCKED = "locked"
+REFUSE_NO_RATE = "no rate"
+REFUSE_FUNDS = "insufficient funds"
+
+
+@dataclass
+class _Live:
+    """What this process knows of a metered call."""
+
+    rule: RateRule
+    extension: str
+    seq: int = 0
+    warned: bool = False
+    ended: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Meter:
+    """Billing's call-control logic; one per running CooVox."""
+
+    def __init__(self, timezone: str = "UTC"):
+        self.tz = ZoneInfo(timezone)
+        self.live: dict[str, _Live] = {}
+
+    def local(self, at: datetime) -> datetime:
+        return at.astimezone(self.tz)
+
+    # --- gate ------------------------------------------------------------------------------
+
+    async def gate(self, call: CallInfo) -> GateDecision | None:
+        """billing.md "Gating a call", in order."""
+        settings = await services.get_settings()
+        if not settings["active"]:
+            return None
+        acc = await Account.get_or_none(extension=call.extension)
+        if acc is None or not acc.enabled:
+            return None
+        if acc.status == "locked":
+            return GateDecision(PLUGIN, refuse=REFUSE_LOCKED)
+        rule = choose_rate(await services.active_rules(), call.dialed, call.extension,
+                           self.local(call.started_at).time())
+        if rule is None:
+            if settings["block_unrated"]:
+                return GateDecision(PLUGIN, refuse=REFUSE_NO_RATE)
+            return None
+        avail = acc.balance + acc.credit
+        if avail <= 0 or avail < first_charge(rule):
+            return GateDecision(PLUGIN, refuse=REFUSE_FUNDS)
+        return GateDecision(PLUGIN, data={"rate": rule.to_json(), "extension": call.extension})
+
+    # --- answer and charges ----------------------------------------------------------------
+
+    async def answered(self, call: CallInfo, control: CallControl,
+                       decision: GateDecision | None, resumed: bool) -> None:
+        if decision is None or decision.refuse or "rate" not in decision.data:
+            return
+        rule = RateRule.from_json(decision.data["rate"])
+        await ledger.create_call(call.call_id, call.extension, call.extension_name,
+                                 decision.data["rate"])
+        row = await BillingCall.get(call_id=call.call_id)
+        if row.settled:
+            return
+        state = _Live(rule, call.extension, seq=row.next_seq, warned=row.warned)
+        self.live[call.call_id] = state
+        talk = (control.talk_seconds(call.call_id) or 0.0) if resumed else 0.0
+        await self._advance(call.call_id, control, state, talk)
+
+    async def _advance(self, call_id: str, control: CallControl, state: _Live,
+                       talk: float) -> None:
+        """Take every charge due at talk time ``talk``; cut if one cannot be paid; then
+        schedule the next boundary (and the warning)."""
+        async with state.lock:
+            if state.ended:
+                return
+            while True:
+                due = charge_at(state.rule, state.seq)
+                if not (due.at == 0 or due.at <= talk):
+                    break
+                result = await ledger.charge(call_id, state.extension, due.seq, due.amount)
+                if result is ChargeResult.ENDED:
+                    state.ended = True
+                    return
+                if result is ChargeResult.REFUSED:
+                    state.ended = True
+                    log.info("call %s cut at %ss: insufficient funds", call_id, due.at)
+                    await control.cut(call_id, REFUSE_FUNDS, billed_until=due.at,
+                                      plugin=PLUGIN)
+                    return
+                state.seq += 1
+            nxt = charge_at(state.rule, state.seq)
+            control.schedule(call_id, nxt.at, self._callback(call_id, control, state, nxt.at))
+            await self._plan_warning(call_id, control, state, talk)
+
+    def _callback(self, call_id: str, control: CallControl, state: _Live, at: float):
+        async def run() -> None:
+            try:
+                await self._advance(call_id, control, state, at)
+            except Exception:
+                log.exception("billing of call %s failed at %ss", call_id, at)
+        return run
+
+    async def cut_point(self, state: _Live) -> float | None:
+        """Talk time of the boundary the balance now cannot pay (None: rate 0, never)."""
+        if state.rule.rate <= 0:
+            return None
+        avail = await ledger.available(state.extension)
+        affordable = max(0, math.floor(avail / state.rule.rate))
+        return charge_at(state.rule, state.seq + affordable).at
+
+    async def _plan_warning(self, call_id: str, control: CallControl, state: _Live,
+                            talk: float) -> None:
+        if state.warned:
+            return
+        seconds = int((await services.get_settings())["warning_seconds"] or 0)
+        if seconds <= 0:
+            return
+        cut_at = await self.cut_point(state)
+        if cut_at is None:
+            return
+        warn_at = cut_at - seconds
+        if warn_at <= talk:
+            state.warned = True
+            await BillingCall.filter(call_id=call_id).update(warned=True)
+            await control.play_tone(call_id, "tone:beep")
+            return
+
+        async def check() -> None:
+            async with state.lock:
+                if state.warned or state.ended:
+                    return
+            await self._plan_warning(call_id, control, state, warn_at)
+
+        control.schedule(call_id, warn_at, check)
+
+    # --- end -------------------------------------------------------------------------------
+
+    def cut(self, call_id: str) -> None:
+        state = self.live.get(call_id)
+        if state is not None:
+            state.ended = True
+
+    async def ended(self, call: CallInfo, record: dict[str, Any]) -> Decimal | None:
+        """Settle the call: cost(billed talk time), ledger settled to it (one transaction)."""
+        state = self.live.pop(call.call_id, None)
+        if state is not None:
+            state.ended = True
+        talk = float(record.get("talk_time") or 0)
+        billed = record.get("billed_talk_time")
+        billed = talk if billed is None else float(billed)
+        answered = record.get("status") == "answered" or talk > 0
+        local_date = self.local(call.started_at).date().isoformat()
+        row = await BillingCall.get_or_none(call_id=call.call_id)
+        if row is None:  # never metered: an unbilled call, kept for statistics
+            await ledger.create_call(call.call_id, call.extension, call.extension_name, None,
+                                     answered=answered)
+            return await ledger.settle(call.call_id, Decimal(0), talk, local_date, answered)
+        amount = Decimal(0)
+        if row.rate and answered:
+            amount = cost(RateRule.from_json(row.rate), billed)
+        return await ledger.settle(call.call_id, amount, talk, local_date, answered)
+
+    async def fields(self, call_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``cost`` (running for live calls) and the rate's remark, per call id."""
+        out: dict[str, dict[str, Any]] = {}
+        for row in await BillingCall.filter(call_id__in=call_ids):
+            if row.rate is None:
+                continue
+            value = row.cost if row.settled and row.cost is not None else row.charged
+            out[row.call_id] = {"cost": fmt(value), "rate": row.rate.get("remark") or
+                                f"#{row.rate.get('id')}"}
+        return out

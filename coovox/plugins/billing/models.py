@@ -1,0 +1,106 @@
+"""Billing tables (Tortoise app ``billing``): accounts, rates, recharges, calls, ledger.
+
+Money columns are integers of 1/10000 (``MoneyField``) so raw SQL can update them exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+from coovox.storage.money import MoneyField
+
+
+class Account(Model):
+    """The billing account of one extension, keyed by its number."""
+
+    extension = fields.CharField(max_length=32, primary_key=True)
+    enabled = fields.BooleanField(default=False)
+    balance = MoneyField(default=0)
+    credit = MoneyField(default=0)
+    payment_type = fields.CharField(max_length=16, default="prepaid")
+    status = fields.CharField(max_length=16, default="unlocked")
+    total_recharges = MoneyField(default=0)
+
+    class Meta:
+        table = "billing_account"
+
+
+class Rate(Model):
+    """A billing rate (billing.md Rates), money in 1/10000 units."""
+
+    id = fields.IntField(primary_key=True)
+    active = fields.BooleanField(default=True)
+    remark = fields.CharField(max_length=255, default="")
+    prefix = fields.CharField(max_length=32, default="")
+    length = fields.IntField(default=0)
+    initial_cost = MoneyField(default=0)
+    initial_time = fields.IntField(default=0)
+    rate = MoneyField(default=0)
+    unit = fields.IntField(default=60)
+    start_time = fields.CharField(max_length=8, default="00:00:00")
+    end_time = fields.CharField(max_length=8, default="00:00:00")
+    all_extensions = fields.BooleanField(default=False)
+    extensions: Any = fields.JSONField(default=list)
+
+    class Meta:
+        table = "billing_rate"
+
+
+class Recharge(Model):
+    """One recharge (or correction) of one extension, with balances before and after."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    extension = fields.CharField(max_length=32, db_index=True)
+    name = fields.CharField(max_length=128, default="")
+    pre_balance = MoneyField()
+    amount = MoneyField()
+    post_balance = MoneyField()
+    by = fields.CharField(max_length=64, default="")
+    correction = fields.BooleanField(default=False)
+    reason = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "billing_recharge"
+
+
+class BillingCall(Model):
+    """Billing state of one call: the rate copy, what was charged live, the final cost.
+
+    ``local_date`` is the call's start date in the PBX time zone, stored at settlement
+    so that statistics group the same way on every database.
+    """
+
+    call_id = fields.CharField(max_length=64, primary_key=True)
+    extension = fields.CharField(max_length=32, db_index=True)
+    name = fields.CharField(max_length=128, default="")
+    rate: Any = fields.JSONField(null=True)
+    charged = MoneyField(default=0)
+    next_seq = fields.IntField(default=0)
+    cost = MoneyField(null=True)
+    settled = fields.BooleanField(default=False)
+    answered = fields.BooleanField(default=False)
+    talk_time = fields.FloatField(default=0)
+    local_date = fields.CharField(max_length=10, default="", db_index=True)
+    warned = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "billing_call"
+
+
+class Ledger(Model):
+    """One balance movement of a call: a live charge or a settlement (positive = debit)."""
+
+    id = fields.BigIntField(primary_key=True)
+    call_id = fields.CharField(max_length=64)
+    seq = fields.IntField()
+    extension = fields.CharField(max_length=32, db_index=True)
+    amount = MoneyField()
+    kind = fields.CharField(max_length=16, default="charge")
+
+    class Meta:
+        table = "billing_ledger"
+        unique_together = (("call_id", "seq"),)

@@ -1,0 +1,236 @@
+"""Billing reports: call log with costs, statistics by day/month/year, recharge history.
+
+Dates of filters are days of the PBX's time zone.  Statistics group by the call's local
+start date, which settlement stores in ``billing_call.local_date`` (so SQLite and
+PostgreSQL group identically without time-zone support in SQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+
+from coovox.calls.models import Call
+from coovox.plugins.billing import sql
+from coovox.plugins.billing.models import BillingCall, Recharge
+from coovox.plugins.billing.validation import BillingError
+from coovox.storage.money import fmt, from_units
+
+CALL_STATUSES = ("answered", "no answer", "busy", "failed", "refused")
+PERIODS = {"day": 10, "month": 7, "year": 4}
+CHUNK = 500
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise BillingError(f"{field} must be a date YYYY-MM-DD", field) from None
+
+
+def day_range(filters: dict[str, str], tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """UTC bounds [from 00:00, to+1 00:00) of the local days of ``from``/``to``."""
+    start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
+    if start and end and end < start:
+        raise BillingError("to must not be before from", "to")
+    lo = datetime.combine(start, time(0), tz).astimezone(UTC) if start else None
+    hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC) if end else None
+    return lo, hi
+
+
+def hms(seconds: float | None) -> str:
+    s = int(round(seconds or 0))
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def caller(name: str, number: str) -> str:
+    return f"{name}[{number}]" if name else number
+
+
+# --- call log ------------------------------------------------------------------------------
+
+
+def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
+    qs = Call.exclude(status="active")
+    lo, hi = day_range(filters, tz)
+    if lo:
+        qs = qs.filter(started_at__gte=lo)
+    if hi:
+        qs = qs.filter(started_at__lt=hi)
+    if filters.get("keyword"):
+        kw = filters["keyword"]
+        qs = qs.filter(Q(extension__icontains=kw) | Q(extension_name__icontains=kw))
+    if filters.get("extension"):
+        qs = qs.filter(extension=filters["extension"])
+    if filters.get("status"):
+        status = filters["status"].strip().lower()
+        if status not in CALL_STATUSES:
+            raise BillingError("status must be one of: " + ", ".join(CALL_STATUSES), "status")
+        qs = qs.filter(status=status)
+    return qs.order_by("-started_at", "-id")
+
+
+async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
+    bills = {b.call_id: b for b in await BillingCall.filter(call_id__in=[c.id for c in calls])}
+    out = []
+    for c in calls:
+        bill = bills.get(c.id)
+        cost = None
+        if bill is not None:
+            cost = bill.cost if bill.settled and bill.cost is not None else bill.charged
+        out.append({
+            "id": c.id, "started_at": c.started_at.astimezone(tz).isoformat(),
+            "answered_at": c.answered_at.astimezone(tz).isoformat() if c.answered_at else None,
+            "ended_at": c.ended_at.astimezone(tz).isoformat() if c.ended_at else None,
+            "extension": c.extension, "name": c.extension_name,
+            "caller": caller(c.extension_name, c.extension), "dialed": c.dialed,
+            "talk_time": c.talk_time or 0, "talk": hms(c.talk_time), "trunk": c.trunk,
+            "cost": fmt(cost if cost is not None else Decimal(0)), "status": c.status,
+            "reason": c.reason,
+            "rate": (bill.rate or {}).get("remark", "") if bill and bill.rate else "",
+        })
+    return out
+
+
+async def call_log(filters: dict[str, str], tz: ZoneInfo, offset: int,
+                   limit: int) -> tuple[list[dict[str, Any]], int]:
+    qs = call_query(filters, tz)
+    total = await qs.count()
+    return await call_rows(await qs.offset(offset).limit(limit), tz), total
+
+
+async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
+    qs = call_query(filters, tz)
+    offset = 0
+    while True:
+        calls = await qs.offset(offset).limit(CHUNK)
+        if not calls:
+            return
+        yield await call_rows(calls, tz)
+        offset += CHUNK
+
+
+# --- recharge history -------------------------------------------------------------------------
+
+
+def recharge_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
+    qs = Recharge.all()
+    lo, hi = day_range(filters, tz)
+    if lo:
+        qs = qs.filter(at__gte=lo)
+    if hi:
+        qs = qs.filter(at__lt=hi)
+    if filters.get("keyword"):
+        kw = filters["keyword"]
+        qs = qs.filter(Q(extension__icontains=kw) | Q(name__icontains=kw))
+    return qs.order_by("-at", "-id")
+
+
+def recharge_row(r: Recharge, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": r.id, "at": r.at.astimezone(tz).isoformat(), "extension": r.extension,
+        "name": r.name, "who": caller(r.name, r.extension), "pre_balance": fmt(r.pre_balance),
+        "amount": fmt(r.amount), "post_balance": fmt(r.post_balance), "by": r.by,
+        "correction": r.correction, "reason": r.reason,
+    }
+
+
+async def recharges(filters: dict[str, str], tz: ZoneInfo, offset: int,
+                    limit: int) -> tuple[list[dict[str, Any]], int]:
+    qs = recharge_query(filters, tz)
+    total = await qs.count()
+    return [recharge_row(r, tz) for r in await qs.offset(offset).limit(limit)], total
+
+
+async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
+    qs = recharge_query(filters, tz)
+    offset = 0
+    while True:
+        rows = await qs.offset(offset).limit(CHUNK)
+        if not rows:
+            return
+        yield [recharge_row(r, tz) for r in rows]
+        offset += CHUNK
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    start: date | None
+    end: date | None
+    extension: str
+    by: str
+
+    @classmethod
+    def parse(cls, filters: dict[str, str]) -> StatsQuery:
+        by = (filters.get("by") or "day").strip().lower()
+        if by not in PERIODS:
+            raise BillingError("by must be day, month or year", "by")
+        start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
+        if start and end and end < start:
+            raise BillingError("to must not be before from", "to")
+        return cls(start, end, (filters.get("extension") or "").strip(), by)
+
+
+def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
+    n = PERIODS[q.by]
+    where, values = ["answered = ?", "settled = ?"], [True, True]
+    if q.start:
+        where.append("local_date >= ?")
+        values.append(q.start.isoformat())
+    if q.end:
+        where.append("local_date <= ?")
+        values.append(q.end.isoformat())
+    if q.extension:
+        where.append("extension = ?")
+        values.append(q.extension)
+    body = (f"SELECT SUBSTR(local_date, 1, {n}) AS period, COUNT(*) AS calls, "
+            "SUM(talk_time) AS talk, SUM(COALESCE(cost, 0)) AS cost FROM billing_call "
+            f"WHERE {' AND '.join(where)} GROUP BY SUBSTR(local_date, 1, {n})")
+    return body, values
+
+
+async def statistics(filters: dict[str, str], offset: int = 0,
+                     limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Rows: period, extension ("All" or name[number]), calls, talk, average, cost."""
+    q = StatsQuery.parse(filters)
+    body, values = _stats_sql(q)
+    total = (await sql.fetch(f"SELECT COUNT(*) AS n FROM ({body}) g", values))[0]["n"]
+    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
+    rows = await sql.fetch(f"{body} ORDER BY period DESC{page}", values)
+    label = "All"
+    if q.extension:
+        from coovox.plugins.billing.services import extension_names
+
+        name = (await extension_names([q.extension])).get(q.extension, "")
+        label = caller(name, q.extension)
+    out = []
+    for r in rows:
+        calls, talk = int(r["calls"]), float(r["talk"] or 0)
+        avg = talk / calls if calls else 0.0
+        out.append({
+            "period": r["period"], "extension": label, "calls": calls,
+            "talk_time": round(talk, 3), "average_talk_time": round(avg, 3),
+            "talk": hms(talk), "average": hms(avg), "cost": fmt(from_units(int(r["cost"] or 0))),
+        })
+    return out, int(total)
+
+
+async def statistics_chunks(filters: dict[str, str]) -> AsyncIterator[list[dict]]:
+    offset = 0
+    while True:
+        rows, _ = await statistics(filters, offset, CHUNK)
+        if not rows:
+            return
+        yield rows
+        offset += CHUNK

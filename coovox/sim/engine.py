@@ -1,0 +1,509 @@
+"""Behaviour of the ARI double: what Asterisk 22 does and which events the app gets.
+
+Pure state machine on the event loop; events go to ``emit(event)`` in order. Event
+sequences follow the captured transcripts (see ../shared/ari/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from coovox.sim.state import (
+    ASTERISK_ID,
+    HANGUP_REASONS,
+    SOFT_APPUNLOAD,
+    SOFT_EXPLICIT,
+    FarEnd,
+    SimBridge,
+    SimChannel,
+    SimPlayback,
+    ari_time,
+    cause_text,
+)
+
+DTMF_DIGITS = set("0123456789ABCD*#")
+
+
+class SimError(Exception):
+    """An ARI error response: ``status`` and ``message`` (body ``{"message": ...}``)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class AppNotRegistered(SimError):
+    """The Stasis app does not exist: a phone call cannot reach it."""
+
+
+def parse_endpoint(endpoint: str) -> tuple[str, str, str]:
+    """``Local/123450@pstn`` -> (``Local``, ``123450``, ``pstn``)."""
+    tech, _, resource = endpoint.partition("/")
+    if not tech or not resource:
+        raise SimError(400, "Invalid endpoint")
+    number, _, context = resource.partition("@")
+    return tech, number, context
+
+
+class SimEngine:
+    """Channels, bridges, playbacks of one Asterisk and its single Stasis ``app``."""
+
+    def __init__(self, app: str, emit: Callable[[dict[str, Any]], None], *,
+                 time_scale: float = 1.0, sound_duration: float = 0.5) -> None:
+        self.app = app
+        self._emit = emit
+        self.time_scale = time_scale
+        self.sound_duration = sound_duration
+        self.channels: dict[str, SimChannel] = {}
+        self.bridges: dict[str, SimBridge] = {}
+        self.playbacks: dict[str, SimPlayback] = {}
+        self.far_ends: dict[str, FarEnd] = {}
+        self.app_registered = False
+        self.connected = False
+        self._reset_ids()
+
+    # --- ids, events ------------------------------------------------------------------------
+
+    def _reset_ids(self) -> None:
+        self._epoch = int(time.time())
+        self._seq = itertools.count(1)
+        self._local_seq = itertools.count(1)
+
+    def _new_id(self) -> str:
+        return f"{self._epoch}.{next(self._seq)}"
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """Emit one event to the app (the transport drops it when nobody listens)."""
+        event = {"type": kind, "timestamp": ari_time(), **fields,
+                 "asterisk_id": ASTERISK_ID, "application": self.app}
+        self._emit(event)
+
+    def chan_event(self, kind: str, ch: SimChannel, **fields: Any) -> None:
+        if ch.delivered:
+            self.event(kind, **fields, channel=ch.snapshot())
+
+    def _later(self, ch: SimChannel | None, delay: float, fn: Callable, *args: Any) -> None:
+        handle = asyncio.get_running_loop().call_later(max(0.0, delay), fn, *args)
+        if ch is not None:
+            ch.timers.append(handle)
+
+    # --- lookups ----------------------------------------------------------------------------
+
+    def channel(self, channel_id: str) -> SimChannel:
+        ch = self.channels.get(channel_id)
+        if ch is None:
+            raise SimError(404, "Channel not found")
+        return ch
+
+    def bridge(self, bridge_id: str) -> SimBridge:
+        br = self.bridges.get(bridge_id)
+        if br is None:
+            raise SimError(404, "Bridge not found")
+        return br
+
+    def app_snapshot(self) -> dict[str, Any]:
+        return {"name": self.app,
+                "channel_ids": [c.id for c in self.channels.values() if c.delivered],
+                "bridge_ids": list(self.bridges), "endpoint_ids": [], "device_names": [],
+                "events_allowed": [], "events_disallowed": []}
+
+    def has_subscriptions(self) -> bool:
+        return bool(self.bridges) or any(c.delivered for c in self.channels.values())
+
+    def check_app(self) -> None:
+        """An inactive app without subscriptions is destroyed (as Asterisk does)."""
+        if not self.connected and not self.has_subscriptions():
+            self.app_registered = False
+
+    # --- phone side -------------------------------------------------------------------------
+
+    def _local_pair(self, number: str, context: str, first_kind: str,
+                    second_kind: str) -> tuple[SimChannel, SimChannel]:
+        suffix = f"{next(self._local_seq):08x}"
+        base = f"Local/{number}@{context}-{suffix}"
+        one = SimChannel(self._new_id(), base + ";1", first_kind)
+        two = SimChannel(self._new_id(), base + ";2", second_kind, creationtime=one.creationtime)
+        one.other, two.other = two, one
+        self.channels[one.id] = one
+        self.channels[two.id] = two
+        return one, two
+
+    def place_call(self, extension: str, number: str, caller_name: str = "") -> SimChannel:
+        """A phone dials ``number``: the ;2 half enters Stasis(app, dialout, ext, number)."""
+        if not self.app_registered:
+            raise AppNotRegistered(409, f"Stasis app '{self.app}' doesn't exist")
+        if not extension or not number:
+            raise SimError(400, "extension and number are required")
+        cid = {"name": caller_name, "number": extension}
+        phone, caller = self._local_pair(number, "from-internal", "phone", "caller")
+        phone.caller, phone.connected = dict(cid), dict(cid)
+        phone.dialplan = {"context": "from-internal", "exten": number, "priority": 1,
+                          "app_name": "AppDial2", "app_data": "(Outgoing Line)"}
+        caller.caller, caller.connected = dict(cid), dict(cid)
+        caller.state = "Ring"
+        caller.has_pbx = True
+        args = ["dialout", extension, number]
+        caller.dialplan = {"context": "from-internal", "exten": number, "priority": 2,
+                           "app_name": "Stasis", "app_data": ",".join([self.app, *args])}
+        caller.in_stasis = True
+        self.chan_event("StasisStart", caller, args=args)
+        return phone
+
+    def phone_hangup(self, channel_id: str, cause: int = 16) -> None:
+        """The phone hangs up (``channel_id``: the caller in Stasis or its phone half)."""
+        ch = self.channel(channel_id)
+        if ch.kind == "phone":
+            ch = ch.other or ch
+        self._hangup_from_other_half(ch, cause)
+
+    def far_hangup(self, channel_id: str, cause: int = 16) -> None:
+        """The far end hangs up the outbound channel with Q.850 ``cause``."""
+        ch = self.channel(channel_id)
+        if ch.kind == "carrier":
+            ch = ch.other or ch
+        self._hangup_from_other_half(ch, cause)
+
+    def _hangup_from_other_half(self, ch: SimChannel, cause: int) -> None:
+        if ch.gone:
+            return
+        if ch.kind in ("phone", "carrier"):  # no Stasis half left: just remove
+            self._destroy(ch, cause)
+            return
+        self.chan_event("ChannelHangupRequest", ch, cause=cause)
+        self._teardown(ch, cause)
+
+    def send_dtmf(self, channel_id: str, digits: str, duration_ms: int = 100) -> None:
+        ch = self.channel(channel_id)
+        if ch.kind == "phone":
+            ch = ch.other or ch
+        bad = [d for d in digits if d not in DTMF_DIGITS]
+        if bad:
+            raise SimError(400, f"Invalid DTMF digit {bad[0]!r}")
+        for digit in digits:
+            self.chan_event("ChannelDtmfReceived", ch, digit=digit, duration_ms=duration_ms)
+
+    # --- teardown ---------------------------------------------------------------------------
+
+    def _teardown(self, ch: SimChannel, cause: int) -> None:
+        """After a HangupRequest: playbacks, bridge, StasisEnd, destroy (both halves)."""
+        ch.cancel_timers()
+        for playback_id in list(ch.playbacks):
+            playback = self.playbacks.get(playback_id)
+            if playback is not None:
+                self._finish_playback(playback, "done" if ch.state == "Up" else "failed")
+        if ch.bridge_id:
+            self._leave_bridge(ch)
+        if ch.in_stasis:
+            self.chan_event("StasisEnd", ch)
+            ch.in_stasis = False
+            self.chan_event("ChannelVarset", ch, variable="STASISSTATUS", value="SUCCESS")
+            if ch.has_pbx:
+                self.chan_event("ChannelHangupRequest", ch, cause=SOFT_APPUNLOAD, soft=True)
+        self._destroy(ch, cause)
+        if ch.other is not None and not ch.other.gone:
+            self._destroy(ch.other, cause)
+
+    def _destroy(self, ch: SimChannel, cause: int) -> None:
+        ch.cancel_timers()
+        if ch.gone:
+            return
+        ch.dialplan = dict(ch.dialplan, app_name="", app_data="")
+        self.chan_event("ChannelDestroyed", ch, cause=cause, cause_txt=cause_text(cause))
+        ch.gone = True
+        ch.subscribed = False
+        self.channels.pop(ch.id, None)
+        self.check_app()
+
+    # --- ARI: channels ----------------------------------------------------------------------
+
+    def hangup(self, channel_id: str, reason: str | None, reason_code: str | None) -> None:
+        """DELETE /channels/{id}."""
+        ch = self.channel(channel_id)
+        if reason is not None and reason_code is not None:
+            raise SimError(400, "The reason and reason_code can't both be specified")
+        cause = 16
+        if reason_code is not None:
+            try:
+                cause = int(reason_code)
+            except ValueError:
+                raise SimError(400, "Invalid reason for hangup provided") from None
+        elif reason is not None:
+            if reason not in HANGUP_REASONS:
+                raise SimError(400, "Invalid reason for hangup provided")
+            cause = HANGUP_REASONS[reason]
+        if ch.kind == "phone":
+            self.phone_hangup(ch.id, cause)
+            return
+        if ch.kind == "carrier":
+            self.far_hangup(ch.id, cause)
+            return
+        self.chan_event("ChannelHangupRequest", ch, cause=SOFT_EXPLICIT, soft=True)
+        self._teardown(ch, cause)
+
+    def answer(self, channel_id: str) -> None:
+        ch = self.channel(channel_id)
+        if ch.state != "Up":
+            self._set_state(ch, "Up")
+            if ch.kind == "caller" and ch.other is not None:
+                ch.other.state = "Up"
+                ch.other.dialplan = {"context": "phone", "exten": "handset", "priority": 2,
+                                     "app_name": "Wait", "app_data": "3600"}
+
+    def ring(self, channel_id: str, on: bool) -> None:
+        ch = self.channel(channel_id)
+        ch.ringing = on  # Asterisk sends no event to the app for this
+
+    def _set_state(self, ch: SimChannel, state: str) -> None:
+        ch.state = state
+        self.chan_event("ChannelStateChange", ch)
+
+    def set_var(self, channel_id: str, variable: str, value: str) -> None:
+        ch = self.channel(channel_id)
+        if not variable:
+            raise SimError(400, "Variable name is required")
+        ch.variables[variable] = value
+        self.chan_event("ChannelVarset", ch, variable=variable, value=value)
+
+    def get_var(self, channel_id: str, variable: str) -> str:
+        ch = self.channel(channel_id)
+        if variable not in ch.variables:
+            raise SimError(404, "Provided variable was not found")
+        return ch.variables[variable]
+
+    def create(self, endpoint: str, app: str, app_args: str | None, originator: str | None,
+               formats: str | None, variables: dict[str, str] | None) -> dict[str, Any]:
+        """POST /channels/create: returns the snapshot; StasisStart follows at once."""
+        if originator and formats:
+            raise SimError(400, "Originator and formats can't both be specified")
+        if app != self.app or not self.app_registered:
+            raise SimError(400, f"Stasis app '{app}' doesn't exist")
+        tech, number, context = parse_endpoint(endpoint)
+        origin = self.channels.get(originator) if originator else None
+        if originator and origin is None:
+            raise SimError(400, "Originator channel not found")
+        if tech.lower() == "local":
+            out, carrier = self._local_pair(number, context, "outbound", "carrier")
+            carrier.dialplan = {"context": context, "exten": number, "priority": 1,
+                                "app_name": "", "app_data": ""}
+        else:
+            out = SimChannel(self._new_id(),
+                             f"{tech}/{context or number}-{next(self._local_seq):08x}", "outbound")
+            self.channels[out.id] = out
+        out.number = number
+        out.dialstring = endpoint.partition("/")[2]
+        out.variables.update(variables or {})
+        out.dialplan = {"context": context or "default", "exten": number, "priority": 1,
+                        "app_name": "", "app_data": ""}
+        out.far_end = self.far_ends.get(number) or FarEnd.from_number(number, self.time_scale)
+        response = out.snapshot()
+        if origin is not None and not origin.gone:
+            origin.subscribed = True  # stasis_app_subscribe_channel(originator)
+        out.subscribed = True
+        args = [a for a in (app_args or "").split(",")] if app_args else []
+        app_data = ",".join([self.app, *args])
+        out.dialplan = dict(out.dialplan, app_name="Stasis", app_data=app_data)
+        out.in_stasis = True
+        self.chan_event("ChannelDialplan", out, dialplan_app="Stasis", dialplan_app_data=app_data)
+        self.chan_event("ChannelVarset", out, variable="STASISSTATUS", value="")
+        self.chan_event("StasisStart", out, args=args)
+        return response
+
+    def dial(self, channel_id: str, caller: str | None, timeout: str | None) -> None:
+        ch = self.channel(channel_id)
+        if ch.kind != "outbound" or ch.dialing or not ch.in_stasis:
+            raise SimError(409, "Channel cannot be dialed")
+        try:
+            limit = int(timeout) if timeout not in (None, "") else 0
+        except ValueError:
+            raise SimError(400, "timeout must be an integer") from None
+        origin = self.channels.get(caller) if caller else None
+        if caller and origin is None:
+            raise SimError(404, "Caller channel not found")
+        ch.dialing = True
+        self._later(ch, 0, self._dial_start, ch, origin, limit)
+
+    def _dial_start(self, ch: SimChannel, origin: SimChannel | None, limit: int) -> None:
+        if ch.gone:
+            return
+        if origin is not None:
+            ch.connected = dict(origin.caller)
+        self.chan_event("ChannelConnectedLine", ch)
+        self._dial_event(ch, "", ch.dialstring)
+        far = ch.far_end or FarEnd()
+        if far.busy:
+            self._dial_event(ch, "BUSY")
+        elif far.congestion:
+            self._dial_event(ch, "CONGESTION")
+        elif far.ring_forever or (far.answer_after or 0) > 0:
+            self._set_state(ch, "Ringing")
+            self._dial_event(ch, "RINGING")
+            if not far.ring_forever:
+                self._later(ch, far.answer_after or 0, self._far_answer, ch)
+            if limit > 0:
+                self._later(ch, limit * self.time_scale, self._dial_timeout, ch)
+        else:
+            self._far_answer(ch)
+
+    def _dial_event(self, ch: SimChannel, status: str, dialstring: str = "") -> None:
+        if ch.delivered:
+            self.event("Dial", dialstatus=status, forward="", dialstring=dialstring,
+                       peer=ch.snapshot())
+
+    def _far_answer(self, ch: SimChannel) -> None:
+        if ch.gone or ch.state == "Up":
+            return
+        ch.cancel_timers()
+        self._set_state(ch, "Up")
+        self._dial_event(ch, "ANSWER")
+        if ch.other is not None:
+            ch.other.state = "Up"
+        far = ch.far_end or FarEnd()
+        if far.hangup_after is not None:
+            self._later(ch, far.hangup_after, self.far_hangup, ch.id, far.cause)
+
+    def _dial_timeout(self, ch: SimChannel) -> None:
+        """Dial timeout: Asterisk hangs the channel up itself; no NOANSWER event."""
+        if ch.gone or ch.state == "Up":
+            return
+        self.chan_event("ChannelHangupRequest", ch, cause=SOFT_EXPLICIT, soft=True)
+        self._teardown(ch, 19)
+
+    # --- ARI: playbacks ---------------------------------------------------------------------
+
+    def play(self, channel_id: str, media: str, playback_id: str | None) -> dict[str, Any]:
+        ch = self.channel(channel_id)
+        if not media:
+            raise SimError(400, "media is required")
+        playback_id = playback_id or str(uuid.uuid4())
+        if playback_id in self.playbacks:
+            raise SimError(409, "Playback id already in use")
+        playback = SimPlayback(playback_id, media, ch.id)
+        self.playbacks[playback_id] = playback
+        ch.playbacks.append(playback_id)
+        response = playback.snapshot()
+        self._later(ch, 0, self._start_playback, playback)
+        return response
+
+    def _start_playback(self, playback: SimPlayback) -> None:
+        if playback.id not in self.playbacks:
+            return
+        playback.state = "playing"
+        self.event("PlaybackStarted", playback=playback.snapshot())
+        if not playback.media_uri.startswith("tone:"):  # sounds end by themselves
+            ch = self.channels.get(playback.channel_id)
+            self._later(ch, self.sound_duration * self.time_scale,
+                        self._finish_playback, playback, "done")
+
+    def _finish_playback(self, playback: SimPlayback, state: str) -> None:
+        if self.playbacks.pop(playback.id, None) is None:
+            return
+        ch = self.channels.get(playback.channel_id)
+        if ch is not None and playback.id in ch.playbacks:
+            ch.playbacks.remove(playback.id)
+        if playback.state == "queued":
+            return  # never started: no events
+        playback.state = state
+        self.event("PlaybackFinished", playback=playback.snapshot())
+
+    def playback_get(self, playback_id: str) -> dict[str, Any]:
+        playback = self.playbacks.get(playback_id)
+        if playback is None:
+            raise SimError(404, "Playback not found")
+        return playback.snapshot()
+
+    def playback_stop(self, playback_id: str) -> None:
+        playback = self.playbacks.get(playback_id)
+        if playback is None:
+            raise SimError(404, "Playback not found")
+        self._finish_playback(playback, "done")
+
+    # --- ARI: bridges -----------------------------------------------------------------------
+
+    def bridge_create(self, kind: str | None, bridge_id: str | None,
+                      name: str | None) -> dict[str, Any]:
+        bridge_id = bridge_id or str(uuid.uuid4())
+        if bridge_id in self.bridges:
+            raise SimError(409, "Bridge with this id already exists")
+        bridge = SimBridge(bridge_id, name or "", (kind or "mixing").split(",")[0])
+        self.bridges[bridge_id] = bridge
+        return bridge.snapshot()
+
+    def bridge_add(self, bridge_id: str, channel_ids: list[str]) -> None:
+        bridge = self.bridge(bridge_id)
+        chans = []
+        for channel_id in channel_ids:
+            ch = self.channels.get(channel_id)
+            if ch is None:
+                raise SimError(400, "Channel not found")
+            if not ch.in_stasis:
+                raise SimError(422, "Channel not in Stasis application")
+            chans.append(ch)
+        for ch in chans:
+            if ch.bridge_id == bridge.id:
+                continue
+            if ch.bridge_id:
+                self._leave_bridge(ch)
+            others = [self.channels[c] for c in bridge.channels if c in self.channels]
+            bridge.channels.append(ch.id)
+            ch.bridge_id = bridge.id
+            self.chan_event("ChannelEnteredBridge", ch, bridge=bridge.snapshot())
+            if len(others) == 1:
+                peer = others[0]
+                for a, b in ((peer, ch), (ch, peer)):
+                    a.variables["BRIDGEPEER"] = b.name
+                    self.chan_event("ChannelVarset", a, variable="BRIDGEPEER", value=b.name)
+                peer.connected = dict(ch.caller)
+                self.chan_event("ChannelConnectedLine", peer)
+
+    def bridge_remove(self, bridge_id: str, channel_ids: list[str]) -> None:
+        bridge = self.bridge(bridge_id)
+        for channel_id in channel_ids:
+            ch = self.channels.get(channel_id)
+            if ch is None:
+                raise SimError(400, "Channel not found")
+            if ch.bridge_id != bridge.id:
+                raise SimError(422, "Channel not in this bridge")
+        for channel_id in channel_ids:
+            self._leave_bridge(self.channels[channel_id])
+
+    def _leave_bridge(self, ch: SimChannel) -> None:
+        bridge = self.bridges.get(ch.bridge_id or "")
+        ch.bridge_id = None
+        if bridge is None:
+            return
+        if ch.id in bridge.channels:
+            bridge.channels.remove(ch.id)
+        if ch.variables.get("BRIDGEPEER"):
+            ch.variables["BRIDGEPEER"] = ""
+            self.chan_event("ChannelVarset", ch, variable="BRIDGEPEER", value="")
+        self.chan_event("ChannelLeftBridge", ch, bridge=bridge.snapshot())
+
+    def bridge_destroy(self, bridge_id: str) -> None:
+        bridge = self.bridge(bridge_id)
+        for channel_id in list(bridge.channels):
+            ch = self.channels.get(channel_id)
+            if ch is not None:
+                self._leave_bridge(ch)
+        del self.bridges[bridge_id]
+        self.event("BridgeDestroyed", bridge=bridge.snapshot())
+        self.check_app()
+
+    # --- whole system -----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Asterisk restarted: everything gone, nobody told."""
+        for ch in self.channels.values():
+            ch.cancel_timers()
+            ch.gone = True
+        self.channels.clear()
+        self.bridges.clear()
+        self.playbacks.clear()
+        self.app_registered = False
+        self._reset_ids()
+        self._epoch += 1

@@ -1,0 +1,186 @@
+"""Accounts (manual §7.10.1): users pages and API, and each user's own password."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp_session import get_session
+
+from coovox import users
+from coovox.models import User
+from coovox.users import UserError, session_fingerprint
+from coovox.web.errors import ApiError, read_json
+from coovox.web.i18n import gettext as _
+from coovox.web.pagination import ListSpec
+from coovox.web.security import current_user
+
+USERS = ListSpec(sortable={"username": "username", "role": "role"}, default_sort="username",
+                 filters={"keyword": ListSpec.contains_filter("username"),
+                          "role": ListSpec.equals_filter("role")})
+STATUS_OF = {"invalid": 400, "not_found": 404, "conflict": 409, "forbidden": 403}
+
+
+def _api_error(exc: UserError) -> ApiError:
+    return ApiError(STATUS_OF.get(exc.code, 400), str(exc), exc.field or None, exc.code)
+
+
+def _message(exc: UserError) -> str:
+    """A user error for a page, in the current language where known."""
+    text = str(exc)
+    if text.startswith("password "):
+        return _("Password") + ": " + _(text[len("password "):])
+    return _(text) if exc.code != "not_found" else text
+
+
+async def _render(request: web.Request, status: int = 200, **extra) -> web.Response:
+    page = await USERS.fetch(User.all(), USERS.parse(request.query),
+                             path=str(request.app.router["users"].url_for()))
+    context = {"page": page, "created": None, "error": "",
+               "error_user": "", "changed": ""}
+    context.update(extra)
+    return aiohttp_jinja2.render_template("users.html", request, context, status=status)
+
+
+async def users_page(request: web.Request) -> web.Response:
+    return await _render(request)
+
+
+async def users_create(request: web.Request) -> web.Response:
+    """Create a billing user and show its password once (the page is not a redirect)."""
+    try:
+        user, password = await users.create_billing_user()
+    except UserError as exc:
+        return await _render(request, 409, error=_message(exc))
+    return await _render(request, created={"username": user.username, "password": password})
+
+
+async def users_password(request: web.Request) -> web.Response:
+    form = await request.post()
+    name = request.match_info["name"]
+    try:
+        await users.set_password(name, str(form.get("password", "")))
+    except UserError as exc:
+        status = STATUS_OF.get(exc.code, 400)
+        return await _render(request, status, error=_message(exc), error_user=name)
+    me = current_user(request)
+    if me is not None and me.username == name:
+        await _refresh_session(request, name)
+    return await _render(request, changed=name)
+
+
+async def users_delete(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    try:
+        await users.delete_user(name)
+    except UserError as exc:
+        return await _render(request, STATUS_OF.get(exc.code, 400), error=_message(exc),
+                             error_user=name)
+    raise web.HTTPFound(request.app.router["users"].url_for())
+
+
+async def _refresh_session(request: web.Request, username: str) -> None:
+    """Keep the current session valid after its own user's password changed."""
+    from coovox.models import User
+
+    user = await User.get(username=username)
+    session = await get_session(request)
+    session["pw"] = session_fingerprint(user.password_hash)
+
+
+async def own_password_page(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template("account_password.html", request,
+                                          {"errors": {}, "done": False})
+
+
+async def own_password_change(request: web.Request) -> web.Response:
+    form = await request.post()
+    me = current_user(request)
+    assert me is not None
+    new = str(form.get("new_password", ""))
+    errors: dict[str, str] = {}
+    if new != str(form.get("new_password2", "")):
+        errors["new_password2"] = _("The two new passwords differ.")
+    else:
+        try:
+            await users.change_own_password(me.username, str(form.get("current_password", "")),
+                                            new)
+        except UserError as exc:
+            field = "new_password" if exc.field == "password" else exc.field
+            errors[field] = _message(exc)
+    if not errors:
+        await _refresh_session(request, me.username)
+    return aiohttp_jinja2.render_template("account_password.html", request,
+                                          {"errors": errors, "done": not errors},
+                                          status=400 if errors else 200)
+
+
+# --- JSON API ------------------------------------------------------------------------------
+
+
+async def api_users(request: web.Request) -> web.Response:
+    lq = USERS.parse(request.query, strict=True)
+    page = await USERS.fetch(User.all(), lq, strict=True, path=request.path)
+    return web.json_response(page.as_json(users.user_dict))
+
+
+async def api_users_create(request: web.Request) -> web.Response:
+    """Create a billing user (``bill-xxx``); the answer holds its password, once."""
+    data = await read_json(request)
+    role = data.get("role", "billing")
+    if role != "billing":
+        raise ApiError(400, "only billing users can be created here", "role")
+    try:
+        user, password = await users.create_billing_user()
+    except UserError as exc:
+        raise _api_error(exc) from None
+    return web.json_response(users.user_dict(user) | {"password": password}, status=201)
+
+
+async def api_users_delete(request: web.Request) -> web.Response:
+    try:
+        await users.delete_user(request.match_info["name"])
+    except UserError as exc:
+        raise _api_error(exc) from None
+    return web.Response(status=204)
+
+
+async def api_users_password(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    password = data.get("password")
+    if not isinstance(password, str):
+        raise ApiError(400, "must be a string", "password")
+    try:
+        await users.set_password(request.match_info["name"], password)
+    except UserError as exc:
+        raise _api_error(exc) from None
+    return web.Response(status=204)
+
+
+_USER_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "username": {"type": "string"}, "role": {"type": "string"},
+    "language": {"type": ["string", "null"]}, "created_at": {"type": "string"},
+    "deletable": {"type": "boolean"}}}
+
+OPENAPI = {
+    "list": {"summary": "Users", "tags": ["users"], "list": True,
+             "parameters": [{"name": "keyword", "in": "query", "schema": {"type": "string"}},
+                            {"name": "role", "in": "query", "schema": {"type": "string"}},
+                            {"name": "sort", "in": "query", "schema": {"type": "string"}}],
+             "responses": {"200": {"description": "all users", "content": {
+                 "application/json": {"schema": {"type": "object", "properties": {
+                     "items": {"type": "array", "items": _USER_SCHEMA},
+                     "total": {"type": "integer"}}}}}}}},
+    "create": {"summary": "Create a billing user bill-xxx; its password is returned once",
+               "tags": ["users"],
+               "requestBody": {"required": False, "content": {"application/json": {
+                   "schema": {"type": "object",
+                              "properties": {"role": {"type": "string", "enum": ["billing"]}}}}}},
+               "responses": {"201": {"description": "the user and its password"}}},
+    "delete": {"summary": "Delete a user (admin cannot be deleted)", "tags": ["users"],
+               "responses": {"204": {"description": "deleted"}}},
+    "password": {"summary": "Change a user's password (strength checked)", "tags": ["users"],
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"type": "object", "required": ["password"],
+                                "properties": {"password": {"type": "string"}}}}}},
+                 "responses": {"204": {"description": "changed"}}},
+}

@@ -1,0 +1,70 @@
+"""Fixtures for the ARI connection tests: the ARI double and a scriptable fake server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+
+from coovox.ari import AriConnection
+from coovox.sim import AriDouble
+
+USER, PASSWORD = "coovox", "coovox-secret"
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    """Poll ``predicate`` until true; fails the test after ``timeout`` s."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[AriDouble]:
+    sim = AriDouble(app="coovox", user=USER, password=PASSWORD, time_scale=0.05)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+
+
+@pytest.fixture
+async def connect(double):
+    """``await connect(**kwargs)`` -> a started AriConnection to the double."""
+    made: list[AriConnection] = []
+
+    async def make(**kwargs) -> AriConnection:
+        kwargs.setdefault("on_event", lambda event: None)
+        conn = AriConnection(double.url, kwargs.pop("user", USER),
+                             kwargs.pop("password", PASSWORD), "coovox", **kwargs)
+        made.append(conn)
+        await conn.start()
+        return conn
+
+    yield make
+    for conn in made:
+        await conn.stop()
+
+
+@pytest.fixture
+async def fake_server() -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """``await fake_server(routes)`` -> base url of an aiohttp app with those routes."""
+    runners: list[web.AppRunner] = []
+
+    async def start(routes: list[web.RouteDef]) -> str:
+        app = web.Application()
+        app.add_routes(routes)
+        runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = site._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()

@@ -1,0 +1,52 @@
+"""The benchmark harness still runs (tiny sizes), so it cannot rot. Figures are not checked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import calls_bench, datagen, reports_bench
+from bench.results import Results, update_markdown
+from bench.stats import percentile, summary_ms
+
+
+def test_percentiles_use_nearest_rank():
+    data = [float(x) for x in range(1, 101)]
+    assert percentile(data, 50) == 50.0
+    assert percentile(data, 99) == 99.0
+    assert summary_ms([0.001, 0.002])["max"] == 2.0
+
+
+def test_markdown_block_is_replaced_and_the_rest_kept(tmp_path):
+    path = tmp_path / "B.md"
+    path.write_text("# Benchmarks\n\nhand-written\n")
+    update_markdown(path, "table one")
+    update_markdown(path, "table two")
+    text = path.read_text()
+    assert "hand-written" in text and "table two" in text and "table one" not in text
+
+
+def test_generated_rows_fill_every_column_of_the_call_table():
+    from coovox.calls.models import Call
+
+    calls, bills = next(datagen.call_batches(50))
+    cols, rows = datagen.rows_for(Call, calls, "sqlite")
+    assert len(rows) == 50 and all(len(r) == len(cols) for r in rows)
+    assert {c["extension"] for c in calls} <= {n for n, _ in datagen.extensions()}
+
+
+@pytest.mark.timeout(120)
+async def test_call_and_report_benchmarks_run_with_tiny_sizes(tmp_path):
+    res = Results(out_dir=tmp_path, mode="smoke")
+    sz = calls_bench.Sizes(rounds=1, background=3, attempt_rate=20, attempts=4, ramp_rate=50)
+    await calls_bench.bench_admission(res, sz)
+    admission = json.loads((tmp_path / "admission.json").read_text())
+    product = [r for r in admission["rounds"] if r["kind"] == "product"][0]
+    assert product["admission"]["count"] == 4
+    assert product["cutoff"]["calls"] == 4
+    db = await reports_bench.measure_db("sqlite", None, reports_bench.Sizes(rows=200, repeats=1))
+    assert db["generate"]["rows"] == 200
+    assert {f["status"][0] for f in db["queries"].values()} == {200}
+    assert db["exports"]["csv"]["status"] == 200
+    assert "| 1 |" in res.table()

@@ -1,0 +1,59 @@
+"""PIN entry (right, wrong three times, right on the third try) and the rule's time limit."""
+
+import asyncio
+import pytest
+
+from coovox.calls.models import DialRule
+from coovox.sim import FarEnd
+from tests.calls.conftest import finished
+
+
+async def _wait_play(double, caller, count):
+    async with asyncio.timeout(5):
+        while len([r for r in double.requests if r.path == f"/ari/channels/{caller}/play"]) < count:
+            await asyncio.sleep(0.02)
+
+
+async def test_right_pin_lets_the_call_out_and_is_recorded(app, double):
+    double.far_end("777", FarEnd(hangup_after=0.2))
+    caller = await double.place_call("100", "8777")
+    await _wait_play(double, caller, 1)  # the prompt
+    await double.send_dtmf(caller, "5678#")
+    (row,) = await finished()
+    assert (row.status, row.pin, row.sent) == ("answered", "5678", "777")
+    answer = await double.wait_request("POST", rf"/channels/{caller}/answer$")
+    assert answer is not None
+
+
+async def test_wrong_pin_three_times_is_refused(app, double):
+    caller = await double.place_call("100", "8777")
+    for attempt in range(3):
+        await _wait_play(double, caller, 1 + 2 * attempt)
+        await double.send_dtmf(caller, "0000#")
+    (row,) = await finished()
+    assert (row.status, row.reason, row.pin) == ("refused", "wrong PIN", None)
+    assert not [r for r in double.requests if r.path.endswith("/channels/create")]
+
+
+async def test_pin_right_on_third_try(app, double):
+    double.far_end("777", FarEnd(hangup_after=0.1))
+    caller = await double.place_call("100", "8777")
+    await _wait_play(double, caller, 1)
+    await double.send_dtmf(caller, "1#")
+    await _wait_play(double, caller, 3)
+    # second try: no digits, the per-try timeout (0.5 s) passes
+    await _wait_play(double, caller, 5)
+    await double.send_dtmf(caller, "1234#")
+    (row,) = await finished()
+    assert (row.status, row.pin) == ("answered", "1234")
+
+
+async def test_time_limit_cuts_the_call(app, double):
+    await DialRule.filter(name="Limited").update(time_limit=1)  # below 60 only in tests
+    await double.place_call("100", "6123455")  # answers and waits
+    (row,) = await finished(timeout=10)
+    assert (row.status, row.reason) == ("answered", "time limit")
+    assert row.cap == 1 and row.billed_talk_time == pytest.approx(1.0, abs=0.05)
+    assert row.talk_time >= 1.0
+    await asyncio.sleep(0.1)
+    assert not double.channels and not double.bridges

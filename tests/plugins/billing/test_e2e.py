@@ -1,0 +1,149 @@
+"""End to end: the real app (calls + billing) against the ARI double, 1-second units."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+
+from coovox.calls.models import Call
+from coovox.context import Coovox
+from coovox.models import set_setting
+from coovox.plugin_host import PluginHost
+from coovox.plugins.billing import services
+from coovox.plugins.billing.check import check_invariants
+from coovox.plugins.billing.models import Account, BillingCall
+from coovox.sim import FarEnd
+from coovox.users import create_token, create_user
+from tests.calls.conftest import app_config, double, finished, seed  # noqa: F401
+
+PER_SECOND = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.01",
+              "unit": 1, "extensions": "all"}
+
+
+@pytest.fixture
+async def app(tmp_path, double) -> AsyncIterator[Coovox]:  # noqa: F811
+    coovox = Coovox(config=app_config(tmp_path, double),
+                    plugins=PluginHost(load_entry_points=False))
+    await coovox.open()
+    ctl = coovox.services["calls"]
+    ctl.dial_timeout, ctl.dial_grace, ctl.refuse_tone_seconds, ctl.cause_wait = 1, 2.0, 0.1, 0.5
+    await ctl.ari.wait_connected(10)
+    await asyncio.wait_for(ctl.reconciled.wait(), 10)
+    await seed()
+    await set_setting("billing", "active", True)
+    await services.create_rate(PER_SECOND)
+    try:
+        yield coovox
+    finally:
+        await coovox.close()
+
+
+async def account(ext: str, balance: str = "0", credit: str = "0", **changes) -> None:
+    await services.update_accounts([ext], {"enabled": True, "credit": Decimal(credit),
+                                           **changes})
+    if Decimal(balance):
+        await services.recharge([ext], balance, "test", await_now())
+
+
+def await_now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+async def billed(call_id: str) -> BillingCall:
+    async with asyncio.timeout(5):
+        while True:
+            row = await BillingCall.get_or_none(call_id=call_id)
+            if row is not None and row.settled:
+                return row
+            await asyncio.sleep(0.05)
+
+
+async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(app, double):
+    await set_setting("billing", "warning_seconds", 1)
+    await account("100", balance="0.03")
+    await double.place_call("100", "9123450")
+    (row,) = await finished(timeout=15)
+    assert (row.status, row.reason) == ("answered", "insufficient funds")
+    assert 3.0 <= row.talk_time < 4.0
+    bill = await billed(row.id)
+    assert bill.cost == Decimal("0.03")
+    assert (await Account.get(extension="100")).balance == Decimal(0)
+    play = await double.wait_request("POST", r"/play$")
+    assert play.query.get("media") == "tone:beep"
+    assert await check_invariants() == []
+
+
+async def test_postpaid_spends_its_credit(app, double):
+    await account("101", credit="0.02", payment_type="postpaid")
+    await double.place_call("101", "9123450")
+    (row,) = await finished(timeout=15)
+    assert row.reason == "insufficient funds" and 2.0 <= row.talk_time < 3.0
+    assert (await Account.get(extension="101")).balance == Decimal("-0.02")
+
+
+async def test_locked_refused_and_unrated_free_or_blocked(app, double):
+    await account("100", balance="5", status="locked")
+    await account("101", balance="5")
+    await double.place_call("100", "9123455")
+    (row,) = await finished(1, timeout=10)
+    assert (row.status, row.reason) == ("refused", "locked")
+    tone = await double.wait_request("POST", r"/play$")  # the caller hears a tone
+    assert tone.query.get("media", "").startswith("tone:")
+    assert not [r for r in double.requests if r.path.endswith("/channels/create")]
+    await set_setting("billing", "block_unrated", True)
+    rates = await services.active_rules()
+    await services.update_rate(rates[0].id, {"prefix": "99"})  # 9123455 is now unrated
+    await double.place_call("101", "9123455")
+    async with asyncio.timeout(10):
+        while not await Call.filter(extension="101", status="refused").exists():
+            await asyncio.sleep(0.05)
+    assert (await Call.get(extension="101", status="refused")).reason == "no rate"
+    await set_setting("billing", "block_unrated", False)
+    double.far_end("123454", FarEnd(hangup_after=0.3))
+    await double.place_call("101", "9123454")
+    async with asyncio.timeout(10):
+        while not await Call.filter(extension="101", status="answered").exists():
+            await asyncio.sleep(0.05)
+    free = await Call.get(extension="101", status="answered")
+    assert (await billed(free.id)).cost == Decimal(0)
+    assert (await Account.get(extension="101")).balance == Decimal(5)
+
+
+async def test_mid_call_recharge_extends_the_call(app, double):
+    await account("102", balance="0.02")
+    await double.place_call("102", "9123450")
+    await asyncio.sleep(0.5)
+    await services.recharge(["102"], "0.02", "test", await_now())
+    (row,) = await finished(timeout=15)
+    assert row.reason == "insufficient funds" and 4.0 <= row.talk_time < 5.0
+    assert (await billed(row.id)).cost == Decimal("0.04")
+
+
+async def test_statistics_and_exports_agree_with_the_call_log(app, double, aiohttp_client):
+    from coovox.web.app import create_app
+
+    await account("100", balance="5")
+    for n in ("9555000", "9555010"):
+        double.far_end(n[1:], FarEnd(hangup_after=1.2))
+        await double.place_call("100", n)
+    rows = await finished(2, timeout=15)
+    client = await aiohttp_client(create_app(app))
+    await create_user("bill-e2e", "Bill-pass-123", role="billing")
+    _, token = await create_token("bill-e2e")
+    auth = {"Authorization": f"Bearer {token}"}
+    stats = await (await client.get("/api/v1/billing/statistics?by=day", headers=auth)).json()
+    log = await (await client.get("/api/v1/billing/calls", headers=auth)).json()
+    assert stats["items"][0]["calls"] == 2 == log["total"]
+    total_cost = sum(Decimal(c["cost"]) for c in log["items"])
+    assert Decimal(stats["items"][0]["cost"]) == total_cost == Decimal("0.04")
+    assert abs(stats["items"][0]["talk_time"] - sum(r.talk_time for r in rows)) < 0.01
+    raw = await (await client.get("/api/v1/billing/calls?format=csv", headers=auth)).read()
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))[1:]
+    assert sorted(line[6] for line in lines) == sorted(c["cost"] for c in log["items"])

@@ -1,0 +1,63 @@
+"""The gate decides in the spec's order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from coovox.models import set_setting
+from coovox.plugins.billing import services
+from coovox.plugins.billing.metering import Meter
+from tests.plugins.billing.conftest import call_info, setup_billing
+
+
+async def test_gate_order(meter):
+    await setup_billing(balance="0.05")
+    info = call_info("g1")
+    assert (await meter.gate(info)).refuse == "insufficient funds"  # 0.05 < initial 0.1
+    await services.recharge(["100"], "0.05", "op", info.started_at)
+    decision = await meter.gate(info)
+    assert decision.refuse is None and decision.data["rate"]["initial_cost"] == "0.1000"
+    await services.update_accounts(["100"], {"status": "locked"})
+    assert (await meter.gate(info)).refuse == "locked"
+    assert (await meter.gate(call_info("g2", dialed="812345"))).refuse == "locked"
+    await services.update_accounts(["100"], {"status": "unlocked"})
+    assert await meter.gate(call_info("g3", dialed="812345")) is None  # no rate: free
+    await set_setting("billing", "block_unrated", True)
+    assert (await meter.gate(call_info("g3", dialed="812345"))).refuse == "no rate"
+    await services.update_accounts(["100"], {"enabled": False, "status": "locked"})
+    assert await meter.gate(info) is None  # billing off for the extension
+    await services.update_accounts(["100"], {"enabled": True})
+    await set_setting("billing", "active", False)
+    assert await meter.gate(info) is None  # deactivated system-wide
+
+
+async def test_available_counts_credit_and_zero_is_refused(meter):
+    await setup_billing(balance="0", credit="0.1")
+    assert (await meter.gate(call_info("g1"))).refuse is None
+    await services.update_accounts(["100"], {"credit": Decimal(0)})
+    assert (await meter.gate(call_info("g1"))).refuse == "insufficient funds"
+
+
+async def test_rate_window_uses_the_pbx_time_zone(coovox):
+    await setup_billing(balance="5", rate={
+        "prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.5", "unit": 60,
+        "start_time": "22:00", "end_time": "06:00", "extensions": "all"})
+    shanghai = Meter("Asia/Shanghai")
+    at_15_utc = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai
+    assert (await shanghai.gate(call_info("t1", started_at=at_15_utc))) is not None
+    assert await Meter("UTC").gate(call_info("t2", started_at=at_15_utc)) is None
+
+
+async def test_the_rate_copy_is_kept_when_the_rate_changes(meter, control):
+    await setup_billing(balance="5")
+    info = call_info("k1")
+    decision = await meter.gate(info)
+    await meter.answered(info, control, decision, False)
+    rate = (await services.active_rules())[0]
+    await services.update_rate(rate.id, {"initial_cost": "3"})
+    await services.delete_rate(rate.id)
+    await control.run_until("k1", 61)
+    await meter.ended(info, {"status": "answered", "talk_time": 61})
+    fields = await meter.fields(["k1"])
+    assert fields["k1"]["cost"] == "0.1200"

@@ -1,0 +1,55 @@
+"""Two app processes sharing one PostgreSQL database never charge more than there is."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from coovox.config import load_config
+from coovox.context import Coovox
+from coovox.plugin_host import PluginHost
+from coovox.plugins.billing.check import check_invariants
+from coovox.plugins.billing.models import Account, BillingCall, Ledger
+from tests.plugins.billing.conftest import setup_billing
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.postgres
+async def test_two_processes_fifty_calls_charge_exactly_twelve_units(pg_url, tmp_path):
+    config = load_config(environ={}, data_dir=str(tmp_path / "d"), database_url=pg_url,
+                         secret_key="x")
+    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
+        startup=False)
+    try:
+        await setup_billing(balance="0.12", rate={
+            "prefix": "", "initial_cost": "0", "initial_time": 0, "rate": "0.01", "unit": 1,
+            "extensions": "all"})
+        go = tmp_path / "go"
+        procs = [subprocess.Popen(
+            [sys.executable, "-m", "tests.plugins.billing.pg_worker", pg_url,
+             str(tmp_path / f"w{k}"), f"p{k}-", "25", str(go)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for k in (1, 2)]
+        try:
+            for p in procs:
+                assert p.stdout.readline().strip() == "ready", p.stderr.read()
+            go.touch()
+            outs = [p.communicate(timeout=120) for p in procs]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+        assert all(p.returncode == 0 for p in procs), outs
+        acc = await Account.get(extension="100")
+        assert acc.balance == Decimal(0)
+        assert await BillingCall.filter(call_id__startswith="p").count() == 50
+        assert sum(c.cost for c in await BillingCall.all()) == Decimal("0.12")
+        assert await Ledger.filter(amount__gt=0).count() == 12
+        assert await check_invariants() == []
+    finally:
+        await app.close()

@@ -1,0 +1,133 @@
+"""Call log, statistics and recharge history agree; downloads are complete and safe."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from coovox.calls.models import Call
+from coovox.plugins.billing import reports
+from coovox.plugins.billing.metering import Meter
+from coovox.users import create_token, create_user
+from tests.plugins.billing.conftest import FakeControl, call_info, setup_billing
+
+TZ = "Asia/Shanghai"
+# local dates in Shanghai: 2026-11-30 23:30 and 2026-12-01 00:30 and 2027-01-01 07:59
+STARTS = [datetime(2026, 11, 30, 15, 30, tzinfo=UTC), datetime(2026, 11, 30, 16, 30, tzinfo=UTC),
+          datetime(2026, 12, 31, 23, 59, tzinfo=UTC)]
+
+
+async def make_calls(talks=(39, 61, 116)) -> None:
+    """Three billed calls (guide rate) and one refused; call log rows written like the app."""
+    from coovox.calls.models import Extension
+
+    await Extension.create(number="100", name="=HYPERLINK(\"x\")")
+    await setup_billing(balance="10")
+    meter, control = Meter(TZ), FakeControl()
+    for i, (start, talk) in enumerate(zip(STARTS, talks, strict=True)):
+        info = call_info(f"r{i}", started_at=start)
+        await Call.create(id=info.call_id, started_at=start, answered_at=start,
+                          ended_at=start + timedelta(seconds=talk), extension="100",
+                          extension_name="=HYPERLINK(\"x\")", dialed=info.dialed, trunk="FXO-1",
+                          status="answered", talk_time=talk, duration=talk + 3)
+        await meter.answered(info, control, await meter.gate(info), False)
+        await control.run_until(info.call_id, talk)
+        await meter.ended(info, {"status": "answered", "talk_time": talk})
+    await Call.create(id="refused", started_at=STARTS[0], extension="100", dialed="91",
+                      status="refused", reason="locked")
+    await meter.ended(call_info("refused", started_at=STARTS[0]),
+                      {"status": "refused", "talk_time": 0})
+
+
+async def test_statistics_by_day_month_year_in_the_pbx_time_zone(coovox):
+    await make_calls()
+    by_day, total = await reports.statistics({"by": "day"})
+    assert total == 3
+    assert [(r["period"], r["calls"], r["cost"]) for r in by_day] == [
+        ("2027-01-01", 1, "0.1400"), ("2026-12-01", 1, "0.1200"), ("2026-11-30", 1, "0.1000")]
+    by_month, _ = await reports.statistics({"by": "month", "extension": "100"})
+    assert [(r["period"], r["calls"], r["talk_time"]) for r in by_month] == [
+        ("2027-01", 1, 116.0), ("2026-12", 1, 61.0), ("2026-11", 1, 39.0)]
+    assert by_month[0]["extension"] == "=HYPERLINK(\"x\")[100]"
+    by_year, _ = await reports.statistics({"by": "year", "from": "2026-12-01",
+                                           "to": "2026-12-31"})
+    assert [(r["period"], r["calls"], r["cost"], r["average"]) for r in by_year] == [
+        ("2026", 1, "0.1200", "0:01:01")]
+
+
+async def test_call_log_and_statistics_agree(coovox):
+    await make_calls()
+    tz = ZoneInfo(TZ)
+    rows, total = await reports.call_log({}, tz, 0, 100)
+    assert total == 4 and rows[0]["id"] == "r2"  # newest first
+    stats, _ = await reports.statistics({"by": "year"})
+    answered = [r for r in rows if r["status"] == "answered"]
+    assert sum(Decimal(r["cost"]) for r in rows) == sum(Decimal(s["cost"]) for s in stats)
+    assert sum(r["talk_time"] for r in answered) == sum(s["talk_time"] for s in stats)
+    assert sum(s["calls"] for s in stats) == len(answered)
+    refused, n = await reports.call_log({"status": "refused"}, tz, 0, 10)
+    assert n == 1 and refused[0]["reason"] == "locked" and refused[0]["cost"] == "0.0000"
+    day, n = await reports.call_log({"from": "2026-12-01", "to": "2026-12-01"}, tz, 0, 10)
+    assert [r["id"] for r in day] == ["r1"]
+
+
+@pytest.fixture
+async def api(client, coovox):
+    await create_user("bill-exp", "Bill-pass-123", role="billing")
+    _, token = await create_token("bill-exp")
+    client.auth = {"Authorization": f"Bearer {token}"}
+    return client
+
+
+async def test_csv_and_xlsx_downloads_hold_every_row_and_no_formulas(api):
+    await make_calls()
+    resp = await api.get("/api/v1/billing/calls?format=csv&per_page=1", headers=api.auth)
+    assert resp.status == 200
+    raw = await resp.read()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(lines) == 1 + 4  # header + all rows, not one page
+    assert all(not cell.startswith(("=", "+", "-", "@")) for line in lines for cell in line)
+    resp = await api.get("/api/v1/billing/statistics?format=xlsx&by=day", headers=api.auth)
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    values = [[c.value for c in row] for row in book.active.iter_rows()]
+    assert len(values) == 4 and values[0][0] == "Date"
+    assert sorted(v[0] for v in values[1:]) == ["2026-11-30", "2026-12-01", "2027-01-01"]
+    resp = await api.get("/api/v1/billing/recharges?format=xlsx", headers=api.auth)
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[1][1].startswith("'=")  # the name looks like a formula: neutralised
+    resp = await api.get("/api/v1/billing/calls?format=pdf", headers=api.auth)
+    assert resp.status == 400 and (await resp.json())["error"]["field"] == "format"
+    resp = await api.get("/api/v1/billing/statistics?by=week", headers=api.auth)
+    assert (await resp.json())["error"]["field"] == "by"
+
+
+@pytest.mark.postgres
+async def test_statistics_on_postgresql(pg_url, tmp_path):
+    from coovox.config import load_config
+    from coovox.context import Coovox
+    from coovox.plugin_host import PluginHost
+
+    config = load_config(environ={}, data_dir=str(tmp_path / "d"), database_url=pg_url,
+                         secret_key="x")
+    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
+        startup=False)
+    try:
+        await make_calls()
+        rows, _ = await reports.statistics({"by": "month"})
+        assert [(r["period"], r["cost"]) for r in rows] == [
+            ("2027-01", "0.1400"), ("2026-12", "0.1200"), ("2026-11", "0.1000")]
+        log, total = await reports.call_log({"keyword": "hyper"}, ZoneInfo(TZ), 0, 10)
+        assert total == 3  # the refused call has no name
+        day, _ = await reports.call_log({"from": "2026-12-01", "to": "2026-12-01"},
+                                        ZoneInfo(TZ), 0, 10)
+        assert [r["id"] for r in day] == ["r1"]
+    finally:
+        await app.close()

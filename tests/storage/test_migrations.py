@@ -1,0 +1,122 @@
+"""Committed migrations build the schema on SQLite and PostgreSQL and match the models."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from tortoise import connections
+
+from coovox.plugin_host import PluginHost
+from coovox.storage import db
+from coovox.storage.migrations import pending_model_changes
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return PluginHost().call_all_plugins("coovox_models")
+
+
+def model_tables() -> set[str]:
+    from tortoise import Tortoise
+
+    return {model._meta.db_table for app in Tortoise.apps.values() for model in app.values()}
+
+
+async def applied_migrations() -> list[tuple[str, str]]:
+    _, rows = await connections.get("default").execute_query(
+        "SELECT app, name FROM tortoise_migrations ORDER BY app, name")
+    return [(r["app"], r["name"]) for r in rows]
+
+
+async def test_sqlite_schema_created_with_wal_and_foreign_keys(tmp_path, specs):
+    path = tmp_path / "sub" / "coovox.sqlite3"
+    url = f"sqlite://{path}"
+    await db.open_db(url, specs)
+    try:
+        expected = model_tables()
+        conn = connections.get("default")
+        _, rows = await conn.execute_query("PRAGMA foreign_keys")
+        assert rows[0][0] == 1
+        _, rows = await conn.execute_query("PRAGMA journal_mode")
+        assert rows[0][0].lower() == "wal"
+        first = await applied_migrations()
+    finally:
+        await db.close_db()
+    assert {"core_user", "core_plugin_state", "calls_call"} <= expected
+    with sqlite3.connect(path) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+    assert expected <= tables
+    assert {label for label, _ in first} == {s.app_label for s in specs}
+
+    # applying again is a no-op: same migrations recorded, data kept
+    await db.open_db(url, specs)
+    try:
+        from coovox.models import PluginState
+
+        await PluginState.create(name="billing", enabled=False)
+        assert await applied_migrations() == first
+    finally:
+        await db.close_db()
+    await db.open_db(url, specs)
+    try:
+        assert await applied_migrations() == first
+        assert (await PluginState.get(name="billing")).enabled is False
+    finally:
+        await db.close_db()
+
+
+async def test_sqlite_refuses_orphan_rows(tmp_path, specs):
+    """Foreign keys are enforced: a token of a user that does not exist is refused."""
+    from coovox.models import ApiToken
+
+    await db.open_db(f"sqlite://{tmp_path / 'fk.sqlite3'}", specs)
+    try:
+        with pytest.raises(Exception, match="(?i)foreign key"):
+            await ApiToken.create(user_id=999, token_hash="x" * 64, prefix="cvx_")
+    finally:
+        await db.close_db()
+
+
+@pytest.mark.postgres
+async def test_postgres_schema_created_and_reapplying_is_noop(pg_url, specs):
+    await db.open_db(pg_url, specs)
+    try:
+        expected = model_tables()
+        assert db.current_dialect() == "postgres"
+        _, rows = await connections.get("default").execute_query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        tables = {r["table_name"] for r in rows}
+        first = await applied_migrations()
+        from coovox.models import User
+
+        await User.create(username="pg-user", password_hash="x", role="admin")
+    finally:
+        await db.close_db()
+    assert expected <= tables
+    assert {label for label, _ in first} == {s.app_label for s in specs}
+
+    await db.open_db(pg_url, specs)
+    try:
+        assert await applied_migrations() == first
+        assert await User.filter(username="pg-user").exists()
+    finally:
+        await db.close_db()
+
+
+@pytest.mark.postgres
+async def test_postgres_url_with_wrong_password_is_a_clear_error(pg_server, specs):
+    url = pg_server.url("postgres").replace("coovox:coovox@", "coovox:wrong@")
+    with pytest.raises(db.DatabaseError) as exc:
+        await db.open_db(url, specs)
+    assert "wrong" not in str(exc.value)  # the password is masked
+    assert "***" in str(exc.value)
+
+
+async def test_committed_migrations_match_the_models(tmp_path, specs):
+    """Fails when someone changed a model and forgot ``coovox db makemigrations``."""
+    changes = await pending_model_changes(f"sqlite://{tmp_path / 'x.sqlite3'}", specs)
+    assert changes == [], (
+        f"models changed without a migration: {changes}; regenerate the app's "
+        "0001_initial.py with 'coovox db makemigrations <label>'")

@@ -1,0 +1,75 @@
+"""Every hook in coovox/hookspecs.py is documented there and in docs/plugin-hooks.md."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from coovox import hookspecs
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "plugin-hooks.md"
+
+
+def hook_functions() -> dict[str, object]:
+    return {name: fn for name, fn in vars(hookspecs).items()
+            if name.startswith("coovox_") and callable(fn)
+            and hasattr(fn, "coovox_spec")}
+
+
+def doc_sections() -> dict[str, str]:
+    """``{hook name: section text}`` from the ``## coovox_xxx`` headings of the doc."""
+    text = DOC.read_text(encoding="utf-8")
+    parts = re.split(r"^## (coovox_\w+)\s*$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+HOOKS = sorted(hook_functions())
+
+
+def test_there_are_hooks_and_sections():
+    assert len(HOOKS) >= 18
+    assert doc_sections()
+
+
+def test_every_documented_hook_exists():
+    unknown = sorted(set(doc_sections()) - set(HOOKS))
+    assert not unknown, f"docs/plugin-hooks.md documents hooks that do not exist: {unknown}"
+
+
+def test_every_hook_has_a_section():
+    missing = sorted(set(HOOKS) - set(doc_sections()))
+    assert not missing, f"hooks without a '## name' section in docs/plugin-hooks.md: {missing}"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_hook_has_a_docstring(name):
+    doc = inspect.getdoc(hook_functions()[name])
+    assert doc and len(doc) > 40, f"{name} in coovox/hookspecs.py needs a docstring"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_section_shows_signature_returns_order_and_example(name):
+    section = doc_sections().get(name)
+    if section is None:
+        pytest.fail(f"{name} has no section in docs/plugin-hooks.md")
+    fn = hook_functions()[name]
+    params = list(inspect.signature(fn).parameters)
+    signature = re.search(r"```python\n(.*?)```", section, re.S)
+    assert signature and f"def {name}(" in signature.group(1), f"{name}: signature block"
+    for param in params:
+        assert re.search(rf"\b{param}\b", signature.group(1)), f"{name}: parameter {param}"
+    for word in ("**Receives:**", "**Returns:**", "**Order:**"):
+        assert word in section, f"{name}: section lacks {word}"
+    assert section.count("```python") >= 2, f"{name}: section lacks an example"
+    first = bool(fn.coovox_spec.get("firstresult"))
+    assert ("firstresult" in section) is first, f"{name}: firstresult must match the spec"
+
+
+def test_hooks_are_grouped_in_the_order_of_hookspecs():
+    """The doc follows the spec module, so readers find hooks where the code has them."""
+    source = inspect.getsource(hookspecs)
+    in_code = [n for n in re.findall(r"^def (coovox_\w+)", source, re.M)]
+    assert list(doc_sections()) == in_code

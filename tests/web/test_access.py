@@ -1,0 +1,104 @@
+"""Route walk: EVERY registered route of the full app refuses anonymous users and wrong
+roles, except the public ones. Routes added later by any plugin are picked up."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from coovox.web.keys import ROUTES_KEY
+from coovox.web.openapi import PARAM_RE
+from tests.web.conftest import become, token_for
+
+PUBLIC_ALLOWED = {"sign_in", "sign_in_post", "sign_out", "language", "healthz"}
+OUTSIDER = "outsider"  # a role no route lists
+
+
+def sample_path(path: str) -> str:
+    """Fill path parameters: digits where the pattern wants them, else a word."""
+    def fill(m):
+        return "1" if ":" in m.group(0) or m.group(1) in ("id", "pk") else "x1"
+    return PARAM_RE.sub(fill, path)
+
+
+def _routes(client):
+    return list(client.server.app[ROUTES_KEY].values())
+
+
+async def _call(client, route, **kw):
+    return await client.request(route.method, sample_path(route.path),
+                                allow_redirects=False, **kw)
+
+
+async def test_every_router_route_is_a_declared_route_or_static(client):
+    """Nothing reaches the router without a Route (whose roles the middleware checks)."""
+    declared = client.server.app[ROUTES_KEY]
+    for resource in client.server.app.router.resources():
+        if isinstance(resource, web.StaticResource):
+            continue
+        for route in resource:
+            if route.method == "HEAD":
+                continue
+            assert route.name in declared, f"{route.method} {resource.canonical} bypasses roles"
+
+
+async def test_only_known_routes_are_public(client):
+    public = {r.name for r in _routes(client) if r.public}
+    assert public <= PUBLIC_ALLOWED, f"unexpected public routes: {public - PUBLIC_ALLOWED}"
+
+
+async def test_anonymous_is_refused_everywhere(client):
+    routes = [r for r in _routes(client) if not r.public]
+    assert len(routes) > 20
+    for route in routes:
+        resp = await _call(client, route)
+        where = f"{route.method} {route.path}"
+        if route.api:
+            assert resp.status == 401, where
+            assert (await resp.json())["error"]["code"] == "unauthorized", where
+        else:
+            assert resp.status == 302, where
+            assert resp.headers["Location"].startswith("/sign-in"), where
+
+
+@pytest.mark.parametrize("role", [OUTSIDER, "billing"])
+async def test_wrong_role_is_refused_everywhere(client, role):
+    name = await become(client, role)
+    token = await token_for(name)
+    checked = 0
+    for route in _routes(client):
+        if route.public or "*" in route.roles or role in route.roles:
+            continue
+        where = f"{route.method} {route.path} as {role}"
+        if route.api:
+            resp = await _call(client, route, headers={"Authorization": f"Bearer {token}"})
+            assert resp.status == 403, where
+            assert (await resp.json())["error"]["code"] == "forbidden", where
+        else:
+            headers = {"X-CSRF-Token": client.csrf}
+            resp = await _call(client, route, headers=headers)
+            assert resp.status == 403, where
+            assert "Traceback" not in await resp.text()
+        checked += 1
+    assert checked > 10
+
+
+async def test_signed_in_users_reach_routes_for_any_role(client):
+    """Routes open to any signed-in user ("*") do not answer 401/403 to an outsider role."""
+    await become(client, OUTSIDER)
+    for route in _routes(client):
+        if "*" in route.roles and route.method == "GET" and not PARAM_RE.search(route.path):
+            resp = await _call(client, route)
+            assert resp.status not in (401, 403), f"{route.path}: {resp.status}"
+
+
+async def test_revoked_or_unknown_tokens_are_refused(client, admin_user):
+    from coovox.users import create_token, revoke_token
+
+    row, token = await create_token("admin")
+    ok = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status == 200
+    await revoke_token(row.id)
+    for sent in (token, "cvx_not-a-token"):
+        resp = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {sent}"})
+        assert resp.status == 401
