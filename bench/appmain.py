@@ -20,6 +20,30 @@ import time
 INTERVAL = 0.01
 
 
+class QueryCounter(logging.Handler):
+    """Counts the SQL statements Tortoise sends (its ``tortoise.db_client`` debug log)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.counts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = str(record.msg if not record.args else record.args[0]).lstrip()
+        verb = text.split(None, 1)[0].upper() if text else "?"
+        key = verb
+        if verb in ("SELECT", "UPDATE", "INSERT", "DELETE"):
+            key = f"{verb} {_table(text)}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def _table(sql: str) -> str:
+    words = sql.replace('"', " ").replace("`", " ").split()
+    for i, w in enumerate(words[:-1]):
+        if w.upper() in ("FROM", "INTO", "UPDATE"):
+            return words[i + 1]
+    return "?"
+
+
 async def lag_monitor(path: str, stop: asyncio.Event) -> None:
     with open(path, "a", buffering=1 << 16) as fh:
         last_flush = time.monotonic()
@@ -71,8 +95,16 @@ def main() -> None:
     parser.add_argument("kind", choices=["product", "baseline"])
     parser.add_argument("--lag-file", required=True)
     parser.add_argument("--profile", default=None)
+    parser.add_argument("--count-queries", default=None, help="write SQL counts (JSON) here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    counter = None
+    if args.count_queries:
+        counter = QueryCounter()
+        db_log = logging.getLogger("tortoise.db_client")
+        db_log.setLevel(logging.DEBUG)
+        db_log.addHandler(counter)
+        db_log.propagate = False
     profiler = None
     if args.profile:
         from pyinstrument import Profiler
@@ -82,6 +114,11 @@ def main() -> None:
     try:
         asyncio.run(run(args.kind, args.lag_file))
     finally:
+        if counter is not None:
+            import json
+
+            with open(args.count_queries, "w") as fh:
+                json.dump(counter.counts, fh, indent=1, sort_keys=True)
         if profiler is not None:
             profiler.stop()
             with open(args.profile, "w") as fh:

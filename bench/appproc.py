@@ -39,7 +39,7 @@ class AppProcess:
     async def start(self, timeout: float = 60) -> None:
         cmd = [sys.executable, "-m", "bench.appmain", self.kind, "--lag-file", self.lag_file]
         if self.profile:
-            cmd += ["--profile", self.profile]
+            cmd += ["--profile", self.profile, "--count-queries", self.profile + ".sql.json"]
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, stdout=subprocess.PIPE,
                                      stderr=self._log, text=True)

@@ -37,13 +37,15 @@ class Sizes:
     cps_step_s: float = 8
     conc_steps: tuple = (100, 250, 500, 1000, 1500, 2000, 2500, 3000)
     conc_hold_s: float = 12
-    profile_attempts: int = 300
+    profile_attempts: int = 200
+    profile_background: int = 200
+    admission_budget_s: float = 420  # no new round starts after this (>= 2 rounds always)
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(rounds=1, background=20, attempt_rate=20, attempts=20, ramp_rate=50,
                    cps_steps=(20, 40), cps_step_s=1, conc_steps=(10, 20), conc_hold_s=1.5,
-                   profile_attempts=0)
+                   profile_attempts=0, profile_background=0)
 
 
 class Rig:
@@ -149,8 +151,9 @@ async def admission_round(kind: str, sz: Sizes, profile: str | None = None,
     async with Rig(kind, n_cut=n if kind == "product" else 0, profile=profile,
                    db_params=db_params) as rig:
         out: dict[str, Any] = {"kind": kind, "db_params": db_params}
+        background = sz.background if profile is None else sz.profile_background
         if kind == "product":
-            out["background"] = await place_background(rig, sz.background, sz.ramp_rate)
+            out["background"] = await place_background(rig, background, sz.ramp_rate)
             await asyncio.sleep(1)
         since = loadgen.mark(rig.double)
         lag_since = since.at
@@ -246,7 +249,11 @@ async def cutoff_figures(rig: Rig, since: loadgen.Mark) -> dict:
 
 async def bench_admission(res: Results, sz: Sizes) -> None:
     rounds = []
+    t0 = time.monotonic()
     for r in range(sz.rounds):
+        if r >= 2 and time.monotonic() - t0 > sz.admission_budget_s:
+            log(f"admission: time budget spent after {r} rounds")
+            break
         for kind in ("baseline", "product"):
             log(f"admission round {r + 1}/{sz.rounds}: {kind}")
             rounds.append(await admission_round(kind, sz))
@@ -264,7 +271,7 @@ async def bench_admission(res: Results, sz: Sizes) -> None:
         "cutoff_p50": median_of(cuts, "p50"), "cutoff_p99": median_of(cuts, "p99"),
         "cutoff_max": max((c["max"] for c in cuts if not math.isnan(c["max"])),
                           default=math.nan),
-        "cutoffs": sum(c["count"] for c in cuts),
+        "cutoffs": sum(c["count"] for c in cuts), "rounds": len(prod),
         "overspend": str(sum(Decimal(c["overspend"]) for c in cuts)),
     }
     res.save("admission", {"sizes": sz.__dict__, "rounds": rounds, "summary": summary})
@@ -275,7 +282,7 @@ async def bench_admission(res: Results, sz: Sizes) -> None:
     res.add(Target("1", "admission ratio to baseline",
                    f"p50 ratio {s['ratio_p50']}, p99 ratio {s['ratio_p99']} (baseline p50 "
                    f"{s['baseline_p50']} / p99 {s['baseline_p99']} ms)",
-                   "<= 1.3", s["ratio_p50"] <= 1.3))
+                   "<= 1.3 (p50 and p99)", s["ratio_p50"] <= 1.3 and s["ratio_p99"] <= 1.3))
     res.add(Target("2", f"cut-off delay over {s['cutoffs']} cut-offs",
                    f"p50 {s['cutoff_p50']}, p99 {s['cutoff_p99']}, max {s['cutoff_max']} ms",
                    "p99 <= 50 ms", s["cutoff_p99"] <= 50 if s["cutoffs"] else None))

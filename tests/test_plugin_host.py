@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from coovox import cli
 from coovox.context import Coovox
-from coovox.hookspecs import hookimpl
 from coovox.plugin_host import PluginError, PluginHost
 from coovox.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP
 from tests.support.fake_dist import PROBE_SOURCE, write_dist
@@ -183,55 +183,27 @@ def coovox_cmd(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
                           text=True, timeout=60)
 
 
-def test_cli_disable_persists_for_the_next_process(probe, tmp_path):
+def test_cli_disable_persists_for_the_next_process(probe, tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
     proc = coovox_cmd("plugins", "disable", "probe", data_dir=data)
     assert proc.returncode == 0, proc.stderr
     assert "plugin probe disabled" in proc.stdout
 
-    proc = coovox_cmd("plugins", "list", "--json", data_dir=data)
+    proc = coovox_cmd("plugins", "list", "--json", data_dir=data)  # a new process
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert rows["probe"]["enabled"] is False and rows["probe"]["builtin"] is False
     assert rows["probe"]["version"] == "1.2.3"
     assert rows["billing"]["enabled"] is True and rows["billing"]["builtin"] is True
 
-    proc = coovox_cmd("plugins", "disable", "web", data_dir=data)
-    assert proc.returncode == 1
-    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("coovox: error")]
-    assert len(errors) == 1 and "essential" in errors[0] and "Traceback" not in proc.stderr
-
-    proc = coovox_cmd("plugins", "list", data_dir=data)
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("probe "))
+    # the same command line in this process: the table, and an essential plugin refused
+    monkeypatch.setenv("COOVOX_DATA_DIR", str(data))
+    assert cli.main(["plugins", "list"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("probe "))
     assert line.split()[1:4] == ["1.2.3", "third-party", "no"]
-
-
-async def test_call_order_survives_disable_and_enable(probe):
-    host = PluginHost()
-    before = [i.plugin_name for i in host.hook.coovox_roles.get_hookimpls()]
-    host.set_enabled("billing", False)
-    host.set_enabled("billing", True)
-    assert [i.plugin_name for i in host.hook.coovox_roles.get_hookimpls()] == before
-
-
-async def test_first_answer_skips_async_plugins_that_answer_none():
-    class Quiet:
-        PLUGIN_NAME = "quiet"
-
-        @staticmethod
-        @hookimpl
-        async def coovox_sign_in_refusal(username, role):
-            return None
-
-    class Loud:
-        PLUGIN_NAME = "loud"
-
-        @staticmethod
-        @hookimpl
-        async def coovox_sign_in_refusal(username, role):
-            return f"no entry for {username}"
-
-    host = PluginHost(load_entry_points=False, extra=[Loud, Quiet])  # Quiet is asked first
-    assert await host.afirst("coovox_sign_in_refusal", username="bob", role="admin") == \
-        "no entry for bob"
-    host.set_enabled("loud", False)
-    assert await host.afirst("coovox_sign_in_refusal", username="bob", role="admin") is None
+    assert cli.main(["plugins", "disable", "web"]) == 1
+    err = capsys.readouterr().err
+    errors = [ln for ln in err.splitlines() if ln.startswith("coovox: error")]
+    assert len(errors) == 1 and "essential" in errors[0] and "Traceback" not in err
+    assert cli.main(["plugins", "enable", "probe"]) == 0
+    assert "plugin probe enabled" in capsys.readouterr().out

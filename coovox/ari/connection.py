@@ -10,6 +10,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import yarl
@@ -104,6 +105,7 @@ class AriConnection(AriRest):
         self.reconnects = 0
         self.connects = 0
         self.swagger_checked = False
+        self.missing_operations: list[str] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -151,7 +153,6 @@ class AriConnection(AriRest):
         """Remove the password from any text that may end up in logs or status."""
         if self._password:
             text = text.replace(self._password, "***")
-            from urllib.parse import quote
             text = text.replace(quote(self._password, safe=""), "***")
         return text
 
@@ -236,7 +237,11 @@ class AriConnection(AriRest):
             raise AriError(0, f"websocket closed (code {code})")
 
     async def _check_swagger(self) -> None:
-        """Load the server's swagger with aioari and check the operations we use exist."""
+        """Load the server's swagger with aioari; warn about operations we use it lacks.
+
+        Unreachable server or bad credentials raise ``AriError`` (retried); a swagger that
+        aioari cannot parse only logs a warning, it never blocks the connection.
+        """
         import aioari
         from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
@@ -248,22 +253,25 @@ class AriConnection(AriRest):
             async with asyncio.timeout(self.timeout):
                 await client.init()
         except TimeoutError:
-            raise AriError(0, "loading ARI resources.json timed out") from None
-        except aiohttp.ClientResponseError as exc:
-            raise AriError(exc.status, f"loading ARI resources.json failed: HTTP {exc.status}") from None
+            raise AriError(0, "loading the ARI swagger timed out") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise AriError(0, f"cannot reach ARI: {type(exc).__name__}") from None
+            raise AriError(0, f"loading the ARI swagger failed: {type(exc).__name__}") from None
         except Exception as exc:
-            raise AriError(0, f"loading ARI resources.json failed: {type(exc).__name__}") from None
+            log.warning("ARI swagger of %s not understood by aioari (%s); going on",
+                        self.url, type(exc).__name__)
+            self.missing_operations = None  # unknown
+            self.swagger_checked = True
+            return
         finally:
-            await client.close()
+            await http.close()  # not client.close(): it recurses when init() failed
         missing = []
         for resource, operations in REQUIRED_OPERATIONS.items():
             repo = client.repositories.get(resource)
             have = set(repo.api.operations) if repo is not None else set()
             missing += [f"{resource}.{op}" for op in sorted(operations - have)]
         if missing:
-            log.warning("ARI server lacks operations: %s", ", ".join(missing))
+            log.warning("ARI server %s lacks operations: %s", self.url, ", ".join(missing))
+        self.missing_operations = missing
         self.swagger_checked = True
 
     def _fire(self, callback: Callback | None, *args: Any) -> None:

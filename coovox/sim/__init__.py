@@ -6,7 +6,8 @@ playbacks and applications REST subset with the event sequences of the captured 
 (``../shared/ari``). Control API (in-process)::
 
     double = AriDouble(app="coovox", user="coovox", password="coovox-secret",
-                       time_scale=1.0)   # scales default far-end timings, dial timeouts, sounds
+                       time_scale=1.0,   # scales default far-end timings, dial timeouts, sounds
+                       record_events=True)  # False: keep no event log (long benchmarks)
     await double.start(host="127.0.0.1", port=0); double.url  # "http://127.0.0.1:PORT"
     cid = await double.place_call("100", "9123450", caller_name="")  # caller channel id
     double.far_end("123450", FarEnd(answer_after=0.2, hangup_after=1, cause=16))
@@ -33,7 +34,7 @@ Standalone: ``python -m coovox.sim --port 8088``.
 """
 
 from coovox.sim.double import AriDouble, SentEvent, SimRequest
-from coovox.sim.engine import AppNotRegistered, SimError
+from coovox.sim.errors import AppNotRegistered, SimError
 from coovox.sim.state import FarEnd
 
 __all__ = ["AppNotRegistered", "AriDouble", "FarEnd", "SentEvent", "SimError", "SimRequest"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from coovox.sim.engine import SimError
+from coovox.sim.errors import SimError
 from coovox.sim.state import FarEnd
 
 if TYPE_CHECKING:
@@ -40,6 +40,28 @@ def _field(data: dict[str, Any], name: str, kind: type = str, default: Any = ...
         raise SimError(400, f"{name}: must be {kind.__name__}") from None
 
 
+def _far_end(data: dict[str, Any]) -> FarEnd:
+    """A FarEnd from JSON, each field checked."""
+    values: dict[str, Any] = {}
+    for name in ("answer_after", "hangup_after"):
+        value = data.get(name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise SimError(400, f"{name}: must be a number of seconds >= 0 or null")
+            values[name] = float(value)
+    for name in ("ring_forever", "busy", "congestion"):
+        if name in data:
+            if not isinstance(data[name], bool):
+                raise SimError(400, f"{name}: must be true or false")
+            values[name] = data[name]
+    if "cause" in data:
+        cause = data["cause"]
+        if isinstance(cause, bool) or not isinstance(cause, int) or not 0 < cause < 128:
+            raise SimError(400, "cause: must be a Q.850 cause 1..127")
+        values["cause"] = cause
+    return FarEnd(**values)
+
+
 def add_control_routes(app: web.Application, double: AriDouble) -> None:
     async def call(request: web.Request) -> web.Response:
         data = await _body(request)
@@ -68,7 +90,7 @@ def add_control_routes(app: web.Application, double: AriDouble) -> None:
         unknown = set(data) - FAR_END_FIELDS - {"number"}
         if unknown:
             raise SimError(400, f"unknown far-end field(s): {', '.join(sorted(unknown))}")
-        double.far_end(number, FarEnd(**{k: v for k, v in data.items() if k != "number"}))
+        double.far_end(number, _far_end(data))
         return web.json_response({"ok": True})
 
     async def drop(request: web.Request) -> web.Response:

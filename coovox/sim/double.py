@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 from aiohttp import WSMsgType, web
 
-from coovox.sim.engine import SimEngine, SimError
+from coovox.sim.engine import SimEngine
+from coovox.sim.errors import SimError
 from coovox.sim.state import FarEnd, SimBridge, SimChannel
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,13 @@ class AriDouble:
 
     def __init__(self, app: str = "coovox", user: str = "coovox",
                  password: str = "coovox-secret", *, time_scale: float = 1.0,
-                 sound_duration: float = 0.5) -> None:
+                 sound_duration: float = 0.5, record_events: bool = True) -> None:
         self.app = app
         self.user = user
         self.password = password
         self.engine = SimEngine(app, self._emit, time_scale=time_scale,
                                 sound_duration=sound_duration)
+        self.record_events = record_events  # False: no sent/dropped event log (long benchmarks)
         self.requests: list[SimRequest] = []
         self.sent_events: list[SentEvent] = []
         self.dropped_events: list[SentEvent] = []
@@ -115,6 +117,15 @@ class AriDouble:
         return self.engine.bridges
 
     @property
+    def time_scale(self) -> float:
+        """Factor applied to default far-end timings, dial timeouts and sound lengths."""
+        return self.engine.time_scale
+
+    @time_scale.setter
+    def time_scale(self, value: float) -> None:
+        self.engine.time_scale = value
+
+    @property
     def connected(self) -> bool:
         return bool(self._sockets)
 
@@ -150,7 +161,6 @@ class AriDouble:
         """Asterisk restarts: all channels/bridges gone, websockets closed, nobody told."""
         self.engine.reset()
         await self._close_sockets()
-        self.engine.reset()
 
     async def wait_request(self, method: str, path_regex: str, timeout: float = 5.0,
                            *, start: int = 0) -> SimRequest:
@@ -193,10 +203,12 @@ class AriDouble:
     def _emit(self, event: dict[str, Any]) -> None:
         now = asyncio.get_running_loop().time()
         if not self._sockets:
-            self.dropped_events.append(SentEvent(now, event))
+            if self.record_events:
+                self.dropped_events.append(SentEvent(now, event))
             return
         data = json.dumps(event)
-        self.sent_events.append(SentEvent(now, event))
+        if self.record_events:
+            self.sent_events.append(SentEvent(now, event))
         for sock in self._sockets:
             sock.queue.put_nowait(data)
         self._notify()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from coovox.sim import swagger
-from coovox.sim.engine import SimError
+from coovox.sim.errors import SimError
 
 if TYPE_CHECKING:
     from coovox.sim.double import AriDouble

@@ -185,7 +185,9 @@ async def error_middleware(request: web.Request, handler):
             raise
         if _wants_json(request):
             return web_errors.json_error(exc.status, exc.reason)
-        detail = exc.text if exc.status == 403 and exc.text != f"403: {exc.reason}" else ""
+        # a handler's own explanation is shown; aiohttp's default "404: Not Found" is not
+        default = f"{exc.status}: {exc.reason}"
+        detail = exc.text if exc.status in (400, 403, 409) and exc.text != default else ""
         return await _error_page(request, exc.status, detail or "")
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)

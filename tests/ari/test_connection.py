@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 
@@ -37,7 +38,7 @@ async def test_reconnect_backoff_grows_while_the_server_refuses(double, connect)
     await double.drop_websocket(down_for=0.6)
     await wait_for(lambda: conn.connected and conn.reconnects == 1, 3)
     attempts = [r.at for r in double.requests[start:] if r.path == "/ari/events"]
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert len(attempts) >= 3  # refused a few times, then accepted
     assert gaps[-1] >= gaps[0]  # the waits do not shrink (capped exponential)
     assert conn.status()["last_error"] is None

@@ -18,6 +18,8 @@ from coovox.hooktypes import CallInfo
 from coovox.plugin_host import PluginHost
 from tests.support.postgres import free_port
 
+if os.environ.get("CI"):  # scripts/test.sh installs it: missing there is a failure
+    import coovox_push_events  # noqa: F401
 pytest.importorskip("coovox_push_events", reason="pip install -e examples/coovox-push-events")
 
 from coovox_push_events import services  # noqa: E402
@@ -299,3 +301,36 @@ async def test_api_reads_and_changes_settings(admin, receiver):
     assert got == {"enabled": True, "url": receiver.url, "events": ["call_end"]}
     failures = await (await admin.get("/api/v1/push-events/failures", headers=admin.auth)).json()
     assert failures == {"items": [], "total": 0}
+
+
+# --- a real call through the ARI double --------------------------------------------------------------
+
+
+async def test_a_real_call_is_pushed_when_it_ends(tmp_path, receiver):
+    from coovox_push_events import plugin as push_plugin
+
+    from coovox.sim import AriDouble, FarEnd
+    from tests.calls.conftest import ARI_PASSWORD, app_config, finished, open_app, seed
+
+    double = AriDouble(app="coovox", user="coovox", password=ARI_PASSWORD, sound_duration=0.05)
+    await double.start("127.0.0.1", 0)
+    try:
+        coovox = await open_app(app_config(tmp_path, double), [push_plugin])
+        try:
+            await seed()
+            await configure(receiver.url, events=("call_answered", "call_end"))
+            double.far_end("123450", FarEnd(hangup_after=0.2))
+            await double.place_call("100", "9123450")
+            (row,) = await finished()
+            async with asyncio.timeout(10):
+                while len(receiver.bodies) < 2:
+                    await asyncio.sleep(0.02)
+        finally:
+            await coovox.close()
+    finally:
+        await double.stop()
+    by_event = {b["event"]: b for b in receiver.bodies}
+    answered, ended = by_event["call_answered"], by_event["call_end"]
+    assert answered["call"]["id"] == row.id
+    assert ended["call"]["id"] == row.id and ended["call"]["status"] == "answered"
+    assert ended["call"]["extension"] == "100" and ended["call"]["sent"] == "123450"

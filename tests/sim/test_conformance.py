@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
-from coovox.sim import engine, swagger
+from coovox.sim import engine, media, swagger
 from coovox.sim.state import ASTERISK_ID
 from tests.sim.conftest import PASSWORD, USER, shared_ari
 
@@ -57,7 +57,7 @@ def test_event_models_exist_in_events_json_with_their_fields():
 
 
 def test_every_event_the_double_sends_is_a_declared_model():
-    text = inspect.getsource(engine)
+    text = inspect.getsource(engine) + inspect.getsource(media)
     sent = set(re.findall(r'(?:chan_)?event\("([A-Z][A-Za-z]+)"', text))
     assert {"StasisStart", "Dial", "ChannelDestroyed", "PlaybackFinished"} <= sent
     declared = set(swagger.RESOURCES["events"]["models"])

@@ -273,6 +273,10 @@ async def test_http_control_endpoints(double):
         assert status == 400 and "number" in body["message"]
         status, body = await post("far_end", number="1", ring=True)
         assert status == 400 and "ring" in body["message"]
+        status, body = await post("far_end", number="1", answer_after="soon")
+        assert status == 400 and "answer_after" in body["message"]
+        status, body = await post("far_end", number="1", cause=999)
+        assert status == 400 and "cause" in body["message"]
         assert (await post("drop", down_for=0))[0] == 200
         await asyncio.wait_for(app.reader, 2)
         assert (await post("restart"))[0] == 200
@@ -295,3 +299,17 @@ async def test_standalone_module_serves_on_the_given_port():
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_without_event_log_the_app_still_gets_every_event():
+    quiet = AriDouble(time_scale=0.05, record_events=False)
+    await quiet.start()
+    try:
+        async with App(quiet) as app:
+            caller = await quiet.place_call("100", "9123450")
+            await quiet.send_dtmf(caller, "1")
+            await app.wait("ChannelDtmfReceived")
+            assert app.types() == ["StasisStart", "ChannelDtmfReceived"]
+            assert quiet.sent_events == [] and quiet.dropped_events == []
+    finally:
+        await quiet.stop()

@@ -15,19 +15,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.sim.conftest import PASSWORD, USER, shared_ari
+from tests.sim.conftest import PASSWORD, SHARED_ARI, USER, shared_ari
 
 SCALE = 0.1
 
 
 def scenarios() -> list[str]:
-    folder = shared_ari() / "transcripts" if _has_shared() else None
-    return sorted(p.stem for p in folder.glob("*.jsonl")) if folder else ["(no shared data)"]
-
-
-def _has_shared() -> bool:
-    from tests.sim.conftest import SHARED_ARI
-    return SHARED_ARI.is_dir()
+    """Every transcript (15); one placeholder (skipped) when ../shared is absent."""
+    names = sorted(p.stem for p in (SHARED_ARI / "transcripts").glob("*.jsonl"))
+    return names or ["(no shared data)"]
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -99,7 +95,8 @@ def signature(event: dict[str, Any], ids: IdMap, learn: bool = False) -> tuple:
                                               (event.get("bridge") or {}).get("channels", [])))
 
 
-async def replay(double, name: str) -> tuple[list[dict], list[dict], list[tuple]]:
+async def replay(double, name: str) -> tuple[list[dict], list[dict], list[tuple], IdMap]:
+    """Play the transcript's REST/ws actions; returns (expected, received, statuses, ids)."""
     lines = load(name)
     expected = [d["event"] for d in lines if d["kind"] == "event" and d["ws"] == "app"]
     event_times = [d["t"] for d in lines if d["kind"] == "event" and d["ws"] == "app"]
@@ -109,7 +106,6 @@ async def replay(double, name: str) -> tuple[list[dict], list[dict], list[tuple]
     async with aiohttp.ClientSession(auth=auth) as session:
         sock = AppSocket(session, double.url)
         clock = 0.0
-        first_ws = True
         try:
             for line in lines:
                 kind = line["kind"]
@@ -117,8 +113,6 @@ async def replay(double, name: str) -> tuple[list[dict], list[dict], list[tuple]
                     if line["action"] == "connected":
                         await asyncio.sleep(max(0.0, (line["t"] - clock) * SCALE))
                         clock = line["t"]
-                        if first_ws:
-                            first_ws = False
                         await sock.connect()
                         await double.wait_connected(2)
                     elif line["action"] == "client_close":

@@ -8,8 +8,15 @@ import pytest
 from tortoise import Tortoise, connections, fields
 from tortoise.models import Model
 
-from coovox.storage.money import LIMIT, MoneyError, MoneyField, fmt, from_units, parse_money, \
-    to_units
+from coovox.storage.money import (
+    LIMIT,
+    MoneyError,
+    MoneyField,
+    fmt,
+    from_units,
+    parse_money,
+    to_units,
+)
 
 
 class Wallet(Model):

@@ -34,6 +34,7 @@ REFUSED_USER = "refused-user"
 REFUSAL = "the all-hooks plugin refuses this user"
 ROLE = "auditor"
 CAP = 42.0
+SHORT_CAP = 0.3  # for numbers ending in 777: the call is cut by this plugin's cap
 
 CALLS: list[tuple[str, dict[str, Any]]] = []
 
@@ -165,6 +166,8 @@ async def coovox_call_gate(call: CallInfo) -> GateDecision | None:
     _record("coovox_call_gate", call=call)
     if call.dialed.endswith("666"):
         return GateDecision(PLUGIN_NAME, refuse="number barred by allhooks")
+    if call.dialed.endswith("777"):
+        return GateDecision(PLUGIN_NAME, cap=SHORT_CAP, data={"seen": call.call_id})
     return GateDecision(PLUGIN_NAME, cap=CAP, data={"seen": call.call_id})
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from coovox.plugins.billing import sql
+from coovox.plugins.billing.rating import RateRule, cost
 from coovox.storage.money import from_units
 
 
@@ -13,7 +15,7 @@ async def check_invariants() -> list[str]:
 
     - every account: balance = Σ recharges − Σ ledger (the calls' costs and live charges);
     - no balance below −credit;
-    - every settled call: Σ ledger of the call = its cost;
+    - every settled call: Σ ledger of the call = its cost = cost(billed talk time);
     - no ledger row without a billing call.
     """
     problems: list[str] = []
@@ -32,7 +34,7 @@ async def check_invariants() -> list[str]:
             problems.append(f"extension {r['extension']}: balance {from_units(balance)} is "
                             f"below -credit ({from_units(-int(r['credit']))})")
     calls = await sql.fetch(
-        "SELECT c.call_id AS call_id, c.cost AS cost, "
+        "SELECT c.call_id AS call_id, c.cost AS cost, c.rate AS rate, c.billed_time AS billed, "
         "(SELECT COALESCE(SUM(l.amount), 0) FROM billing_ledger l "
         " WHERE l.call_id = c.call_id) AS ledger FROM billing_call c WHERE c.settled = ?",
         [True])
@@ -40,6 +42,12 @@ async def check_invariants() -> list[str]:
         if int(c["cost"] or 0) != int(c["ledger"]):
             problems.append(f"call {c['call_id']}: cost {from_units(int(c['cost'] or 0))} but "
                             f"ledger sums to {from_units(int(c['ledger']))}")
+        rate = json.loads(c["rate"]) if isinstance(c["rate"], str) else c["rate"]
+        if rate:
+            expected = cost(RateRule.from_json(rate), float(c["billed"] or 0))
+            if from_units(int(c["cost"] or 0)) != expected:
+                problems.append(f"call {c['call_id']}: cost {from_units(int(c['cost'] or 0))} "
+                                f"but the rate gives {expected}")
     orphans = await sql.fetch(
         "SELECT DISTINCT l.call_id AS call_id FROM billing_ledger l LEFT JOIN billing_call c "
         "ON c.call_id = l.call_id WHERE c.call_id IS NULL")

@@ -86,15 +86,16 @@ async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> Cha
 
 
 async def settle(call_id: str, cost: Decimal, talk_time: float, local_date: str,
-                 answered: bool) -> Decimal | None:
+                 answered: bool, billed_time: float | None = None) -> Decimal | None:
     """Set the call's cost and settle the difference with what was charged live, in ONE
     transaction.  Returns the difference settled, or None when already settled."""
     cost_units = to_units(cost)
     async with in_transaction() as db:
         marked = await sql.execute(
-            "UPDATE billing_call SET settled = ?, talk_time = ?, local_date = ?, answered = ? "
-            "WHERE call_id = ? AND settled = ?",
-            [True, talk_time, local_date, answered, call_id, False], db)
+            "UPDATE billing_call SET settled = ?, talk_time = ?, billed_time = ?, local_date = ?, "
+            "answered = ? WHERE call_id = ? AND settled = ?",
+            [True, talk_time, talk_time if billed_time is None else billed_time, local_date,
+             answered, call_id, False], db)
         if not marked:
             return None
         row = (await sql.fetch("SELECT extension, charged FROM billing_call "

@@ -182,7 +182,7 @@ class Meter:
         amount = Decimal(0)
         if row.rate and answered:
             amount = cost(RateRule.from_json(row.rate), billed)
-        return await ledger.settle(call.call_id, amount, talk, local_date, answered)
+        return await ledger.settle(call.call_id, amount, talk, local_date, answered, billed)
 
     async def fields(self, call_ids: list[str]) -> dict[str, dict[str, Any]]:
         """``cost`` (running for live calls) and the rate's remark, per call id."""

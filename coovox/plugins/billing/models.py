@@ -84,6 +84,7 @@ class BillingCall(Model):
     settled = fields.BooleanField(default=False)
     answered = fields.BooleanField(default=False)
     talk_time = fields.FloatField(default=0)
+    billed_time = fields.FloatField(default=0)
     local_date = fields.CharField(max_length=10, default="", db_index=True)
     warned = fields.BooleanField(default=False)
 

@@ -82,10 +82,8 @@ async def extensions_page(request: web.Request, error: str = "", status: int = 2
     except BillingError as exc:
         lq.errors[exc.field or "number"] = exc.message
         items, total = await services.list_accounts({}, lq.offset, lq.per_page)
-    all_numbers = await services.all_extension_numbers({})
     return await render(request, "billing/extensions.html", {
-        "page": page_of(items, total, lq, request), "error": error,
-        "all_total": len(all_numbers)}, status)
+        "page": page_of(items, total, lq, request), "error": error}, status)
 
 
 async def _apply(request: web.Request, action) -> web.StreamResponse:

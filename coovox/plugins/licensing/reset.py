@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 from pathlib import Path
 
 from coovox.context import Coovox
+from coovox.plugins.licensing.store import LicenceStore
 from coovox.storage.db import DatabaseError, dialect_of, normalise_url, safe_url
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,11 @@ async def cmd_reset(coovox: Coovox, args: argparse.Namespace) -> int:
         secret.unlink()
         removed.append(str(secret))
     if args.hard:
-        store = coovox.config.licence_path
-        if store.exists():
-            shutil.rmtree(store)
-            removed.append(f"licence store {store}")
+        try:
+            removed.extend(LicenceStore(coovox.config.licence_path).wipe())
+        except OSError as exc:
+            print(f"coovox: error: licence store: {exc}", file=sys.stderr)
+            return 1
     for line in removed:
         print(f"removed {line}")
     if not args.hard:

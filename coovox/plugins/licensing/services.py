@@ -21,7 +21,14 @@ FEATURE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 def valid_feature(name: str) -> bool:
-    return bool(FEATURE_RE.match(name))
+    return isinstance(name, str) and bool(FEATURE_RE.match(name))
+
+
+def _checked(feature: str) -> str:
+    if not valid_feature(feature):
+        raise ValueError(f"feature names are lower-case letters, digits, '-' or '_', "
+                         f"not {feature!r}")
+    return feature
 
 
 def trusted_keys(texts: Iterable[str]) -> list:
@@ -46,6 +53,7 @@ class Licensing:
         self.keys = trusted_keys(public_keys)
         # (feature, device) -> (licence bytes, valid, expiry): verify each file once
         self._licence_cache: dict[tuple[str, str], tuple[bytes, bool, datetime | None]] = {}
+        self._warned_last_seen: datetime | None = None  # log a set-back clock once
 
     # --- time ------------------------------------------------------------------------------
 
@@ -55,7 +63,8 @@ class Licensing:
         snap = self.store.snapshot()
         last_seen = snap.last_seen
         effective = trial.effective_now(now, last_seen)
-        if trial.clock_set_back(now, last_seen):
+        if trial.clock_set_back(now, last_seen) and self._warned_last_seen != last_seen:
+            self._warned_last_seen = last_seen
             log.warning("the clock (%s) is earlier than the last time seen (%s): using the "
                         "latter for licensing", now.isoformat(), effective.isoformat())
         if snap.last_seen_damaged or trial.last_seen_due(now, last_seen):
@@ -84,6 +93,7 @@ class Licensing:
 
     def state(self, feature: str) -> trial.FeatureState:
         """The feature's state; an unusable store counts as an expired trial."""
+        _checked(feature)
         try:
             return self._state(feature)
         except StoreError as exc:
@@ -154,6 +164,7 @@ class Licensing:
 
     def install_licence(self, feature: str, data: bytes) -> dict[str, Any]:
         """Check an uploaded licence and keep it; raises LicenceError naming the check."""
+        _checked(feature)
         now = self.now()
         device_id = self.store.snapshot().device_id
         payload = signing.verify(data, self.keys)

@@ -215,3 +215,34 @@ class LicenceStore:
 
     def save_licence(self, feature: str, data: bytes) -> None:
         self._write(f"licence-{feature}.lic", data)
+
+    def wipe(self) -> list[str]:
+        """Delete the store's own files (and the folder when empty); returns what went.
+
+        Only files the store writes are removed, so a mistaken ``licence_dir`` (say ``/``)
+        cannot destroy anything else.
+        """
+        removed: list[str] = []
+        if not self.path.is_dir():
+            return removed
+        for child in sorted(self.path.iterdir()):
+            if child.is_file() and is_store_file(child.name):
+                child.unlink()
+                removed.append(str(child))
+        try:
+            self.path.rmdir()
+            removed.append(str(self.path))
+        except OSError:
+            log.warning("licence store %s: other files were left in place", self.path)
+        self._cache = None
+        return removed
+
+
+def is_store_file(name: str) -> bool:
+    """Whether ``name`` is a file the store writes (or a temp file of one)."""
+    if name.startswith(".") and name.endswith(".tmp"):
+        name = name[1:].split(".json", 1)[0].split(".lic", 1)[0]
+        return name.startswith(("device", "last-seen", "trial-", "licence-"))
+    return (name in ("device.json", "last-seen.json")
+            or (name.startswith("trial-") and name.endswith(".json"))
+            or (name.startswith("licence-") and name.endswith(".lic")))

@@ -146,3 +146,15 @@ async def test_fifty_simultaneous_calls_charge_exactly_the_money_there_is(meter,
     assert sum(r.cost for r in await BillingCall.all()) == Decimal("0.12")
     assert await Ledger.filter(amount__gt=0).count() == 12
     assert await check_invariants() == []
+
+
+async def test_call_log_fields_show_the_running_then_final_cost(meter, control):
+    await setup_billing(balance="1")
+    info = call_info("c1")
+    await meter.answered(info, control, await meter.gate(info), False)
+    await control.run_until("c1", 61)
+    assert (await meter.fields(["c1", "other"])) == {"c1": {"cost": "0.1200", "rate": "#1"}}
+    await meter.ended(info, {"status": "answered", "talk_time": 61})
+    assert (await meter.fields(["c1"]))["c1"]["cost"] == "0.1200"
+    await BillingCall.filter(call_id="c1").update(cost=Decimal("0.5"))
+    assert any("the rate gives 0.1200" in p for p in await check_invariants())

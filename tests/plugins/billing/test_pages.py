@@ -102,3 +102,10 @@ async def test_admin_addons_page_shows_licence_and_billing_managers(admin_client
     assert resp.status == 200
     api = await admin_client.get("/api/v1/billing/settings")
     assert (await api.json())["active"] is True
+
+
+async def test_pages_speak_chinese(billing_client):
+    billing_client.session.cookie_jar.update_cookies({"lang": "zh_CN"})
+    html = await (await billing_client.get("/billing/extensions")).text()
+    for label in ("总充值金额", "信用额度", "付费方式", "批量编辑", "充值记录", "通话记录"):
+        assert label in html, label

@@ -89,14 +89,14 @@ rules_st = st.builds(
 seconds_st = st.floats(0, 5000, allow_nan=False).map(lambda x: round(x, 3))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rules_st, seconds_st, seconds_st)
 def test_cost_never_decreases_with_time(rule, a, b):
     lo, hi = sorted((a, b))
     assert cost(rule, lo) <= cost(rule, hi)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(rules_st, seconds_st)
 def test_cost_equals_the_sum_of_live_charges(rule, seconds):
     assert sum((c.amount for c in live_charges(rule, seconds)), Decimal(0)) == cost(rule, seconds)

@@ -122,12 +122,14 @@ def test_no_trusted_key_configured_refuses(store, clock, vendor_key):
     assert info.value.check == signing.NO_TRUSTED_KEY
 
 
-def test_clock_set_back_does_not_extend_the_trial(service, clock, store, public_key):
+def test_clock_set_back_does_not_extend_the_trial(service, clock, store, public_key, caplog):
     service.activate("billing", True)
     clock.day(31)
     assert service.status("billing")["trial_expired"]
     clock.day(5)  # the clock is set back 26 days
     assert service.status("billing")["trial_expired"]
+    assert service.status("billing")["expires_at"] == DAY0 + timedelta(days=30)
+    assert caplog.text.count("earlier than the last time seen") == 1  # logged, not spammed
     assert service.activate("billing", True) is not None
     # also after a restart: last-seen is kept in the store
     restarted = Licensing(store.__class__(store.path, store.machine_id_paths), clock,
@@ -157,3 +159,10 @@ def test_request_file_names_product_feature_device_and_version(service):
     assert body["first_activation"] == DAY0.isoformat()
     assert body["software_version"] == __version__
     assert not {"key", "secret", "private_key"} & set(body)
+
+
+def test_feature_names_cannot_reach_outside_the_store(service):
+    for name in ("../etc", "Billing", "", "a/b"):
+        with pytest.raises(ValueError):
+            service.activate(name, True)
+    assert {p.name for p in service.store.path.iterdir()} == {"device.json", "last-seen.json"}

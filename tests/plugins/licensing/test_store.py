@@ -97,3 +97,15 @@ def test_a_store_that_cannot_be_created_is_logged_not_fatal(tmp_path, clock, cap
     state = service.status("billing")
     assert state["usable"] is False
     assert service.activate("billing", True) is not None
+
+
+def test_wipe_removes_only_the_stores_own_files(service, store, tmp_path):
+    service.activate("billing", True)
+    (store.path / "notes.txt").write_text("someone else's file")
+    removed = store.wipe()
+    assert any(r.endswith("trial-billing.json") for r in removed)
+    assert [p.name for p in store.path.iterdir()] == ["notes.txt"]
+    (store.path / "notes.txt").unlink()
+    service.activate("billing", True)
+    store.wipe()
+    assert not store.path.exists()

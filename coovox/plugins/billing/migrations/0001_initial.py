@@ -36,6 +36,7 @@ class Migration(migrations.Migration):
                 ('settled', fields.BooleanField(default=False)),
                 ('answered', fields.BooleanField(default=False)),
                 ('talk_time', fields.FloatField(default=0)),
+                ('billed_time', fields.FloatField(default=0)),
                 ('local_date', fields.CharField(default='', db_index=True, max_length=10)),
                 ('warned', fields.BooleanField(default=False)),
             ],

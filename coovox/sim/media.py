@@ -1,0 +1,147 @@
+"""Bridges and playbacks of the ARI double (mixed into ``SimEngine``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from coovox.sim.errors import SimError
+from coovox.sim.state import SimBridge, SimChannel, SimPlayback
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class PlaybacksMixin:
+    channels: dict[str, SimChannel]
+    playbacks: dict[str, SimPlayback]
+    time_scale: float
+    sound_duration: float
+    channel: Callable[[str], SimChannel]
+    event: Callable[..., None]
+    _later: Callable[..., None]
+
+    def play(self, channel_id: str, media: str, playback_id: str | None) -> dict[str, Any]:
+        ch = self.channel(channel_id)
+        if not media:
+            raise SimError(400, "media is required")
+        playback_id = playback_id or str(uuid.uuid4())
+        if playback_id in self.playbacks:
+            raise SimError(409, "Playback id already in use")
+        playback = SimPlayback(playback_id, media, ch.id)
+        self.playbacks[playback_id] = playback
+        ch.playbacks.append(playback_id)
+        response = playback.snapshot()
+        self._later(ch, 0, self._start_playback, playback)
+        return response
+
+    def _start_playback(self, playback: SimPlayback) -> None:
+        if playback.id not in self.playbacks:
+            return
+        playback.state = "playing"
+        self.event("PlaybackStarted", playback=playback.snapshot())
+        if not playback.media_uri.startswith("tone:"):  # sounds end by themselves
+            ch = self.channels.get(playback.channel_id)
+            self._later(ch, self.sound_duration * self.time_scale,
+                        self._finish_playback, playback, "done")
+
+    def _finish_playback(self, playback: SimPlayback, state: str) -> None:
+        if self.playbacks.pop(playback.id, None) is None:
+            return
+        ch = self.channels.get(playback.channel_id)
+        if ch is not None and playback.id in ch.playbacks:
+            ch.playbacks.remove(playback.id)
+        if playback.state == "queued":
+            return  # never started: no events
+        playback.state = state
+        self.event("PlaybackFinished", playback=playback.snapshot())
+
+    def playback_get(self, playback_id: str) -> dict[str, Any]:
+        playback = self.playbacks.get(playback_id)
+        if playback is None:
+            raise SimError(404, "Playback not found")
+        return playback.snapshot()
+
+    def playback_stop(self, playback_id: str) -> None:
+        playback = self.playbacks.get(playback_id)
+        if playback is None:
+            raise SimError(404, "Playback not found")
+        self._finish_playback(playback, "done")
+
+
+
+class BridgesMixin:
+    channels: dict[str, SimChannel]
+    bridges: dict[str, SimBridge]
+    chan_event: Callable[..., None]
+    event: Callable[..., None]
+    check_app: Callable[[], None]
+
+    def bridge_create(self, kind: str | None, bridge_id: str | None,
+                      name: str | None) -> dict[str, Any]:
+        bridge_id = bridge_id or str(uuid.uuid4())
+        if bridge_id in self.bridges:
+            raise SimError(409, "Bridge with this id already exists")
+        bridge = SimBridge(bridge_id, name or "", (kind or "mixing").split(",")[0])
+        self.bridges[bridge_id] = bridge
+        return bridge.snapshot()
+
+    def bridge_add(self, bridge_id: str, channel_ids: list[str]) -> None:
+        bridge = self.bridge(bridge_id)
+        chans = []
+        for channel_id in channel_ids:
+            ch = self.channels.get(channel_id)
+            if ch is None:
+                raise SimError(400, "Channel not found")
+            if not ch.in_stasis:
+                raise SimError(422, "Channel not in Stasis application")
+            chans.append(ch)
+        for ch in chans:
+            if ch.bridge_id == bridge.id:
+                continue
+            if ch.bridge_id:
+                self._leave_bridge(ch)
+            others = [self.channels[c] for c in bridge.channels if c in self.channels]
+            bridge.channels.append(ch.id)
+            ch.bridge_id = bridge.id
+            self.chan_event("ChannelEnteredBridge", ch, bridge=bridge.snapshot())
+            if len(others) == 1:
+                peer = others[0]
+                for a, b in ((peer, ch), (ch, peer)):
+                    a.variables["BRIDGEPEER"] = b.name
+                    self.chan_event("ChannelVarset", a, variable="BRIDGEPEER", value=b.name)
+                peer.connected = dict(ch.caller)
+                self.chan_event("ChannelConnectedLine", peer)
+
+    def bridge_remove(self, bridge_id: str, channel_ids: list[str]) -> None:
+        bridge = self.bridge(bridge_id)
+        for channel_id in channel_ids:
+            ch = self.channels.get(channel_id)
+            if ch is None:
+                raise SimError(400, "Channel not found")
+            if ch.bridge_id != bridge.id:
+                raise SimError(422, "Channel not in this bridge")
+        for channel_id in channel_ids:
+            self._leave_bridge(self.channels[channel_id])
+
+    def _leave_bridge(self, ch: SimChannel) -> None:
+        bridge = self.bridges.get(ch.bridge_id or "")
+        ch.bridge_id = None
+        if bridge is None:
+            return
+        if ch.id in bridge.channels:
+            bridge.channels.remove(ch.id)
+        if ch.variables.get("BRIDGEPEER"):
+            ch.variables["BRIDGEPEER"] = ""
+            self.chan_event("ChannelVarset", ch, variable="BRIDGEPEER", value="")
+        self.chan_event("ChannelLeftBridge", ch, bridge=bridge.snapshot())
+
+    def bridge_destroy(self, bridge_id: str) -> None:
+        bridge = self.bridge(bridge_id)
+        for channel_id in list(bridge.channels):
+            ch = self.channels.get(channel_id)
+            if ch is not None:
+                self._leave_bridge(ch)
+        del self.bridges[bridge_id]
+        self.event("BridgeDestroyed", bridge=bridge.snapshot())
+        self.check_app()
