@@ -16,12 +16,24 @@ from pathlib import Path
 from bench import calls_bench, reports_bench
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 
-BENCHES = ("admission", "cps", "concurrency", "reports", "profile")
+BENCHES = ("admission", "cps", "concurrency", "profile", "reports")
 
 
-async def run(names: list[str], quick: bool, res: Results) -> None:
+def write_markdown(res: Results, seconds: float, final: bool) -> None:
+    state = "" if final else " (run in progress: the benchmarks below are done so far)"
+    update_markdown(ROOT / "BENCHMARKS.md",
+                    f"## Results of the last full run{state}\n\n" + res.machine_md() + "\n\n"
+                    + res.table() + f"\n\nWhole run: {seconds:.0f} s. "
+                    "Figures per run and round: `bench/results/*.json`.")
+
+
+async def run(names: list[str], quick: bool, res: Results, rows: int | None = None,
+              markdown: bool = False) -> None:
     sz = calls_bench.Sizes.quick() if quick else calls_bench.Sizes()
     rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
+    if rows:
+        rsz.rows = rows
+    run_start = time.monotonic()
     steps = {
         "admission": lambda: calls_bench.bench_admission(res, sz),
         "cps": lambda: calls_bench.bench_cps(res, sz),
@@ -40,6 +52,8 @@ async def run(names: list[str], quick: bool, res: Results) -> None:
             res.add(Target("-", f"{name} benchmark", f"did not run: {exc!r}"[:200], "-", None))
             res.save(f"{name}_error", {"error": traceback.format_exc()})
         log(f"=== {name} took {time.monotonic() - t0:.0f} s")
+        if markdown:
+            write_markdown(res, time.monotonic() - run_start, final=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
     parser.add_argument("--out", type=Path, help="results folder")
+    parser.add_argument("--rows", type=int, help="call records for the reports (default 1M)")
     parser.add_argument("--no-markdown", action="store_true",
                         help="do not update BENCHMARKS.md (default in --quick)")
     args = parser.parse_args(argv)
@@ -54,15 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     res = Results(out_dir=out, mode="quick" if args.quick else "full")
     names = list(args.only or BENCHES)
     t0 = time.monotonic()
-    asyncio.run(run(names, args.quick, res))
+    markdown = not args.quick and not args.no_markdown
+    asyncio.run(run(names, args.quick, res, args.rows, markdown))
     res.write_summary()
     table = res.table()
     print("\n" + res.machine_md() + "\n\n" + table + "\n")
-    if not args.quick and not args.no_markdown:
-        update_markdown(ROOT / "BENCHMARKS.md",
-                        "## Results of the last full run\n\n" + res.machine_md() + "\n\n"
-                        + table + f"\n\nWhole run: {time.monotonic() - t0:.0f} s. "
-                        "Figures per run: `bench/results/*.json`.")
+    if markdown:
+        write_markdown(res, time.monotonic() - t0, final=True)
     log(f"results in {out}")
     return 0
 

@@ -67,6 +67,7 @@ class CallState:
     destroyed: set[str] = field(default_factory=set)
     hung_up_by_us: set[str] = field(default_factory=set)
     first_gone: str | None = None
+    ringback: str | None = None  # playback id of tone:ring for a caller answered for a PIN
     task: asyncio.Task | None = None
 
     @staticmethod
@@ -177,7 +178,13 @@ class CallFlow:
         if self._caller_gone():
             await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
             return
-        await self._quiet(self.ari.channel_ring(call.caller))
+        if rule.pin_set:  # answered for the PIN: ringing must be played as a tone
+            try:
+                call.ringback = (await self.ari.channel_play(call.caller, "tone:ring"))["id"]
+            except (AriError, KeyError, TypeError):
+                call.ringback = None
+        else:
+            await self._quiet(self.ari.channel_ring(call.caller))
         status, reason, cause = causes.FAILED, "trunk failed", None
         for trunk in result.trunks:
             if not await services.trunk_has_room(trunk):
@@ -330,6 +337,11 @@ class CallFlow:
             self.call.out = None
         return status, failover, cause
 
+    async def _stop_ringback(self) -> None:
+        if self.call.ringback:
+            playback, self.call.ringback = self.call.ringback, None
+            await self._quiet(self.ari.playback_stop(playback))
+
     async def _wait_destroyed(self, leg: str) -> bool:
         deadline = self.loop.time() + self.ctl.cause_wait
         while leg not in self.call.destroyed:
@@ -352,6 +364,7 @@ class CallFlow:
         call.answer_mono = self.loop.time()
         answered_at = ctl.coovox.now()
         call.info = replace(call.info, answered_at=answered_at)
+        await self._stop_ringback()
         await self._quiet(self.ari.channel_ring_stop(call.caller))
         await self._quiet(self.ari.channel_answer(call.caller))
         try:
@@ -415,6 +428,7 @@ class CallFlow:
         call.phase = "ending"
         ended_at = ended_at or ctl.coovox.now()
         ctl.cancel_timers(call)
+        await self._stop_ringback()
         for leg in call.legs():
             if leg not in call.gone:
                 await self._hangup_leg(leg, reason=hangup_reason if leg == call.caller

@@ -52,6 +52,9 @@ class CallController:
         self.pin_tries = pin_tries
         self.refuse_tone_seconds = refuse_tone_seconds
         self.cause_wait = cause_wait
+        self.heartbeat_path = cfg.data_path / f"calls-alive-{self.node}"
+        self.heartbeat_every = 2.0
+        self.alive_before_start = _read_heartbeat(self.heartbeat_path)
         self.calls: dict[str, CallState] = {}
         self.by_channel: dict[str, CallState] = {}
         self.lost_at: datetime | None = None
@@ -63,7 +66,21 @@ class CallController:
 
     async def start(self) -> None:
         """Start connecting in the background (never blocks: the web UI works without Asterisk)."""
+        self._spawn(self._heartbeat(), "calls-heartbeat")
         await self.ari.start()
+
+    async def _heartbeat(self) -> None:
+        """Note every few seconds that this node is alive: after a crash, calls whose legs
+        vanished meanwhile end at the last moment the node was known to be running."""
+        while True:
+            try:
+                self.heartbeat_path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.heartbeat_path.with_suffix(".tmp")
+                tmp.write_text(self.coovox.now().isoformat())
+                tmp.replace(self.heartbeat_path)
+            except OSError as exc:
+                log.debug("heartbeat not written: %s", exc)
+            await asyncio.sleep(self.heartbeat_every)
 
     async def stop(self) -> None:
         """Stop handling calls; active records stay ``active`` and are resumed next start."""
@@ -83,12 +100,6 @@ class CallController:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    async def idle(self, timeout: float = 10.0) -> None:
-        """Wait until no call task is running (tests and shutdown)."""
-        async with asyncio.timeout(timeout):
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --- registry ----------------------------------------------------------------------------
 
@@ -161,7 +172,8 @@ class CallController:
             lost_at, self.lost_at = self.lost_at, None
             try:
                 app = await self.ari.application_get()
-                channels = {c["id"] for c in await self.ari.channels_list()}
+                snapshots = {c["id"]: c for c in await self.ari.channels_list()}
+                channels = set(snapshots)
                 bridges = {b["id"] for b in await self.ari.bridges_list()}
             except AriError as exc:
                 log.warning("reconcile failed: %s", exc)
@@ -176,6 +188,10 @@ class CallController:
                                 if leg not in channels and leg not in call.gone)
                 if missing:
                     call.queue.put_nowait(Marker("vanished", legs=missing, at=at))
+                elif call.phase == "dialing" and call.out in snapshots:
+                    if snapshots[call.out].get("state") == "Up":  # answered while away
+                        call.queue.put_nowait({"type": "ChannelStateChange",
+                                               "channel": snapshots[call.out]})
             rows = await Call.filter(status=causes.ACTIVE, node=self.node)
             for row in rows:
                 if row.id not in self.calls:
@@ -201,7 +217,11 @@ class CallController:
                 pass
         status = causes.ANSWERED if row.answered_at else causes.FAILED
         reason = "ended while away" if row.answered_at else "interrupted"
-        done = await services.finish_call(row.id, status=status, reason=reason, ended_at=now,
+        ended_at = now
+        if self.alive_before_start is not None:  # the last moment the old process was alive
+            ended_at = max(row.answered_at or row.started_at, min(now, self.alive_before_start))
+        done = await services.finish_call(row.id, status=status, reason=reason,
+                                          ended_at=ended_at,
                                           cause=None, billed_talk_time=None)
         if done is not None:
             await self.announce_ended(_state_of(row), done)
@@ -306,6 +326,13 @@ async def _guarded(callback: Callable[[], Awaitable[None]], call_id: str) -> Non
         await callback()
     except Exception:
         log.exception("a timer of call %s failed", call_id)
+
+
+def _read_heartbeat(path) -> datetime | None:
+    try:
+        return datetime.fromisoformat(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _state_of(row: Call) -> CallState:

@@ -166,9 +166,13 @@ class AriDouble:
                            *, start: int = 0) -> SimRequest:
         """First request (index >= ``start``) matching ``method`` and ``path_regex``."""
         pattern = re.compile(path_regex)
+        pos = start
 
         def find() -> SimRequest | None:
-            for req in self.requests[start:]:
+            nonlocal pos
+            while pos < len(self.requests):
+                req = self.requests[pos]
+                pos += 1
                 if req.method == method.upper() and pattern.search(req.path):
                     return req
             return None
@@ -190,8 +194,16 @@ class AriDouble:
                     return False
             return True
 
+        pos = start
+
         def find() -> dict[str, Any] | None:
-            return next((s.event for s in self.sent_events[start:] if ok(s.event)), None)
+            nonlocal pos
+            while pos < len(self.sent_events):
+                event = self.sent_events[pos].event
+                pos += 1
+                if ok(event):
+                    return event
+            return None
 
         return await self._wait_until(find, timeout)
 

@@ -75,6 +75,16 @@ def setup_templates(app: web.Application, coovox: Coovox) -> None:
         enable_async=False,
     )
     env.globals["static"] = lambda path: f"/static/{path}"
+    labels = {role.name: role.label for found in coovox.plugins.call_all_plugins("coovox_roles")
+              for role in found}
+
+    def role_label(name: str) -> str:
+        """A role's label from the plugin that registered it, in the current language."""
+        from coovox.web.i18n import gettext
+
+        return gettext(labels[name]) if name in labels else name
+
+    env.globals["role_label"] = role_label
 
 
 async def template_context(request: web.Request) -> dict:

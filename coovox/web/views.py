@@ -57,6 +57,7 @@ async def sign_in(request: web.Request) -> web.Response:
             log.warning("sign-in of %r refused: %s", username, refusal)
             error = refusal
     if error:
+        request["weblog_note"] = "sign-in refused"
         return aiohttp_jinja2.render_template(
             "sign_in.html", request, {"next": nxt, "username": username, "error": error},
             status=200)

@@ -68,7 +68,8 @@ async def _record(request: web.Request, status: int, seconds: float) -> None:
     try:
         await WebLog.create(ip=(request.remote or "")[:64], username=username[:64],
                             role=role[:32], action=action_text(request.method, request.path),
-                            result=result_text(status, seconds))
+                            result=(result_text(status, seconds) + " " +
+                                    request.get("weblog_note", "")).strip()[:255])
     except Exception:
         log.exception("could not write the web log")
 
@@ -105,7 +106,7 @@ def weblog_spec(tz: str) -> ListSpec:
     return ListSpec(
         sortable={"at": "at", "user": "username", "ip": "ip"},
         default_sort="-at",
-        filters={"from": _from(tz), "to": _to(tz), "user": ListSpec.equals_filter("username"),
+        filters={"from": _from(tz), "to": _to(tz), "user": ListSpec.contains_filter("username"),
                  "keyword": _keyword},
     )
 

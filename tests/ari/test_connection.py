@@ -233,3 +233,19 @@ async def test_unreachable_server_is_an_ari_error_not_a_hang():
         assert PASSWORD not in str(info.value)
     finally:
         await rest.close()
+
+
+async def test_unreachable_asterisk_keeps_retrying_and_stops_cleanly():
+    losses = []
+    conn = AriConnection("http://127.0.0.1:9", USER, SPECIAL, "coovox", backoff_initial=0.02,
+                         backoff_max=0.05, on_disconnect=losses.append)
+    await conn.start()
+    try:
+        await wait_for(lambda: conn.status()["last_error"], 3)
+        status = conn.status()
+        assert status["connected"] is False and status["reconnects"] == 0
+        assert SPECIAL not in json.dumps(status)
+        assert losses == []  # never connected, so never "lost"
+    finally:
+        await asyncio.wait_for(conn.stop(), 2)
+    assert conn._task is None

@@ -37,7 +37,8 @@ def test_generated_rows_fill_every_column_of_the_call_table():
 
 
 @pytest.mark.timeout(120)
-async def test_call_and_report_benchmarks_run_with_tiny_sizes(tmp_path):
+async def test_call_and_report_benchmarks_run_with_tiny_sizes(tmp_path, monkeypatch):
+    monkeypatch.setattr(calls_bench, "VARIANTS", calls_bench.VARIANTS[:2])
     res = Results(out_dir=tmp_path, mode="smoke")
     sz = calls_bench.Sizes(rounds=1, background=3, attempt_rate=20, attempts=4, ramp_rate=50)
     await calls_bench.bench_admission(res, sz)

@@ -163,19 +163,27 @@ class Browser:
         self.shot(name or path.strip("/").replace("/", "-") or "home")
         return resp
 
+    def submit(self, selector: str) -> None:
+        """Click what submits a form and wait for the page it leads to."""
+        with self.page.expect_navigation():
+            self.page.locator(selector).click()
+
+    def choose_language(self, code: str) -> None:
+        with self.page.expect_navigation():
+            self.page.select_option("select[name=lang]", code)
+
     def sign_in(self, username: str, password: str) -> None:
         self.context.clear_cookies()
         self.goto("/sign-in", "sign-in")
         self.page.fill("input[name=username]", username)
         self.page.fill("input[name=password]", password)
-        self.page.click("#sign-in-form button[type=submit]")
-        self.page.wait_for_load_state()
+        self.submit("#sign-in-form button[type=submit]")
         assert self.page.locator("#current-user").inner_text() == username
         self.shot(f"signed-in-{username}")
 
     def sign_out(self) -> None:
-        self.page.click("form[action='/sign-out'] button")
-        self.page.wait_for_url("**/sign-in")
+        self.submit("form[action='/sign-out'] button")
+        assert self.page.url.endswith("/sign-in")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_admin_creates_billing_user_who_signs_in_in_chinese(browser, server):
     assert page.locator("#menu a[data-route='users']").is_visible()
 
     b.goto("/users", "accounts")
-    page.click("#create-billing-user")
+    b.submit("#create-billing-user")
     page.wait_for_selector("#created-password")
     b.shot("billing-user-created")
     name = page.locator("#created-username").inner_text()
@@ -32,7 +32,7 @@ def test_admin_creates_billing_user_who_signs_in_in_chinese(browser, server):
     # an API token, shown once, works against the JSON API
     b.goto("/tokens", "tokens")
     page.fill("#token-form input[name=name]", "browser-test")
-    page.click("#create-token")
+    b.submit("#create-token")
     token = page.locator("#new-token").inner_text()
     b.shot("token-created")
     req = urllib.request.Request(server.url + "/api/v1/users",
@@ -53,8 +53,7 @@ def test_admin_creates_billing_user_who_signs_in_in_chinese(browser, server):
     assert resp.status == 403
     b.shot("billing-user-forbidden")
     b.goto("/account/password", "own-password")
-    page.select_option("select[name=lang]", "zh_CN")
-    page.wait_for_load_state()
+    b.choose_language("zh_CN")
     page.wait_for_selector("text=修改密码")
     b.shot("chinese")
     assert "退出" in page.locator("header").inner_text()
@@ -71,7 +70,7 @@ def test_wrong_password_is_refused_with_a_message(browser):
     b.goto("/sign-in", "sign-in")
     b.page.fill("input[name=username]", "admin")
     b.page.fill("input[name=password]", "not-the-password")
-    b.page.click("#sign-in-form button[type=submit]")
+    b.submit("#sign-in-form button[type=submit]")
     b.page.wait_for_selector("#sign-in-error")
     b.shot("sign-in-refused")
     assert "Wrong user name or password." in b.page.locator("#sign-in-error").inner_text()

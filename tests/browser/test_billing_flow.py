@@ -103,17 +103,16 @@ def _admin_part(b: Browser, server: Server) -> tuple[str, str, str]:
     b.goto("/addons/billing/settings", "billing-addon")
     if not page.locator("#billing-active").is_checked():
         page.check("#billing-active")
-        page.locator("#billing-activate [type=submit]").click()
-        page.wait_for_load_state()
+        b.submit("#billing-activate [type=submit]")
     assert page.locator("#billing-active").is_checked()
     b.shot("billing-activated")
     b.goto("/users", "accounts")
-    page.click("#create-billing-user")
+    b.submit("#create-billing-user")
     name = page.locator("#created-username").inner_text()
     password = page.locator("#created-password").inner_text()
     b.shot("billing-user-created")
     b.goto("/tokens", "tokens")
-    page.click("#create-token")
+    b.submit("#create-token")
     token = page.locator("#new-token").inner_text()
     # the outbound configuration the call needs, through the JSON API
     api = server.url
@@ -143,30 +142,26 @@ def test_billing_user_bills_a_simulated_call(browser, server, sim, tmp_path):
     page.check("#dlg-bulk input[name=apply][value=enabled]")
     page.check("#dlg-bulk input[name=enabled]")
     b.shot("bulk-edit")
-    page.locator("#dlg-bulk [type=submit]").click()
-    page.wait_for_load_state()
+    b.submit("#dlg-bulk [type=submit]")
     assert page.locator("#accounts tr[data-extension='100']").get_attribute("data-enabled") == "on"
     b.shot("billing-enabled")
 
     page.check("#select-all")
     page.click("[data-open=dlg-recharge]")
     page.fill("#dlg-recharge input[name=amount]", "10")
-    page.locator("#dlg-recharge [type=submit]").click()
-    page.wait_for_load_state()
+    b.submit("#dlg-recharge [type=submit]")
     balance = page.locator("#accounts tr[data-extension='100']").get_attribute("data-balance")
     assert Decimal(balance) == Decimal("10")
     b.shot("recharged")
 
     b.goto("/billing/rates", "rates")
-    page.click("#rate-add")
-    page.wait_for_selector("#rate-form")
+    b.submit("#rate-add")
     page.fill("#f-prefix", "9")
     page.fill("#f-rate", "0.6")
     page.fill("#f-unit", "1")
     page.check("#rate-form input[name=all_extensions]")
     b.shot("rate-form")
-    page.locator("#rate-form [type=submit]").click()
-    page.wait_for_load_state()
+    b.submit("#rate-form [type=submit]")
     assert page.locator("#rates").inner_text().count("9") >= 1
     b.shot("rate-added")
 
@@ -203,8 +198,7 @@ def test_billing_user_bills_a_simulated_call(browser, server, sim, tmp_path):
     after = page.locator("#accounts tr[data-extension='100']").get_attribute("data-balance")
     assert Decimal(after) == Decimal("10") - Decimal(call["cost"])
 
-    page.select_option("select[name=lang]", "zh_CN")
-    page.wait_for_load_state()
+    b.choose_language("zh_CN")
     page.wait_for_selector("#menu >> text=分机")
     menu = page.locator("#menu").inner_text()
     for label in ("分机", "费率", "充值记录", "通话记录", "统计", "设置"):

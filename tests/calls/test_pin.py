@@ -1,6 +1,7 @@
 """PIN entry (right, wrong three times, right on the third try) and the rule's time limit."""
 
 import asyncio
+
 import pytest
 
 from coovox.calls.models import DialRule
@@ -57,3 +58,15 @@ async def test_time_limit_cuts_the_call(app, double):
     assert row.talk_time >= 1.0
     await asyncio.sleep(0.1)
     assert not double.channels and not double.bridges
+
+
+async def test_caller_answered_for_pin_hears_ringback_tone(app, double):
+    double.far_end("779", FarEnd(answer_after=0.3, hangup_after=0.1))
+    caller = await double.place_call("100", "8779")
+    await _wait_play(double, caller, 1)
+    await double.send_dtmf(caller, "1234#")
+    (row,) = await finished()
+    assert row.status == "answered"
+    plays = [r.query["media"] for r in double.requests if r.path.endswith(f"{caller}/play")]
+    assert plays[-1] == "tone:ring"
+    assert [r for r in double.requests if r.method == "DELETE" and "/playbacks/" in r.path]

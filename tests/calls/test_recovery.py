@@ -40,3 +40,33 @@ async def test_websocket_drop_call_survives(app, double):
     (done,) = await finished()
     assert (done.id, done.status, done.reason) == (row.id, "answered", "caller hung up")
     assert await Call.all().count() == 1
+
+
+async def test_answered_while_away_is_bridged_after_reconnect(app, double):
+    from coovox.sim import FarEnd
+
+    ctl = app.services["calls"]
+    double.far_end("321", FarEnd(answer_after=0.6))
+    caller = await double.place_call("100", "9321")
+    await double.wait_request("POST", r"/dial$")
+    ctl.reconciled.clear()
+    await double.drop_websocket(down_for=1.0)  # the answer happens while away
+    await asyncio.wait_for(ctl.reconciled.wait(), 10)
+    row = await active_answered()
+    assert row.bridge_id in double.bridges
+    await double.phone_hangup(caller)
+    (done,) = await finished()
+    assert (done.status, done.reason) == ("answered", "caller hung up")
+
+
+async def test_reconcile_touches_only_this_nodes_calls(app, double):
+    ctl = app.services["calls"]
+    now = app.now()
+    for node in ("node1", "node2"):
+        await Call.create(id=f"old-{node}", node=node, started_at=now, answered_at=now,
+                          extension="100", dialed="9123", status="active",
+                          caller_channel=f"gone-{node}", out_channel=f"gone2-{node}")
+    await ctl.reconcile()
+    mine, theirs = await Call.get(id="old-node1"), await Call.get(id="old-node2")
+    assert (mine.status, mine.reason) == ("answered", "ended while away")
+    assert theirs.status == "active"

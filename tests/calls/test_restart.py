@@ -50,40 +50,33 @@ async def _until(check, timeout: float, what: str):
             await asyncio.sleep(0.05)
 
 
-@pytest.mark.timeout(90)
-async def test_kill_and_restart_mid_call(tmp_path, double):
-    config = app_config(tmp_path, double)
-    local = Coovox(config=config, plugins=PluginHost(load_entry_points=False))
-    await local.open(startup=False)  # the test reads/writes the same database
-    procs = []
-    log = tmp_path / "app.log"
-    try:
+class App:
+    """The app in a subprocess over one data dir; the test shares its database."""
+
+    def __init__(self, tmp_path, double):
+        self.config = app_config(tmp_path, double)
+        self.double = double
+        self.log = tmp_path / "app.log"
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.local = Coovox(config=self.config, plugins=PluginHost(load_entry_points=False))
+
+    async def __aenter__(self):
+        await self.local.open(startup=False)
         await seed()
         await DialRule.filter(name="Limited").update(time_limit=TIME_LIMIT)
-        await local.set_plugin_enabled("billing", False)
-        from coovox.users import create_user
+        await self.local.set_plugin_enabled("billing", False)
+        return self
 
-        await create_user("admin", "Admin-pass-1")
+    async def spawn(self):
+        self.procs.append(await _spawn(self.config, self.double, self.log))
 
-        procs.append(await _spawn(config, double, log))
-        await double.wait_connected(30)
-        caller = await double.place_call("100", "6123455")  # answers and waits
-        row = await _until(lambda: Call.filter(answered_at__isnull=False).first(), 15, "answer")
-        await asyncio.sleep(0.5)
-        procs[0].send_signal(signal.SIGKILL)
-        await procs[0].wait()
-        assert caller in double.channels and row.out_channel in double.channels
+    async def kill(self):
+        proc = self.procs[-1]
+        proc.send_signal(signal.SIGKILL)
+        await proc.wait()
 
-        procs.append(await _spawn(config, double, log))
-        done = await _until(lambda: Call.exclude(status="active").first(), 45, "the cut")
-        assert (done.id, done.status, done.reason) == (row.id, "answered", "time limit")
-        assert done.billed_talk_time == pytest.approx(TIME_LIMIT, abs=0.1)
-        assert done.talk_time >= TIME_LIMIT
-        assert await Call.all().count() == 1
-        await _until(lambda: _no_channels(double), 5, "teardown")
-        assert not double.bridges
-    finally:
-        for proc in procs:
+    async def __aexit__(self, *exc):
+        for proc in self.procs:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -91,9 +84,57 @@ async def test_kill_and_restart_mid_call(tmp_path, double):
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
-        await local.close()
-    text = log.read_text(errors="replace")
-    assert "resumed" in text, text[-3000:]
+        await self.local.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.mark.timeout(90)
+async def test_kill_and_restart_mid_call_resumes(tmp_path, double):
+    async with App(tmp_path, double) as app:
+        await app.spawn()
+        await double.wait_connected(30)
+        caller = await double.place_call("100", "6123455")  # answers and waits
+        row = await _until(lambda: Call.filter(answered_at__isnull=False).first(), 15, "answer")
+        await asyncio.sleep(0.5)
+        await app.kill()
+        assert caller in double.channels and row.out_channel in double.channels
+
+        await app.spawn()
+        done = await _until(lambda: Call.exclude(status="active").first(), 45, "the cut")
+        # the time limit was re-armed from the talk time already elapsed
+        assert (done.id, done.status, done.reason) == (row.id, "answered", "time limit")
+        assert done.billed_talk_time == pytest.approx(TIME_LIMIT, abs=0.1)
+        assert done.talk_time >= TIME_LIMIT
+        assert await Call.all().count() == 1
+        await _until(lambda: _no_channels(double), 5, "teardown")
+        assert not double.bridges
+        assert "resumed" in app.output(), app.output()[-3000:]
+
+
+@pytest.mark.timeout(90)
+async def test_call_that_ended_while_down_is_closed_once(tmp_path, double):
+    async with App(tmp_path, double) as app:
+        await app.spawn()
+        await double.wait_connected(30)
+        await double.place_call("100", "9123455")  # answers and waits
+        row = await _until(lambda: Call.filter(answered_at__isnull=False).first(), 15, "answer")
+        await asyncio.sleep(2.5)  # at least one heartbeat after the answer
+        await app.kill()
+        killed_at = app.local.now()
+        await double.far_hangup(row.out_channel)  # nobody hears it
+        await asyncio.sleep(1.0)
+        restarted_at = app.local.now()
+        await app.spawn()
+        done = await _until(lambda: Call.exclude(status="active").first(), 45, "closing")
+        assert (done.id, done.status, done.reason) == (row.id, "answered", "ended while away")
+        # closed at the last moment the killed process was known alive, not at the restart
+        assert done.ended_at <= killed_at < restarted_at
+        assert (killed_at - done.ended_at).total_seconds() < 2.5
+        assert done.talk_time == pytest.approx((done.ended_at - done.answered_at).total_seconds())
+        await _until(lambda: _no_channels(double), 5, "teardown")  # the caller was hung up
+        assert await Call.all().count() == 1
 
 
 async def _no_channels(double) -> bool:

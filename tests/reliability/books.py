@@ -75,3 +75,12 @@ async def book_problems(*, allow_active: bool = False) -> list[str]:
 async def assert_books(*, allow_active: bool = False) -> None:
     problems = await book_problems(allow_active=allow_active)
     assert problems == [], "\n".join(problems)
+
+
+async def books_settled() -> bool:
+    """True when no call is active and billing has settled every finished call (billing
+    settles just after the call record is finished: scenarios wait for this)."""
+    rows = await sql.fetch(
+        "SELECT COUNT(*) AS n FROM calls_call c LEFT JOIN billing_call b ON b.call_id = c.id "
+        "WHERE c.status = 'active' OR b.settled = ?", [False])
+    return int(rows[0]["n"]) == 0

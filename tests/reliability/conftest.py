@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
+from coovox.context import Coovox
+from coovox.plugin_host import PluginHost
 from coovox.plugins.billing.metering import Meter
+from tests.calls.conftest import double  # noqa: F401
 
 
 def heavy() -> bool:
@@ -17,3 +22,14 @@ def heavy() -> bool:
 @pytest.fixture
 async def meter(coovox) -> Meter:
     return Meter("UTC")
+
+
+@asynccontextmanager
+async def local_coovox(config) -> AsyncIterator[Coovox]:
+    """The test's own connection to the database an app process uses (no ARI, no web)."""
+    app = Coovox(config=config, plugins=PluginHost(load_entry_points=False))
+    await app.open(startup=False)
+    try:
+        yield app
+    finally:
+        await app.close()

@@ -176,3 +176,11 @@ async def test_users_list_paginates(client, admin_token):
     only = await (await client.get("/api/v1/users", params={"role": "admin"},
                                    headers=auth)).json()
     assert [u["username"] for u in only["items"]] == ["admin"]
+
+
+async def test_roles_show_with_their_labels_in_both_languages(admin_client):
+    await User.create(username="bill-lbl", password_hash="x", role="billing")
+    html = await (await admin_client.get("/users")).text()
+    assert "<td>Administrator</td>" in html and "<td>Billing user</td>" in html
+    html = await (await admin_client.get("/users", cookies={"lang": "zh_CN"})).text()
+    assert "<td>管理员</td>" in html and "<td>计费用户</td>" in html

@@ -36,7 +36,9 @@ def _zh_catalog() -> dict[str, str]:
 
 
 def _menu_labels() -> set[str]:
-    labels: set[str] = set()
+    """Labels of menu entries, menu sections and roles of every plugin."""
+    labels: set[str] = {role.label for found in HOST.call_all_plugins("coovox_roles")
+                        for role in found}
     for items in HOST.call_all_plugins("coovox_menu_items"):
         for item in items:
             labels.add(item.label)
@@ -65,7 +67,7 @@ def test_every_template_msgid_has_a_chinese_translation(plugin):
     assert not missing, "no zh_CN translation for:\n" + "\n".join(missing)
 
 
-def test_every_menu_label_has_a_chinese_translation():
+def test_every_menu_and_role_label_has_a_chinese_translation():
     catalog = _zh_catalog()
     missing = sorted(label for label in _menu_labels() if label not in catalog)
     assert not missing, f"menu labels without zh_CN translation: {missing}"

@@ -83,3 +83,11 @@ async def test_openapi_covers_every_api_route(client, admin_token):
 
 def test_openapi_path_strips_patterns():
     assert openapi_path("/a/{id:\\d+}/b/{name}") == ("/a/{id}/b/{name}", ["id", "name"])
+
+
+async def test_openapi_document_is_valid_openapi_3_1(client, admin_token):
+    from openapi_spec_validator import validate
+
+    resp = await client.get("/api/v1/openapi.json",
+                            headers={"Authorization": f"Bearer {admin_token}"})
+    validate(await resp.json())  # raises on an invalid document

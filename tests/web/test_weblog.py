@@ -91,3 +91,14 @@ async def test_weblog_page_filters_and_paginates(admin_client):
     assert 'data-field="from"' in html
     html = await (await admin_client.get("/weblog", params={"per_page": "10"})).text()
     assert 'class="pager"' in html
+
+
+async def test_a_refused_sign_in_is_marked_in_the_web_log(client, admin_user):
+    from tests.web.conftest import csrf_of
+
+    page = await client.get("/sign-in")
+    await client.post("/sign-in", data={"username": "admin", "password": "nope",
+                                        "csrf_token": csrf_of(await page.text())})
+    row = await WebLog.get(action="POST /sign-in")
+    assert row.username == "admin" and row.result.endswith("sign-in refused")
+    assert "nope" not in row.result

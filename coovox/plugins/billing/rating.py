@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -34,7 +34,6 @@ class RateRule:
     extensions: frozenset[str] | None = None  # None = all extensions
     active: bool = True
     remark: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     # --- copies kept with a call ----------------------------------------------------------
 
@@ -179,7 +178,3 @@ def charge_due(rule: RateRule, seq: int, talk_seconds: float) -> bool:
     """Whether charge ``seq`` is due for a call that has been up ``talk_seconds``."""
     c = charge_at(rule, seq)
     return c.at == 0 or c.at < talk_seconds
-
-
-def asdict_rule(rule: RateRule) -> dict[str, Any]:
-    return asdict(rule)

@@ -7,6 +7,7 @@ PostgreSQL group identically without time-zone support in SQL).
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -46,9 +47,10 @@ def day_range(filters: dict[str, str], tz: ZoneInfo) -> tuple[datetime | None, d
     return lo, hi
 
 
-def hms(seconds: float | None) -> str:
-    s = int(round(seconds or 0))
-    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+def hms(seconds: float | None, width: int = 1) -> str:
+    """Seconds as H:MM:SS (``width`` digits of hours at least), rounded half up."""
+    s = math.floor((seconds or 0) + 0.5)
+    return f"{s // 3600:0{width}d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def caller(name: str, number: str) -> str:
@@ -92,7 +94,7 @@ async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
             "ended_at": c.ended_at.astimezone(tz).isoformat() if c.ended_at else None,
             "extension": c.extension, "name": c.extension_name,
             "caller": caller(c.extension_name, c.extension), "dialed": c.dialed,
-            "talk_time": c.talk_time or 0, "talk": hms(c.talk_time), "trunk": c.trunk,
+            "talk_time": c.talk_time or 0, "talk": hms(c.talk_time, 2), "trunk": c.trunk,
             "cost": fmt(cost if cost is not None else Decimal(0)), "status": c.status,
             "reason": c.reason,
             "rate": (bill.rate or {}).get("remark", "") if bill and bill.rate else "",

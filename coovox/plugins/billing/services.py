@@ -136,14 +136,6 @@ async def list_accounts(filters: dict[str, str], offset: int,
     return [account_json(r) for r in rows], int(total)
 
 
-async def all_extension_numbers(filters: dict[str, str]) -> list[str]:
-    where, values = _account_where(filters)
-    rows = await sql.fetch(
-        "SELECT e.number AS number FROM calls_extension e LEFT JOIN billing_account a "
-        f"ON a.extension = e.number{where}", values)
-    return [r["number"] for r in rows]
-
-
 async def get_account(extension: str) -> dict[str, Any]:
     """One account (created on demand); BillingError 404 for an unknown extension."""
     ext = await Extension.get_or_none(number=extension)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -17,16 +18,26 @@ from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
-from coovox.sim import FarEnd
+from coovox.sim import AriDouble, FarEnd
 from coovox.users import create_token, create_user
-from tests.calls.conftest import app_config, double, finished, seed  # noqa: F401
+from tests.calls.conftest import ARI_PASSWORD, active_answered, app_config, finished, seed
 
 PER_SECOND = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.01",
               "unit": 1, "extensions": "all"}
 
 
 @pytest.fixture
-async def app(tmp_path, double) -> AsyncIterator[Coovox]:  # noqa: F811
+async def double() -> AsyncIterator[AriDouble]:
+    d = AriDouble(app="coovox", user="coovox", password=ARI_PASSWORD, sound_duration=0.05)
+    await d.start("127.0.0.1", 0)
+    try:
+        yield d
+    finally:
+        await d.stop()
+
+
+@pytest.fixture
+async def app(tmp_path, double) -> AsyncIterator[Coovox]:
     coovox = Coovox(config=app_config(tmp_path, double),
                     plugins=PluginHost(load_entry_points=False))
     await coovox.open()
@@ -71,12 +82,17 @@ async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(app, double):
     await double.place_call("100", "9123450")
     (row,) = await finished(timeout=15)
     assert (row.status, row.reason) == ("answered", "insufficient funds")
-    assert 3.0 <= row.talk_time < 4.0
+    assert row.talk_time >= 3.0  # cut at the boundary of 3 s (plus the hangup's moment)
     bill = await billed(row.id)
     assert bill.cost == Decimal("0.03")
     assert (await Account.get(extension="100")).balance == Decimal(0)
     play = await double.wait_request("POST", r"/play$")
     assert play.query.get("media") == "tone:beep"
+    order = [(r.method, r.path) for r in double.requests]
+    beep = order.index((play.method, play.path))
+    hangups = [i for i, (m, p) in enumerate(order)
+               if m == "DELETE" and re.search(r"/channels/[^/]+$", p)]
+    assert hangups and beep < hangups[0]  # warned before the cut
     assert await check_invariants() == []
 
 
@@ -84,7 +100,8 @@ async def test_postpaid_spends_its_credit(app, double):
     await account("101", credit="0.02", payment_type="postpaid")
     await double.place_call("101", "9123450")
     (row,) = await finished(timeout=15)
-    assert row.reason == "insufficient funds" and 2.0 <= row.talk_time < 3.0
+    assert row.reason == "insufficient funds" and row.talk_time >= 2.0
+    assert (await billed(row.id)).cost == Decimal("0.02")
     assert (await Account.get(extension="101")).balance == Decimal("-0.02")
 
 
@@ -119,10 +136,10 @@ async def test_locked_refused_and_unrated_free_or_blocked(app, double):
 async def test_mid_call_recharge_extends_the_call(app, double):
     await account("102", balance="0.02")
     await double.place_call("102", "9123450")
-    await asyncio.sleep(0.5)
+    await active_answered()
     await services.recharge(["102"], "0.02", "test", await_now())
     (row,) = await finished(timeout=15)
-    assert row.reason == "insufficient funds" and 4.0 <= row.talk_time < 5.0
+    assert row.reason == "insufficient funds" and row.talk_time >= 4.0
     assert (await billed(row.id)).cost == Decimal("0.04")
 
 

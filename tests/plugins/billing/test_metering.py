@@ -145,6 +145,7 @@ async def test_fifty_simultaneous_calls_charge_exactly_the_money_there_is(meter,
     assert await balance() == Decimal(0)
     assert sum(r.cost for r in await BillingCall.all()) == Decimal("0.12")
     assert await Ledger.filter(amount__gt=0).count() == 12
+    assert await Ledger.filter(kind="settle").count() == 0  # live sum == cost(billed)
     assert await check_invariants() == []
 
 
@@ -158,3 +159,28 @@ async def test_call_log_fields_show_the_running_then_final_cost(meter, control):
     assert (await meter.fields(["c1"]))["c1"]["cost"] == "0.1200"
     await BillingCall.filter(call_id="c1").update(cost=Decimal("0.5"))
     assert any("the rate gives 0.1200" in p for p in await check_invariants())
+
+
+async def test_live_charges_equal_the_formula_for_random_rates(meter, control):
+    """Property over random rates and talk times: what metering charged live = cost(s)."""
+    import random
+
+    from coovox.hooktypes import GateDecision
+    from coovox.plugins.billing.rating import RateRule, cost
+
+    await setup_billing(balance="100000")
+    rnd = random.Random(4)
+    for i in range(30):
+        rule = RateRule(id=i, initial_cost=Decimal(rnd.randint(0, 5000)) / 10000,
+                        initial_time=rnd.choice([0, 0, 30, 60, 120]),
+                        rate=Decimal(rnd.randint(0, 2000)) / 10000, unit=rnd.randint(1, 90))
+        talk = rnd.randint(1, 400) + 0.5
+        info = call_info(f"p{i}")
+        decision = GateDecision("billing", data={"rate": rule.to_json()})
+        await meter.answered(info, control, decision, False)
+        await control.run_until(info.call_id, talk)
+        live = (await BillingCall.get(call_id=info.call_id)).charged
+        await meter.ended(info, {"status": "answered", "talk_time": talk})
+        assert live == cost(rule, talk) == (await BillingCall.get(call_id=info.call_id)).cost
+    assert await Ledger.filter(kind="settle").count() == 0
+    assert await check_invariants() == []

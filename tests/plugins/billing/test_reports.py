@@ -45,6 +45,13 @@ async def make_calls(talks=(39, 61, 116)) -> None:
                       {"status": "refused", "talk_time": 0})
 
 
+def test_durations_are_shown_like_the_guide():
+    # guide: 5 calls 0:12:22 -> average 0:02:28; 2 calls 0:04:37 -> average 0:02:19
+    assert (reports.hms(742), reports.hms(742 / 5)) == ("0:12:22", "0:02:28")
+    assert (reports.hms(277), reports.hms(277 / 2)) == ("0:04:37", "0:02:19")
+    assert reports.hms(238, 2) == "00:03:58"
+
+
 async def test_statistics_by_day_month_year_in_the_pbx_time_zone(coovox):
     await make_calls()
     by_day, total = await reports.statistics({"by": "day"})
