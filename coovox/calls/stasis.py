@@ -193,17 +193,53 @@ class CallController:
                         call.queue.put_nowait({"type": "ChannelStateChange",
                                                "channel": snapshots[call.out]})
             rows = await Call.filter(status=causes.ACTIVE, node=self.node)
+            rows = [row for row in rows if row.id not in self.calls]
+            now = self.coovox.now()
+            adopted, closing = [], []
             for row in rows:
-                if row.id not in self.calls:
-                    await self._recover(row, channels, bridges)
+                legs = [leg for leg in (row.caller_channel, row.out_channel) if leg]
+                if (row.answered_at is not None and len(legs) == 2
+                        and all(leg in channels for leg in legs)):
+                    adopted.append(self._adopt(row, now))
+                else:
+                    closing.append(row)
+            if adopted:
+                await self._recheck(adopted)
+            await asyncio.gather(*(self._resume(call, bridges) for call in adopted))
+            for row in closing:
+                await self._close_lost(row, channels, bridges, now)
             self.reconciled.set()
 
-    async def _recover(self, row: Call, channels: set[str], bridges: set[str]) -> None:
-        legs = [leg for leg in (row.caller_channel, row.out_channel) if leg]
-        now = self.coovox.now()
-        if row.answered_at is not None and len(legs) == 2 and all(leg in channels for leg in legs):
-            await self._resume(row, bridges, now)
+    def _adopt(self, row: Call, now: datetime) -> CallState:
+        """Take a persisted answered call back into memory: its events queue from now on."""
+        call = _state_of(row)
+        call.phase = "talking"
+        decisions, cap, by = services.decisions_from_json(row.decisions)
+        call.decisions, call.cap, call.cap_by = decisions, cap, by
+        elapsed = max(0.0, (now - row.answered_at).total_seconds())
+        call.answer_mono = asyncio.get_running_loop().time() - elapsed
+        self.calls[call.id] = call
+        self.register(call.caller, call)
+        self.register(call.out, call)
+        return call
+
+    async def _recheck(self, adopted: list[CallState]) -> None:
+        """Legs that went between the first channel list and the adoption (no event seen)."""
+        try:
+            channels = {c["id"] for c in await self.ari.channels_list()}
+        except AriError:
             return
+        at = self.coovox.now()
+        for call in adopted:
+            missing = tuple(leg for leg in call.legs()
+                            if leg not in channels and leg not in call.gone)
+            if missing:
+                call.queue.put_nowait(Marker("vanished", legs=missing, at=at))
+
+    async def _close_lost(self, row: Call, channels: set[str], bridges: set[str],
+                          now: datetime) -> None:
+        """Close a persisted call that cannot be resumed; hang up what is left of it."""
+        legs = [leg for leg in (row.caller_channel, row.out_channel) if leg]
         for leg in legs:
             if leg in channels:
                 try:
@@ -221,21 +257,11 @@ class CallController:
         if self.alive_before_start is not None:  # the last moment the old process was alive
             ended_at = max(row.answered_at or row.started_at, min(now, self.alive_before_start))
         done = await services.finish_call(row.id, status=status, reason=reason,
-                                          ended_at=ended_at,
-                                          cause=None, billed_talk_time=None)
+                                          ended_at=ended_at, cause=None, billed_talk_time=None)
         if done is not None:
             await self.announce_ended(_state_of(row), done)
 
-    async def _resume(self, row: Call, bridges: set[str], now: datetime) -> None:
-        call = _state_of(row)
-        call.phase = "talking"
-        decisions, cap, by = services.decisions_from_json(row.decisions)
-        call.decisions, call.cap, call.cap_by = decisions, cap, by
-        elapsed = max(0.0, (now - row.answered_at).total_seconds())
-        call.answer_mono = asyncio.get_running_loop().time() - elapsed
-        self.calls[call.id] = call
-        self.register(call.caller, call)
-        self.register(call.out, call)
+    async def _resume(self, call: CallState, bridges: set[str]) -> None:
         if not call.bridge or call.bridge not in bridges:
             try:
                 bridge = await self.ari.bridge_create("mixing", name=f"coovox-{call.id}")
@@ -245,6 +271,7 @@ class CallController:
             except AriError as exc:
                 log.warning("call %s: re-bridging failed: %s", call.id, exc)
         flow = CallFlow(self, call)
+        elapsed = asyncio.get_running_loop().time() - (call.answer_mono or 0.0)
         flow.arm_cap(elapsed)
         log.info("call %s resumed after %.1f s of talk", call.id, elapsed)
         await self.announce_answered(call, resumed=True)
