@@ -30,6 +30,7 @@ class Target:
     target: str
     met: bool | None  # None = not measured (e.g. the code under test is missing)
     note: str = ""
+    bench: str = ""  # which benchmark produced it (set by the runner)
 
 
 def machine() -> dict[str, Any]:
@@ -77,6 +78,7 @@ class Results:
     mode: str = "full"
     targets: list[Target] = field(default_factory=list)
     benches: dict[str, Any] = field(default_factory=dict)
+    current: str = ""
 
     def save(self, name: str, data: dict[str, Any]) -> Path:
         """Write ``<out>/<name>.json`` (machine-readable figures of one benchmark)."""
@@ -88,7 +90,24 @@ class Results:
         return path
 
     def add(self, target: Target) -> None:
+        target.bench = target.bench or self.current
         self.targets.append(target)
+
+    def keep_previous(self, run: list[str]) -> None:
+        """Take over the targets of benchmarks not run now from the last ``summary.json``
+        (``--only`` re-runs one part and keeps the rest of the table)."""
+        try:
+            old = json.loads((self.out_dir / "summary.json").read_text())["targets"]
+        except (OSError, ValueError, KeyError):
+            return
+        by_point = {"1": "admission", "2": "admission", "3": "concurrency", "4": "cps",
+                    "5": "reports"}
+        kept = []
+        for t in old:
+            t["bench"] = t.get("bench") or by_point.get(t["point"], t["name"].split(" ")[0])
+            if t["bench"] not in run:
+                kept.append(Target(**t))
+        self.targets[:0] = kept
 
     def table(self) -> str:
         """Markdown table of every target."""

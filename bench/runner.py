@@ -43,6 +43,7 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
             res, sz, str(res.out_dir / "profile_admission.txt")),
     }
     for name in names:
+        res.current = name
         t0 = time.monotonic()
         log(f"=== {name}")
         try:
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
     res = Results(out_dir=out, mode="quick" if args.quick else "full")
     names = list(args.only or BENCHES)
+    if args.only:
+        res.keep_previous(names)
     t0 = time.monotonic()
     markdown = not args.quick and not args.no_markdown
     asyncio.run(run(names, args.quick, res, args.rows, markdown))

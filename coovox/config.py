@@ -21,7 +21,8 @@ class ConfigError(Exception):
     """A configuration value is wrong; the message names the key and the problem."""
 
 
-def _url(value: str, schemes: tuple[str, ...]) -> str:
+def _url(value: Any, schemes: tuple[str, ...]) -> str:
+    value = _text(value)
     parts = urlsplit(value)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
         raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
@@ -49,7 +50,8 @@ def _port(value: Any) -> int:
     return port
 
 
-def _timezone(value: str) -> str:
+def _timezone(value: Any) -> str:
+    value = _text(value)
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from coovox.calls import config_rules as r
 from coovox.calls.config_rules import DEFAULT_PERMISSION, ConfigError
 from coovox.calls.models import DialPermission, Extension
+from coovox.exports import FORMULA_START, safe_cell
 
 HEADER = ("number", "name", "enabled", "dial_permission")
 MAX_LINES = 100_000
@@ -74,7 +75,7 @@ def parse(data: bytes | str, permissions: set[str]) -> tuple[list[dict[str, Any]
         try:
             row = {
                 "number": r.clean_number(raw.get("number", "")),
-                "name": r.clean_text(raw.get("name", ""), "name", 128),
+                "name": r.clean_text(_unneutralise(raw.get("name", "")), "name", 128),
                 "enabled": r.clean_bool(raw.get("enabled", "") or "true", "enabled"),
                 "dial_permission": (raw.get("dial_permission") or "").strip()
                 or DEFAULT_PERMISSION,
@@ -93,6 +94,13 @@ def parse(data: bytes | str, permissions: set[str]) -> tuple[list[dict[str, Any]
         seen[row["number"]] = line_no
         rows.append(row)
     return rows, errors
+
+
+def _unneutralise(text: str) -> str:
+    """Undo the export's formula guard (a leading ``'`` before = + - @): round trips."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_START):
+        return text[1:]
+    return text
 
 
 async def import_extensions(data: bytes | str) -> ImportResult:
@@ -144,5 +152,6 @@ async def export_lines(queryset: Any = None) -> AsyncIterator[str]:
         if not batch:
             return
         for number, name, enabled, permission in batch:
-            yield _line((number, name, "true" if enabled else "false", permission))
+            yield _line((number, safe_cell(name), "true" if enabled else "false",
+                         safe_cell(permission)))
         last = batch[-1][0]

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from coovox.ari import AriError
 from coovox.calls import causes, services
-from coovox.calls.models import Call
 from coovox.calls.routing import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION, Refusal
 from coovox.hooktypes import CallInfo, GateDecision
 
@@ -142,9 +141,10 @@ class CallFlow:
         call.info = CallInfo(call_id=call.id, extension=call.extension,
                              extension_name=ext.name if ext else "", dialed=call.dialed,
                              sent="", rule="", trunks=(), started_at=call.started_at)
-        await Call.create(id=call.id, node=ctl.node, started_at=call.started_at,
-                          extension=call.extension, extension_name=ext.name if ext else "",
-                          dialed=call.dialed, caller_channel=call.caller)
+        await services.create_call(id=call.id, node=ctl.node, started_at=call.started_at,
+                                   extension=call.extension,
+                                   extension_name=ext.name if ext else "",
+                                   dialed=call.dialed, caller_channel=call.caller)
         result = await services.route_call(ext, call.dialed, ctl.coovox.now(), ctl.timezone)
         if isinstance(result, Refusal):
             await self._refuse(result.reason)
@@ -155,7 +155,7 @@ class CallFlow:
                         sent=result.sent, rule=rule.name,
                         trunks=tuple(t.name for t in result.trunks), started_at=call.started_at)
         call.info = info
-        await Call.filter(id=call.id).update(sent=result.sent, rule=rule.name)
+        await services.update_call(call.id, sent=result.sent, rule=rule.name)
         if rule.pin_set:
             pin = await self._collect_pin(rule.pin_set)
             if self._caller_gone():
@@ -165,16 +165,15 @@ class CallFlow:
                 await self._refuse("wrong PIN")
                 return
             info = call.info = replace(info, pin=pin)
-            await Call.filter(id=call.id).update(pin=pin)
-        raw = await ctl.coovox.plugins.acall_each("coovox_call_gate", call=info)
-        decisions = {k: v for k, v in raw.items() if isinstance(v, GateDecision)}
+            await services.update_call(call.id, pin=pin)
+        decisions = await ctl.ask_gates(info)
         refusal, cap, by = services.combine_gate(decisions, rule.time_limit)
         if refusal:
             await self._refuse(refusal)
             return
         call.decisions, call.cap, call.cap_by = decisions, cap, by
-        await Call.filter(id=call.id).update(
-            cap=cap, decisions=services.decisions_to_json(decisions, cap, by))
+        await services.update_call(call.id, cap=cap,
+                                   decisions=services.decisions_to_json(decisions, cap, by))
         if self._caller_gone():
             await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
             return
@@ -279,7 +278,7 @@ class CallFlow:
         call, ctl = self.call, self.ctl
         call.trunk = trunk
         call.phase = "dialing"
-        await Call.filter(id=call.id).update(trunk=trunk)
+        await services.update_call(call.id, trunk=trunk)
         try:
             channel = await self.ari.channel_create(endpoint=endpoint, app=ctl.app,
                                                     app_args="outbound", originator=call.caller)
@@ -289,6 +288,8 @@ class CallFlow:
         out = channel["id"]
         call.out = out
         ctl.register(out, call)
+        # known from now on, so that a restart can hang it up if the call cannot resume
+        await services.update_call(call.id, out_channel=out)
         try:
             await self.ari.channel_dial(out, caller=call.caller, timeout=ctl.dial_timeout)
         except AriError as exc:
@@ -373,8 +374,8 @@ class CallFlow:
             await self.ari.bridge_add(call.bridge, [call.caller, call.out])
         except AriError as exc:
             log.warning("call %s: bridging failed: %s", call.id, exc)
-        await Call.filter(id=call.id).update(answered_at=answered_at, out_channel=call.out,
-                                              bridge_id=call.bridge or "")
+        await services.update_call(call.id, answered_at=answered_at, out_channel=call.out,
+                                   bridge_id=call.bridge or "")
         self.arm_cap(0.0)
         await ctl.announce_answered(call, resumed=False)
         await self._talk()

@@ -7,9 +7,14 @@ on one node is used by every node for the next call.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from tortoise.exceptions import IntegrityError, OperationalError
 
 from coovox.calls import causes
 from coovox.calls.models import Call, DialPermission, DialRule, Extension, PinSet, Trunk
@@ -25,6 +30,43 @@ from coovox.calls.routing import (
 from coovox.hooktypes import GateDecision
 
 CORE = "core"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DB_RETRIES = 4
+DB_RETRY_DELAY = 0.2
+
+
+async def with_retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a call-record write, retrying a few times when the database connection fails
+    (a reset connection must not lose a call's record)."""
+    for attempt in range(DB_RETRIES):
+        try:
+            return await fn()
+        except IntegrityError:
+            raise
+        except (ConnectionError, OSError, OperationalError) as exc:
+            if attempt == DB_RETRIES - 1:
+                raise
+            log.warning("%s failed (%s), retrying", what, exc)
+            await asyncio.sleep(DB_RETRY_DELAY * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+async def create_call(**fields: Any) -> None:
+    """Write the record of a call that starts (``active``); idempotent across retries."""
+    async def create() -> None:
+        try:
+            await Call.create(**fields)
+        except IntegrityError:
+            if not await Call.exists(id=fields["id"]):
+                raise
+
+    await with_retry("writing a call record", create)
+
+
+async def update_call(call_id: str, **fields: Any) -> None:
+    await with_retry("updating a call record",
+                     lambda: Call.filter(id=call_id).update(**fields))
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -121,7 +163,14 @@ async def finish_call(call_id: str, *, status: str, reason: str, ended_at: datet
     """Finish the call exactly once: one conditional UPDATE ``WHERE status='active'``.
 
     Returns the finished row, or None when the call was already finished (or unknown).
+    Connection failures are retried (the conditional update keeps it exactly once).
     """
+    return await with_retry("finishing a call record", lambda: _finish(
+        call_id, status, reason, ended_at, cause, billed_talk_time))
+
+
+async def _finish(call_id: str, status: str, reason: str, ended_at: datetime,
+                  cause: int | None, billed_talk_time: float | None) -> Call | None:
     row = await Call.get_or_none(id=call_id)
     if row is None or row.status != causes.ACTIVE:
         return None

@@ -4,6 +4,13 @@
 turns ``StasisStart(dialout, <extension>, <number>)`` into a :class:`CallFlow` task,
 feeds each call's events to its queue, and after a websocket loss or a process restart
 reconciles the calls with what Asterisk still has (see ``reconcile``).
+
+Asterisk 22 behaviours relied on (../shared/ari transcripts): the outbound leg stays parked
+in Stasis after Dial BUSY/CONGESTION (we DELETE it); a dial timeout shows only as the
+outbound leg destroyed with cause 19 (no NOANSWER event); ``soft: true`` hangup causes are
+not Q.850 (we take the cause from ChannelDestroyed or a non-soft request); the caller gets
+ChannelDestroyed after StasisEnd only when subscribed through ``originator``; events are
+not replayed after a websocket loss (we compare with GET /channels and /applications).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from coovox.calls import causes, services
 from coovox.calls.flow import CallFlow, CallState, Marker
 from coovox.calls.models import Call
 from coovox.context import Coovox
-from coovox.hooktypes import CallInfo
+from coovox.hooktypes import CallInfo, GateDecision
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +215,28 @@ class CallController:
             await asyncio.gather(*(self._resume(call, bridges) for call in adopted))
             for row in closing:
                 await self._close_lost(row, channels, bridges, now)
+            await self._start_missed(snapshots)
             self.reconciled.set()
+
+    async def _start_missed(self, snapshots: dict[str, dict[str, Any]]) -> None:
+        """Phones that entered Stasis(dialout) while the websocket was down (their StasisStart
+        was never delivered) are handled now instead of waiting in silence forever."""
+        prefix = f"{self.app},dialout,"
+        candidates = [snap for cid, snap in snapshots.items()
+                      if cid not in self.by_channel and snap.get("state") != "Up"
+                      and (snap.get("dialplan") or {}).get("app_name") == "Stasis"
+                      and str((snap.get("dialplan") or {}).get("app_data", "")).startswith(prefix)]
+        if not candidates:
+            return
+        # a channel that already has a record (any status, any node) is never started again
+        busy = set(await Call.filter(caller_channel__in=[c["id"] for c in candidates])
+                   .values_list("caller_channel", flat=True))
+        for snap in candidates:
+            if snap["id"] in busy or snap["id"] in self.by_channel:
+                continue
+            args = str(snap["dialplan"]["app_data"]).split(",")[1:]
+            log.info("channel %s entered Stasis while disconnected: handling it now", snap["id"])
+            self._start_call({"type": "StasisStart", "channel": snap, "args": args}, args)
 
     def _adopt(self, row: Call, now: datetime) -> CallState:
         """Take a persisted answered call back into memory: its events queue from now on."""
@@ -278,6 +306,27 @@ class CallController:
         call.task = self._spawn(flow.run_resumed(), f"call-{call.id}")
 
     # --- plugin hooks ------------------------------------------------------------------------------
+
+    async def ask_gates(self, info: CallInfo) -> dict[str, GateDecision]:
+        """``coovox_call_gate`` plugin by plugin, in pluggy's order.
+
+        A plugin that fails (e.g. its database is away) refuses the call: failing open
+        would let a call out that nobody can bill.
+        """
+        decisions: dict[str, GateDecision] = {}
+        for impl in reversed(self.coovox.plugins.hook.coovox_call_gate.get_hookimpls()):
+            name = impl.plugin_name
+            try:
+                value = impl.function(**{k: {"call": info}[k] for k in impl.argnames})
+                if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+                    value = await value
+            except Exception:
+                log.exception("plugin %s failed in coovox_call_gate: refusing call %s",
+                              name, info.call_id)
+                value = GateDecision(plugin=name, refuse=f"{name} error"[:64])
+            if isinstance(value, GateDecision):
+                decisions[name] = value
+        return decisions
 
     async def announce_answered(self, call: CallState, *, resumed: bool) -> None:
         """``coovox_call_answered`` plugin by plugin, each with its own gate decision."""

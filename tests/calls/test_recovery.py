@@ -70,3 +70,60 @@ async def test_reconcile_touches_only_this_nodes_calls(app, double):
     mine, theirs = await Call.get(id="old-node1"), await Call.get(id="old-node2")
     assert (mine.status, mine.reason) == ("answered", "ended while away")
     assert theirs.status == "active"
+
+
+async def test_call_placed_while_disconnected_is_handled_after_reconnect(app, double):
+    from coovox.sim import FarEnd
+
+    ctl = app.services["calls"]
+    first = await double.place_call("100", "9123455")  # keeps the app registered
+    await active_answered()
+    ctl.reconciled.clear()
+    await double.drop_websocket(down_for=0.8)
+    double.far_end("888", FarEnd(hangup_after=0.2))
+    missed = await double.place_call("101", "9888")  # its StasisStart is never delivered
+    await asyncio.wait_for(ctl.reconciled.wait(), 10)
+    async with asyncio.timeout(10):
+        while not await Call.filter(caller_channel=missed).exclude(status="active").exists():
+            await asyncio.sleep(0.05)
+    row = await Call.get(caller_channel=missed)
+    assert (row.extension, row.status, row.reason) == ("101", "answered", "callee hung up")
+    await double.phone_hangup(first)
+    await finished(2)
+
+
+async def test_restart_while_dialling_hangs_up_the_trunk_leg(app, double):
+    ctl = app.services["calls"]
+    await double.place_call("100", "9123453")  # rings forever
+    await double.wait_request("POST", r"/dial$")
+    row = await Call.get(status="active")
+    assert row.out_channel in double.channels  # recorded as soon as it was created
+    for call in list(ctl.calls.values()):  # what a crash does: the tasks vanish
+        call.task.cancel()
+        ctl.forget(call)
+    await ctl.reconcile()
+    done = await Call.get(id=row.id)
+    assert (done.status, done.reason) == ("failed", "interrupted")
+    await asyncio.sleep(0.3)
+    assert row.out_channel not in double.channels and row.caller_channel not in double.channels
+    assert await Call.all().count() == 1  # the closed caller is not taken for a new call
+
+
+async def test_a_reset_database_connection_does_not_lose_the_record(app, double, monkeypatch):
+    from coovox.sim import FarEnd
+
+    monkeypatch.setattr("coovox.calls.services.DB_RETRY_DELAY", 0.01)
+    real, failed = Call.create, []
+
+    async def flaky(*args, **kwargs):
+        if len(failed) < 2:
+            failed.append(1)
+            raise ConnectionError("connection was closed in the middle of operation")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(Call, "create", flaky)
+    double.far_end("555000", FarEnd(hangup_after=0.2))
+    await double.place_call("100", "9555000")
+    (row,) = await finished()
+    assert len(failed) == 2
+    assert (row.status, row.reason, row.sent) == ("answered", "callee hung up", "555000")

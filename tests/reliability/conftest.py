@@ -19,6 +19,16 @@ def heavy() -> bool:
     return os.environ.get("COOVOX_HEAVY") == "1"
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests marked ``heavy`` run only with ``COOVOX_HEAVY=1``."""
+    if heavy():
+        return
+    skip = pytest.mark.skip(reason="heavy variant: set COOVOX_HEAVY=1")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 async def meter(coovox) -> Meter:
     return Meter("UTC")
