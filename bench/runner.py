@@ -13,8 +13,9 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import calls_bench, reports_bench
+from bench import admission, capacity, reports_bench
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
+from bench.rig import Sizes
 
 BENCHES = ("admission", "cps", "concurrency", "profile", "reports")
 
@@ -29,17 +30,17 @@ def write_markdown(res: Results, seconds: float, final: bool) -> None:
 
 async def run(names: list[str], quick: bool, res: Results, rows: int | None = None,
               markdown: bool = False) -> None:
-    sz = calls_bench.Sizes.quick() if quick else calls_bench.Sizes()
+    sz = Sizes.quick() if quick else Sizes()
     rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
     if rows:
         rsz.rows = rows
     run_start = time.monotonic()
     steps = {
-        "admission": lambda: calls_bench.bench_admission(res, sz),
-        "cps": lambda: calls_bench.bench_cps(res, sz),
-        "concurrency": lambda: calls_bench.bench_concurrency(res, sz),
+        "admission": lambda: admission.bench_admission(res, sz),
+        "cps": lambda: capacity.bench_cps(res, sz),
+        "concurrency": lambda: capacity.bench_concurrency(res, sz),
         "reports": lambda: reports_bench.bench_reports(res, rsz),
-        "profile": lambda: calls_bench.profile_admission(
+        "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
     }
     for name in names:

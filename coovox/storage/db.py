@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -16,7 +17,6 @@ from coovox.hooktypes import ModelSpec
 log = logging.getLogger(__name__)
 
 Dialect = Literal["sqlite", "postgres"]
-Period = Literal["day", "month", "year"]
 
 
 class DatabaseError(Exception):
@@ -77,8 +77,9 @@ async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
     EXECUTOR_CACHE.clear()
     try:
         if migrate:
-            await tortoise_migrate(config=config)
-            await Tortoise.close_connections()
+            async with _migration_lock(url):
+                await tortoise_migrate(config=config)
+                await Tortoise.close_connections()
         await Tortoise.init(config=config)
         await connections.get("default").execute_query("SELECT 1")
     except (OSError, ConnectionError) as exc:
@@ -87,6 +88,37 @@ async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
         if exc.__class__.__module__.startswith(("asyncpg", "sqlite3", "tortoise")):
             raise DatabaseError(f"database {safe_url(url)}: {exc}") from None
         raise
+
+
+# Any constant: nodes sharing one PostgreSQL database take this lock to migrate in turn.
+_MIGRATION_LOCK_ID = 0x636F6F766F78
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(url: str) -> AsyncIterator[None]:
+    """Serialise migrations of several nodes starting at once on one PostgreSQL database.
+
+    SQLite needs nothing: its file lock already serialises the schema changes.
+    """
+    if dialect_of(url) == "sqlite":
+        yield
+        return
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=30)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
+        yield
+    finally:
+        try:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
+        finally:
+            await conn.close()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    url = normalise_url(url)
+    return "postgresql" + url[len("postgres"):] if url.startswith("postgres://") else url
 
 
 async def close_db() -> None:
@@ -113,18 +145,3 @@ def current_dialect() -> Dialect:
     conn = connections.get("default")
     return "sqlite" if conn.capabilities.dialect == "sqlite" else "postgres"
 
-
-def period_sql(dialect: Dialect, column: str, period: Period, utc_offset_column: str | None = None,
-               tz: str = "UTC") -> str:
-    """SQL text giving ``column`` (a UTC timestamp) as YYYY-MM-DD / YYYY-MM / YYYY in ``tz``.
-
-    SQLite has no time-zone database, so for it the caller passes the offset to apply as
-    an SQL modifier column or uses :func:`sqlite_offset`; PostgreSQL converts with
-    ``AT TIME ZONE``.
-    """
-    fmt = {"day": ("%Y-%m-%d", "YYYY-MM-DD"), "month": ("%Y-%m", "YYYY-MM"),
-           "year": ("%Y", "YYYY")}[period]
-    if dialect == "sqlite":
-        shifted = column if utc_offset_column is None else f"{column}, {utc_offset_column}"
-        return f"strftime('{fmt[0]}', {shifted})"
-    return f"to_char(({column} AT TIME ZONE '{tz}'), '{fmt[1]}')"

@@ -59,6 +59,7 @@ from coovox.web.errors import ApiError
 PER_PAGE_CHOICES: tuple[int, ...] = (10, 20, 50, 100)
 DEFAULT_PER_PAGE = 20
 MAX_API_PER_PAGE = 1000
+MAX_PAGE = 10**9  # beyond any table; keeps OFFSET within a 64-bit integer
 
 FilterFn = Callable[[Any, str], Any]
 
@@ -182,7 +183,7 @@ class ListSpec:
         """Read a query string. ``strict`` (API): ApiError 400 naming the bad parameter;
         otherwise bad values fall back to defaults so a page always renders."""
         lq = ListQuery(per_page=self.default_per_page)
-        lq.page = self._int(query.get("page"), "page", 1, None, 1, strict)
+        lq.page = self._int(query.get("page"), "page", 1, MAX_PAGE, 1, strict)
         high = MAX_API_PER_PAGE if strict else max(self.per_page_choices)
         lq.per_page = self._int(query.get("per_page"), "per_page", 1, high,
                                 self.default_per_page, strict)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from bench import calls_bench, datagen, reports_bench
+from bench import admission, datagen, reports_bench
 from bench.results import Results, update_markdown
+from bench.rig import Sizes
 from bench.stats import percentile, summary_ms
 
 
@@ -38,12 +39,12 @@ def test_generated_rows_fill_every_column_of_the_call_table():
 
 @pytest.mark.timeout(120)
 async def test_call_and_report_benchmarks_run_with_tiny_sizes(tmp_path, monkeypatch):
-    monkeypatch.setattr(calls_bench, "VARIANTS", calls_bench.VARIANTS[:2])
+    monkeypatch.setattr(admission, "VARIANTS", admission.VARIANTS[:2])
     res = Results(out_dir=tmp_path, mode="smoke")
-    sz = calls_bench.Sizes(rounds=1, background=3, attempt_rate=20, attempts=4, ramp_rate=50)
-    await calls_bench.bench_admission(res, sz)
-    admission = json.loads((tmp_path / "admission.json").read_text())
-    product = [r for r in admission["rounds"] if r["kind"] == "product"][0]
+    sz = Sizes(rounds=1, background=3, attempt_rate=20, attempts=4, ramp_rate=50)
+    await admission.bench_admission(res, sz)
+    data = json.loads((tmp_path / "admission.json").read_text())
+    product = [r for r in data["rounds"] if r["kind"] == "product"][0]
     assert product["admission"]["count"] == 4
     assert product["cutoff"]["calls"] == 4
     db = await reports_bench.measure_db("sqlite", None, reports_bench.Sizes(rows=200, repeats=1))

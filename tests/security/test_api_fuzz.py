@@ -66,7 +66,30 @@ def fuzz(base: str, token: str) -> tuple[Counter, list[str], int]:
             continue
         operations += 1
         run_operation(op, base, session, statuses, problems)
+        if op.method.upper() == "GET":
+            extremes(op, base, session, statuses, problems)
     return statuses, problems, operations
+
+
+EXTREMES = [str(2**63), str(10**30), "-1", "0", "1e3", "x", "\u0661"]
+
+
+def extremes(op, base: str, session: requests.Session, statuses: Counter,
+             problems: list[str]) -> None:
+    """Integer query parameters at the edges (found by a heavy run: page=2**63 gave 500)."""
+    ints = [p["name"] for p in op.definition.raw.get("parameters", [])
+            if p.get("in") == "query" and (p.get("schema") or {}).get("type") == "integer"]
+    if "{" in op.path:
+        return
+    for name in ints:
+        for value in EXTREMES:
+            resp = session.get(base + op.path, params={name: value}, timeout=15)
+            statuses[f"{resp.status_code // 100}xx"] += 1
+            where = f"GET {op.path}?{name}={value} -> {resp.status_code}"
+            if resp.status_code >= 500:
+                problems.append(where)
+            elif resp.status_code >= 400 and (problem := error_shape_problem(resp)):
+                problems.append(f"{where}: {problem}")
 
 
 def run_operation(op, base: str, session: requests.Session, statuses: Counter,

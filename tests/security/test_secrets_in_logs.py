@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import urllib.parse
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -70,10 +71,10 @@ def _cli(*args: str, env: dict[str, str]) -> str:
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
 async def test_a_full_run_logs_no_secret(tmp_path, pg_server, double):
-    db = "sec_" + tmp_path.name[-8:].replace("-", "_").lower()
-    _psql(pg_server, f"CREATE ROLE secuser LOGIN PASSWORD '{DB_PASSWORD}'")
-    _psql(pg_server, f'CREATE DATABASE "{db}" OWNER secuser')
-    db_url = f"postgres://secuser:{DB_PASSWORD}@127.0.0.1:{pg_server.port}/{db}"
+    db = user = "sec_" + uuid.uuid4().hex[:10]
+    _psql(pg_server, f"CREATE ROLE {user} LOGIN PASSWORD '{DB_PASSWORD}'")
+    _psql(pg_server, f'CREATE DATABASE "{db}" OWNER {user}')
+    db_url = f"postgres://{user}:{DB_PASSWORD}@127.0.0.1:{pg_server.port}/{db}"
     keys = tmp_path / "vendor"
     subprocess.run([sys.executable, "-m", "coovox.plugins.licensing.vendor", "keygen", "-o",
                     str(keys)], cwd=ROOT, capture_output=True, text=True, check=True)
