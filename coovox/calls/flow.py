@@ -12,6 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from coovox.ari import AriError
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 PIN_PROMPT = "sound:agent-pass"  # "please enter your password followed by the pound key"
 PIN_WRONG = "sound:auth-incorrect"
-CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE})
+DB_UNAVAILABLE = "database unavailable"
+CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE, DB_UNAVAILABLE})
 
 
 @dataclass
@@ -111,6 +113,7 @@ class CallFlow:
         self.call = call
         self.ari = ctl.ari
         self.loop = asyncio.get_running_loop()
+        self.recorded = call.phase != "setup"  # a resumed call has its record
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -137,15 +140,26 @@ class CallFlow:
 
     async def _setup_and_dial(self) -> None:
         call, ctl = self.call, self.ctl
-        ext = await services.load_extension(call.extension)
+        ext, db_down = None, False
+        try:  # a reset connection is retried; a database that stays away refuses the call
+            ext = await services.with_retry("looking up an extension", partial(
+                services.load_extension, call.extension))
+        except services.DB_ERRORS as exc:
+            log.error("call %s: extension %s not looked up (%s)", call.id, call.extension, exc)
+            db_down = True
         call.info = CallInfo(call_id=call.id, extension=call.extension,
                              extension_name=ext.name if ext else "", dialed=call.dialed,
                              sent="", rule="", trunks=(), started_at=call.started_at)
-        await services.create_call(id=call.id, node=ctl.node, started_at=call.started_at,
-                                   extension=call.extension,
-                                   extension_name=ext.name if ext else "",
-                                   dialed=call.dialed, caller_channel=call.caller)
-        result = await services.route_call(ext, call.dialed, ctl.coovox.now(), ctl.timezone)
+        await self._record()
+        if db_down or not self.recorded:
+            await self._refuse(DB_UNAVAILABLE)
+            return
+        try:
+            result = await services.with_retry("routing a call", partial(
+                services.route_call, ext, call.dialed, ctl.coovox.now(), ctl.timezone))
+        except services.DB_ERRORS as exc:
+            log.error("call %s: not routed (%s)", call.id, exc)
+            result = Refusal(DB_UNAVAILABLE)
         if isinstance(result, Refusal):
             await self._refuse(result.reason)
             return
@@ -186,7 +200,8 @@ class CallFlow:
             await self._quiet(self.ari.channel_ring(call.caller))
         status, reason, cause = causes.FAILED, "trunk failed", None
         for trunk in result.trunks:
-            if not await services.trunk_has_room(trunk):
+            if not await services.with_retry("counting a trunk's calls", partial(
+                    services.trunk_has_room, trunk)):
                 status, reason, cause = causes.FAILED, "trunk full", None
                 continue
             outcome = await self._dial(trunk.name, trunk.endpoint(result.sent))
@@ -204,6 +219,24 @@ class CallFlow:
                         hangup_reason={causes.BUSY: "busy",
                                        causes.STATUS_NO_ANSWER: "no_answer"}.get(
                                            status, "congestion"))
+
+    async def _record(self) -> None:
+        """Write the call's record (``active``) unless it is written already; a database
+        that stays away is logged, and the record is tried again when the call ends."""
+        call = self.call
+        if self.recorded:
+            return
+        try:
+            await services.create_call(id=call.id, node=self.ctl.node,
+                                       started_at=call.started_at, extension=call.extension,
+                                       extension_name=call.info.extension_name if call.info
+                                       else "", dialed=call.dialed, caller_channel=call.caller)
+        except services.DB_ERRORS as exc:
+            log.error("call %s (extension %s dialled %s, channel %s, started %s): record not "
+                      "written yet (%s)", call.id, call.extension, call.dialed, call.caller,
+                      call.started_at.isoformat(), exc)
+            return
+        self.recorded = True
 
     def _caller_gone(self) -> bool:
         return self.call.caller in self.call.gone
@@ -441,10 +474,19 @@ class CallFlow:
             if cause is None and call.first_gone not in call.destroyed:
                 if await self._wait_destroyed(call.first_gone):
                     cause = call.gone.get(call.first_gone)
-        row = await services.finish_call(call.id, status=status, reason=reason,
-                                         ended_at=ended_at, cause=cause,
-                                         billed_talk_time=billed_until)
-        call.phase = "done"
-        ctl.forget(call)
+        await self._record()  # the database was away at the start: one more try
+        row = None
+        try:
+            if self.recorded:
+                row = await services.finish_call(call.id, status=status, reason=reason,
+                                                 ended_at=ended_at, cause=cause,
+                                                 billed_talk_time=billed_until)
+            else:
+                log.error("call %s (extension %s dialled %s) ended %s (%s) with NO call "
+                          "record: the database is unavailable", call.id, call.extension,
+                          call.dialed, status, reason)
+        finally:  # a record left active by a failed write is closed by the next reconcile
+            call.phase = "done"
+            ctl.forget(call)
         if row is not None:
             await ctl.announce_ended(call, row)

@@ -34,17 +34,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DB_RETRIES = 4
 DB_RETRY_DELAY = 0.2
+# what a reset or unreachable database raises (IntegrityError, an OperationalError, is not one)
+DB_ERRORS = (ConnectionError, OSError, OperationalError)
 
 
 async def with_retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
-    """Run a call-record write, retrying a few times when the database connection fails
-    (a reset connection must not lose a call's record)."""
+    """Run a call's database read or record write, retrying a few times when the database
+    connection fails (a reset connection must not lose a call or its record)."""
     for attempt in range(DB_RETRIES):
         try:
             return await fn()
         except IntegrityError:
             raise
-        except (ConnectionError, OSError, OperationalError) as exc:
+        except DB_ERRORS as exc:
             if attempt == DB_RETRIES - 1:
                 raise
             log.warning("%s failed (%s), retrying", what, exc)

@@ -177,6 +177,9 @@ class CallController:
         """
         async with self._reconcile_lock:
             lost_at, self.lost_at = self.lost_at, None
+            # legs known before the lists are asked for: a leg that appears while they are
+            # fetched (events flow meanwhile) is not in them, yet has not vanished
+            known = {call.id: set(call.legs()) for call in self.calls.values()}
             try:
                 app = await self.ari.application_get()
                 snapshots = {c["id"]: c for c in await self.ari.channels_list()}
@@ -191,8 +194,8 @@ class CallController:
             for call in list(self.calls.values()):
                 if call.phase in ("ending", "done"):
                     continue
-                missing = tuple(leg for leg in call.legs()
-                                if leg not in channels and leg not in call.gone)
+                missing = tuple(leg for leg in call.legs() if leg in known.get(call.id, ())
+                                and leg not in channels and leg not in call.gone)
                 if missing:
                     call.queue.put_nowait(Marker("vanished", legs=missing, at=at))
                 elif call.phase == "dialing" and call.out in snapshots:

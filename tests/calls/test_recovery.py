@@ -127,3 +127,69 @@ async def test_a_reset_database_connection_does_not_lose_the_record(app, double,
     (row,) = await finished()
     assert len(failed) == 2
     assert (row.status, row.reason, row.sent) == ("answered", "callee hung up", "555000")
+
+
+async def test_a_call_starting_during_reconcile_is_not_taken_for_vanished(app, double,
+                                                                          monkeypatch):
+    """Events flow while reconcile fetches Asterisk's lists: a call that starts after the
+    channel list was taken is missing from it, yet its caller has not hung up."""
+    from coovox.sim import FarEnd
+
+    ctl = app.services["calls"]
+    double.far_end("555000", FarEnd(hangup_after=0.3))
+    real, placed = ctl.ari.bridges_list, []
+
+    async def slow_bridges_list():  # the channel list is taken already
+        caller = await double.place_call("100", "9555000")
+        placed.append(caller)
+        async with asyncio.timeout(5):
+            while not (await Call.filter(out_channel__not="").exists()):
+                await asyncio.sleep(0.02)  # the call is dialling
+        return await real()
+
+    monkeypatch.setattr(ctl.ari, "bridges_list", slow_bridges_list)
+    await ctl.reconcile()
+    (row,) = await finished()
+    assert placed
+    assert (row.status, row.reason) == ("answered", "callee hung up")
+
+
+async def test_a_database_that_stays_away_refuses_the_call_with_a_reason(app, double,
+                                                                         monkeypatch):
+    from coovox.calls import services
+
+    monkeypatch.setattr(services, "DB_RETRY_DELAY", 0.01)
+    tries = []
+
+    async def down(*args, **kwargs):
+        tries.append(1)
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(services, "load_extension", down)
+    caller = await double.place_call("100", "9555000")
+    (row,) = await finished()
+    assert len(tries) == services.DB_RETRIES  # retried, then given up
+    assert (row.status, row.reason, row.extension) == ("refused", "database unavailable", "100")
+    await asyncio.sleep(0.2)
+    assert caller not in double.channels  # hung up, not left waiting
+
+
+async def test_a_record_not_written_at_the_start_is_written_at_the_end(app, double,
+                                                                      monkeypatch):
+    from coovox.calls import services
+
+    monkeypatch.setattr(services, "DB_RETRY_DELAY", 0.01)
+    real, failed = Call.create, []
+
+    async def flaky(*args, **kwargs):
+        if len(failed) < services.DB_RETRIES:  # every try at the start of the call fails
+            failed.append(1)
+            raise ConnectionError("connection was closed in the middle of operation")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(Call, "create", flaky)
+    await double.place_call("101", "9555000")
+    (row,) = await finished()
+    assert (row.status, row.reason, row.extension_name) == (
+        "refused", "database unavailable", "Bob")
+    assert await Call.all().count() == 1

@@ -48,13 +48,7 @@ async def count(**filters) -> int:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(("calls", "hang_up_while_resuming"), [
     (200, False),
-    pytest.param(200, True, marks=pytest.mark.xfail(strict=True, reason=(
-        "product bug: callers hanging up while the restarted app is still resuming the "
-        "other calls take a low-balance extension far below -credit (also seen, rarer, "
-        "without the early hangups: -0.59) (seen -2.10 and -3.64 "
-        "with credit 0.5): those calls are settled for their whole talk time, not capped "
-        "at the boundary the funds could not pay (coovox/calls/stasis.py adoption + "
-        "coovox/plugins/billing/metering.py ended)"))),
+    (200, True),
     pytest.param(400, False, marks=pytest.mark.heavy),
 ])
 async def test_kill_9_with_metered_calls_resumes_or_closes_each(tmp_path, double, calls,
@@ -63,7 +57,7 @@ async def test_kill_9_with_metered_calls_resumes_or_closes_each(tmp_path, double
     log = tmp_path / "app.log"
     async with local_coovox(config):
         # 102 can pay for a few seconds of each of its calls: they are cut, and some are
-        # settled after the restart (the overdraw of the xfail variant)
+        # settled after the restart
         low = "3" if hang_up_while_resuming else "1000"
         await billing_seed({"100": "1000", "101": "1000", "102": low})
         app = App(config.data_dir, double.url, log)

@@ -108,9 +108,8 @@ async def test_postgres_connections_reset_during_traffic(tmp_path, pg_url, pg_se
             rows = await Call.all()
             print(f"\npostgres reset: {resets} connections killed, {len(rows)} calls, "
                   f"{Counter((r.status, r.reason) for r in rows)}")
-            # == 30 once a failed extension look-up also leaves a record (see the xfail
-            # test_a_failed_extension_lookup_still_leaves_a_record below)
-            assert resets >= 3 and len(rows) >= 27
+            # every attempt leaves a record (test_a_failed_extension_lookup_... below)
+            assert resets >= 3 and len(rows) == 30
             # refused (billing could not gate it) or answered and billed by its rate copy
             answered = {r.id for r in rows if r.status == "answered"}
             unbilled = await fetch("SELECT call_id FROM billing_call WHERE rate IS NULL")
@@ -148,10 +147,6 @@ async def test_a_billing_gate_error_refuses_the_call(app, double, monkeypatch): 
     assert row.status == "refused" and row.reason, (row.status, row.reason)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: when one live charge raises a database error "
-    "(coovox/plugins/billing/metering.py _callback logs it), no later boundary is "
-    "scheduled: the call is never cut and its settlement takes the balance below -credit"))
 @pytest.mark.timeout(30)
 async def test_a_failed_live_charge_does_not_stop_metering(app, double, monkeypatch):  # noqa: F811
     from coovox.plugins.billing import ledger
@@ -181,6 +176,35 @@ async def test_a_failed_live_charge_does_not_stop_metering(app, double, monkeypa
 
 
 @pytest.mark.timeout(30)
+async def test_a_live_charge_that_keeps_failing_cuts_the_call(app, double,  # noqa: F811
+                                                               monkeypatch):
+    from coovox.plugins.billing import ledger
+
+    await _fund(balance="5")  # enough for minutes: only the failing charge can cut it
+    real = ledger.charge
+
+    async def down_from_seq_3(call_id, extension, seq, amount):
+        if seq >= 3:
+            raise DbDown("connection was closed in the middle of operation")
+        return await real(call_id, extension, seq, amount)
+
+    monkeypatch.setattr(ledger, "charge", down_from_seq_3)
+    double.far_end("555000", FarEnd())
+    caller = await double.place_call("100", "9555000")
+    try:
+        await until(lambda: Call.exclude(status="active").exists(), 8, "the cut")
+    finally:
+        if caller in double.channels:
+            await double.phone_hangup(caller)
+    monkeypatch.setattr(ledger, "charge", real)
+    await until(books_settled, 10, "settled")
+    row = await Call.first()
+    assert row.reason == "billing unavailable" and row.billed_talk_time == 2.0, (
+        row.reason, row.billed_talk_time)
+    await assert_books()
+
+
+@pytest.mark.timeout(30)
 async def test_a_failed_call_record_write_still_leaves_a_record(app, double, monkeypatch):  # noqa: F811
     await _fund(balance="5")
     real, failed = Call.create, []
@@ -202,11 +226,6 @@ async def test_a_failed_call_record_write_still_leaves_a_record(app, double, mon
     assert await Call.all().count() == 1, "the call attempt left no record"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: when the first database read of a call (services.load_extension in "
-    "coovox/calls/flow.py _setup_and_dial) fails once (connection reset), the call ends as "
-    "'internal error' before its record is written: the attempt is lost from the call log "
-    "(seen with pg_terminate_backend in test_postgres_connections_reset_during_traffic)"))
 @pytest.mark.timeout(30)
 async def test_a_failed_extension_lookup_still_leaves_a_record(app, double,  # noqa: F811
                                                                monkeypatch):

@@ -110,6 +110,10 @@ async def settle(call_id: str, cost: Decimal, talk_time: float, local_date: str,
             log.info("call %s settled with a difference of %s", call_id, from_units(diff))
         await sql.execute("UPDATE billing_call SET cost = ?, charged = ? WHERE call_id = ?",
                           [cost_units, cost_units, call_id], db)
+        if billed_time is not None:  # the call record shows the time billed: less than
+            # recorded when a boundary passed unmetered could not be paid
+            await sql.execute("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND "
+                              "billed_talk_time > ?", [billed_time, call_id, billed_time], db)
     return from_units(diff)
 
 

@@ -14,11 +14,21 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import OperationalError
+
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.plugins.billing import ledger, services
 from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.models import Account, BillingCall
-from coovox.plugins.billing.rating import RateRule, charge_at, choose_rate, cost, first_charge
+from coovox.plugins.billing.rating import (
+    Charge,
+    RateRule,
+    charge_at,
+    choose_rate,
+    cost,
+    first_charge,
+    live_charges,
+)
 from coovox.storage.money import fmt
 
 log = logging.getLogger(__name__)
@@ -26,6 +36,10 @@ PLUGIN = "billing"
 REFUSE_LOCKED = "locked"
 REFUSE_NO_RATE = "no rate"
 REFUSE_FUNDS = "insufficient funds"
+CUT_ERROR = "billing unavailable"
+CHARGE_TRIES = 4  # a charge failing with a database error is retried (safe: keyed by seq)
+CHARGE_BACKOFF = 0.05  # seconds before the first retry, doubled each time
+DB_ERRORS = (ConnectionError, OSError, OperationalError)
 
 
 @dataclass
@@ -101,7 +115,13 @@ class Meter:
                 due = charge_at(state.rule, state.seq)
                 if not (due.at == 0 or due.at <= talk):
                     break
-                result = await ledger.charge(call_id, state.extension, due.seq, due.amount)
+                try:
+                    result = await _charge(call_id, state.extension, due)
+                except Exception:  # fail closed: a call nobody can bill is not left running
+                    state.ended = True
+                    log.exception("call %s cut at %ss: its charge failed", call_id, due.at)
+                    await control.cut(call_id, CUT_ERROR, billed_until=due.at, plugin=PLUGIN)
+                    return
                 if result is ChargeResult.ENDED:
                     state.ended = True
                     return
@@ -165,10 +185,16 @@ class Meter:
             state.ended = True
 
     async def ended(self, call: CallInfo, record: dict[str, Any]) -> Decimal | None:
-        """Settle the call: cost(billed talk time), ledger settled to it (one transaction)."""
+        """Settle the call: cost(billed talk time), ledger settled to it (one transaction).
+
+        Boundaries not charged live (passed while this process was dead or resuming, or
+        racing the hangup) are charged first, one by one like live ones: the first that
+        cannot be afforded ends the billed time there, as a live cut would have.
+        """
         state = self.live.pop(call.call_id, None)
         if state is not None:
-            state.ended = True
+            async with state.lock:  # let a charge in progress finish first
+                state.ended = True
         talk = float(record.get("talk_time") or 0)
         billed = record.get("billed_talk_time")
         billed = talk if billed is None else float(billed)
@@ -181,7 +207,10 @@ class Meter:
             return await ledger.settle(call.call_id, Decimal(0), talk, local_date, answered)
         amount = Decimal(0)
         if row.rate and answered:
-            amount = cost(RateRule.from_json(row.rate), billed)
+            rule = RateRule.from_json(row.rate)
+            if not row.settled:
+                billed = await _charge_missing(row, rule, billed)
+            amount = cost(rule, billed)
         return await ledger.settle(call.call_id, amount, talk, local_date, answered, billed)
 
     async def fields(self, call_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -194,3 +223,31 @@ class Meter:
             out[row.call_id] = {"cost": fmt(value), "rate": row.rate.get("remark") or
                                 f"#{row.rate.get('id')}"}
         return out
+
+
+async def _charge(call_id: str, extension: str, due: Charge) -> ChargeResult:
+    """:func:`ledger.charge`, retried with a short backoff when the database fails."""
+    for attempt in range(CHARGE_TRIES):
+        try:
+            return await ledger.charge(call_id, extension, due.seq, due.amount)
+        except DB_ERRORS as exc:
+            if attempt == CHARGE_TRIES - 1:
+                raise
+            log.warning("charge %s of call %s failed (%s), retrying", due.seq, call_id, exc)
+            await asyncio.sleep(CHARGE_BACKOFF * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+async def _charge_missing(row: BillingCall, rule: RateRule, billed: float) -> float:
+    """Take the live charges a call of ``billed`` seconds owes that were never taken; returns
+    the billed time, ending at the first boundary the balance cannot pay."""
+    for due in live_charges(rule, billed):
+        if due.seq < row.next_seq:
+            continue
+        result = await _charge(row.call_id, row.extension, due)
+        if result is ChargeResult.REFUSED:
+            log.info("call %s billed until %ss: insufficient funds", row.call_id, due.at)
+            return due.at
+        if result is ChargeResult.ENDED:
+            break
+    return billed

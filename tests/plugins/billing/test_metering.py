@@ -118,6 +118,21 @@ async def test_resumed_call_charges_missed_boundaries_once(meter, control):
     assert await check_invariants() == []
 
 
+async def test_boundaries_passed_while_away_are_charged_only_while_affordable(meter, control):
+    await setup_billing(balance="0.05", rate=ONE_SECOND)
+    info = call_info("c1")
+    await meter.answered(info, control, await meter.gate(info), False)
+    await control.run_until("c1", 2)  # boundaries 0..2 paid live, then the process dies
+    from coovox.plugins.billing.metering import Meter
+
+    # the restarted process closes the call: it ended at 30 s while nobody metered it
+    await Meter("UTC").ended(info, {"status": "answered", "talk_time": 30.0})
+    row = await BillingCall.get(call_id="c1")
+    assert (row.billed_time, row.talk_time) == (5.0, 30.0)  # billed as if cut at 5 s
+    assert row.cost == Decimal("0.05") and await balance() == Decimal("0")
+    assert await check_invariants() == []
+
+
 async def test_unanswered_and_unbilled_calls_cost_nothing(meter, control):
     await setup_billing(balance="1")
     info = call_info("c1")
