@@ -118,16 +118,26 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
     qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
     extra_cols = await _plugin_columns(coovox)
 
+    sort_field = CALL_LIST.sortable[lq.sort]
+
     async def chunks() -> AsyncIterator[list[dict[str, Any]]]:
-        offset = 0
+        # keyset pagination: each chunk continues after the last row's (sort key, id), an
+        # index range; OFFSET re-read every earlier row and made 1M-row exports quadratic
+        last = None
         while True:
-            rows = await qs.offset(offset).limit(EXPORT_CHUNK)
+            page = qs
+            if last is not None:
+                key = getattr(last, sort_field)
+                past, tie = ("lte", "gte") if lq.desc else ("gte", "lte")
+                page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
+                                 ~Q(**{sort_field: key, f"id__{tie}": last.id}))
+            rows = await page.limit(EXPORT_CHUNK)
             if not rows:
                 return
             yield await rows_with_fields(coovox, rows)
-            offset += len(rows)
             if len(rows) < EXPORT_CHUNK:
                 return
+            last = rows[-1]
 
     return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols], chunks())
 
