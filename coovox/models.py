@@ -83,7 +83,18 @@ async def get_setting(namespace: str, key: str, default: Any = None) -> Any:
     return default if row is None else row.value
 
 
+_setting_writes = 0  # bumped by every set_setting of this process (see setting_writes)
+
+
+def setting_writes() -> int:
+    """How many times this process wrote a setting: a reader caching settings in the
+    process refreshes its copy when this number changes."""
+    return _setting_writes
+
+
 async def set_setting(namespace: str, key: str, value: Any) -> None:
+    global _setting_writes
+    _setting_writes += 1
     updated = await Setting.filter(namespace=namespace, key=key).update(value=value)
     if not updated:
         await Setting.create(namespace=namespace, key=key, value=value)

@@ -114,6 +114,8 @@ class CallFlow:
         self.ari = ctl.ari
         self.loop = asyncio.get_running_loop()
         self.recorded = call.phase != "setup"  # a resumed call has its record
+        # record fields known but not written yet: sent with the next write (one UPDATE)
+        self.pending: dict[str, Any] = {}
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -169,8 +171,9 @@ class CallFlow:
                         sent=result.sent, rule=rule.name,
                         trunks=tuple(t.name for t in result.trunks), started_at=call.started_at)
         call.info = info
-        await services.update_call(call.id, sent=result.sent, rule=rule.name)
-        if rule.pin_set:
+        self.pending.update(sent=result.sent, rule=rule.name)
+        if rule.pin_set:  # the PIN takes a while: the call log shows the route meanwhile
+            await self._update()
             pin = await self._collect_pin(rule.pin_set)
             if self._caller_gone():
                 await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
@@ -179,15 +182,15 @@ class CallFlow:
                 await self._refuse("wrong PIN")
                 return
             info = call.info = replace(info, pin=pin)
-            await services.update_call(call.id, pin=pin)
+            self.pending["pin"] = pin
         decisions = await ctl.ask_gates(info)
         refusal, cap, by = services.combine_gate(decisions, rule.time_limit)
         if refusal:
             await self._refuse(refusal)
             return
         call.decisions, call.cap, call.cap_by = decisions, cap, by
-        await services.update_call(call.id, cap=cap,
-                                   decisions=services.decisions_to_json(decisions, cap, by))
+        # written with the trunk just before dialling (or when the call ends before that)
+        self.pending.update(cap=cap, decisions=services.decisions_to_json(decisions, cap, by))
         if self._caller_gone():
             await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
             return
@@ -237,6 +240,12 @@ class CallFlow:
                       call.started_at.isoformat(), exc)
             return
         self.recorded = True
+
+    async def _update(self, **fields: Any) -> None:
+        """Write ``fields`` and the pending ones in one UPDATE."""
+        fields = {**self.pending, **fields}
+        await services.update_call(self.call.id, **fields)
+        self.pending.clear()
 
     def _caller_gone(self) -> bool:
         return self.call.caller in self.call.gone
@@ -311,7 +320,7 @@ class CallFlow:
         call, ctl = self.call, self.ctl
         call.trunk = trunk
         call.phase = "dialing"
-        await services.update_call(call.id, trunk=trunk)
+        await self._update(trunk=trunk)
         try:
             channel = await self.ari.channel_create(endpoint=endpoint, app=ctl.app,
                                                     app_args="outbound", originator=call.caller)
@@ -480,7 +489,8 @@ class CallFlow:
             if self.recorded:
                 row = await services.finish_call(call.id, status=status, reason=reason,
                                                  ended_at=ended_at, cause=cause,
-                                                 billed_talk_time=billed_until)
+                                                 billed_talk_time=billed_until,
+                                                 extra=self.pending)
             else:
                 log.error("call %s (extension %s dialled %s) ended %s (%s) with NO call "
                           "record: the database is unavailable", call.id, call.extension,

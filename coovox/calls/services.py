@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -161,18 +161,22 @@ def decisions_from_json(data: Any) -> tuple[dict[str, GateDecision], float | Non
 
 
 async def finish_call(call_id: str, *, status: str, reason: str, ended_at: datetime,
-                      cause: int | None, billed_talk_time: float | None) -> Call | None:
+                      cause: int | None, billed_talk_time: float | None,
+                      extra: dict[str, Any] | None = None) -> Call | None:
     """Finish the call exactly once: one conditional UPDATE ``WHERE status='active'``.
 
-    Returns the finished row, or None when the call was already finished (or unknown).
-    Connection failures are retried (the conditional update keeps it exactly once).
+    ``extra`` are record fields not written yet (e.g. the route of a refused call), set by
+    the same UPDATE.  Returns the finished row, or None when the call was already finished
+    (or unknown).  Connection failures are retried (the conditional update keeps it
+    exactly once).
     """
     return await with_retry("finishing a call record", lambda: _finish(
-        call_id, status, reason, ended_at, cause, billed_talk_time))
+        call_id, status, reason, ended_at, cause, billed_talk_time, dict(extra or {})))
 
 
 async def _finish(call_id: str, status: str, reason: str, ended_at: datetime,
-                  cause: int | None, billed_talk_time: float | None) -> Call | None:
+                  cause: int | None, billed_talk_time: float | None,
+                  extra: dict[str, Any]) -> Call | None:
     row = await Call.get_or_none(id=call_id)
     if row is None or row.status != causes.ACTIVE:
         return None
@@ -181,12 +185,17 @@ async def _finish(call_id: str, status: str, reason: str, ended_at: datetime,
     if row.answered_at is not None and status == causes.ANSWERED:
         talk = max(0.0, (ended_at - row.answered_at).total_seconds())
     billed = talk if billed_talk_time is None or talk is None else min(billed_talk_time, talk)
-    updated = await Call.filter(id=call_id, status=causes.ACTIVE).update(
-        status=status, reason=reason[:64], ended_at=ended_at, cause=cause, duration=duration,
-        talk_time=talk, billed_talk_time=billed)
+    fields = {**extra, "status": status, "reason": reason[:64], "ended_at": ended_at,
+              "cause": cause, "duration": duration, "talk_time": talk,
+              "billed_talk_time": billed}
+    updated = await Call.filter(id=call_id, status=causes.ACTIVE).update(**fields)
     if not updated:
         return None
-    return await Call.get(id=call_id)
+    # the row as written (the conditional UPDATE made this call its only writer): no re-read
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.ended_at = ended_at.astimezone(UTC) if ended_at.tzinfo else ended_at.replace(tzinfo=UTC)
+    return row
 
 
 def iso(value: datetime | None) -> str | None:

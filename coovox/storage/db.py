@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
@@ -35,6 +35,11 @@ def normalise_url(url: str) -> str:
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         if "busy_timeout" not in url:
             url += ("&" if "?" in url else "?") + "busy_timeout=10000"
+        # WAL + NORMAL: no fsync per commit, survives a process crash; a power loss may
+        # lose the last commits (see README).  An explicit ``synchronous=`` wins.
+        query = url.split("?", 1)[1] if "?" in url else ""
+        if "synchronous" not in {k.lower() for k, _ in parse_qsl(query, keep_blank_values=True)}:
+            url += "&synchronous=NORMAL"
         return url
     scheme = urlsplit(url).scheme
     if scheme in ("postgresql", "asyncpg"):

@@ -79,6 +79,7 @@ async def test_plugin_refusal_wins_and_first_reason_is_recorded(app, double):
     first = _first_asked(app, ["gate_a", "gate_b"])
     assert row.status == "refused"
     assert row.reason == {"gate_a": "locked", "gate_b": "insufficient funds"}[first]
+    assert (row.sent, row.rule, row.trunk) == ("123450", "Out", "")  # routed, never dialled
     assert not [r for r in double.requests if r.path.endswith("/channels/create")]
     play = await double.wait_request("POST", r"/play$")
     assert play.query["media"] == "tone:busy"
@@ -134,3 +135,21 @@ async def test_schedule_runs_at_talk_time(app, double):
     control.schedule(row.id, 0.2, warn)
     await asyncio.wait_for(fired.wait(), 3)
     assert control.talk_seconds(row.id) >= 0.2
+
+
+async def test_record_has_route_cap_and_decisions_while_dialling(app, double):
+    from coovox.sim import FarEnd
+
+    double.far_end("123450", FarEnd(ring_forever=True))
+    caller = await double.place_call("100", "9123450")
+    await double.wait_request("POST", r"/channels/create$")
+    row = await Call.get(caller_channel=caller)
+    assert (row.status, row.sent, row.rule, row.trunk, row.cap) == (
+        "active", "123450", "Out", "pstn", 0.6)
+    assert row.decisions["cap_by"] == "gate_b" and set(row.decisions["plugins"]) >= {
+        "gate_a", "gate_b"}
+    await double.wait_request("POST", r"/dial$")
+    await double.phone_hangup(caller)
+    (row,) = await finished()
+    assert (row.status, row.reason, row.sent, row.cap) == (
+        "no answer", "caller hung up", "123450", 0.6)

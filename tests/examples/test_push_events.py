@@ -334,3 +334,38 @@ async def test_a_real_call_is_pushed_when_it_ends(tmp_path, receiver):
     assert answered["call"]["id"] == row.id
     assert ended["call"]["id"] == row.id and ended["call"]["status"] == "answered"
     assert ended["call"]["extension"] == "100" and ended["call"]["sent"] == "123450"
+
+
+async def test_settings_are_read_once_then_after_a_save_or_ttl(app, receiver, monkeypatch):
+    from coovox.models import set_setting
+
+    reads = []
+    real_load = services.load_settings
+
+    async def counting_load():
+        reads.append(1)
+        return await real_load()
+
+    monkeypatch.setattr(services, "load_settings", counting_load)
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    pusher = app.services["push_events"]
+    await configure(receiver.url)
+    for i in range(5):
+        await call_ends(app, f"c-{i}")
+        await pusher.idle()
+    assert len(receiver.bodies) == 5 and len(reads) == 1  # not one read per event
+    await configure(receiver.url, enabled=False)  # a save here is used at once
+    await call_ends(app, "c-off")
+    await pusher.idle()
+    assert len(receiver.bodies) == 5 and len(reads) == 2
+    # another node saves: seen once the cache is SETTINGS_TTL old
+    await set_setting(services.NAMESPACE, "settings",
+                      services.PushSettings(True, receiver.url, ("call_end",)).as_dict())
+    await call_ends(app, "c-stale")
+    await pusher.idle()
+    assert len(receiver.bodies) == 5
+    clock[0] += services.SETTINGS_TTL
+    await call_ends(app, "c-fresh")
+    await pusher.idle()
+    assert [b["call"]["id"] for b in receiver.bodies][-1] == "c-fresh" and len(reads) == 3

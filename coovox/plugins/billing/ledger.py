@@ -1,8 +1,8 @@
 """Atomic balance movements of calls: live charges and settlement (SQLite and PostgreSQL).
 
-A charge is ONE transaction: mark the call's billing row (only while not settled), ONE
-conditional UPDATE of the balance (``balance - amount >= -credit``) and a ledger row
-keyed UNIQUE (call, seq).  A retried charge with an existing (call, seq) never counts
+A charge is ONE transaction: a ledger row keyed UNIQUE (call, seq), the call's billing
+row marked (only while not settled) and ONE conditional UPDATE of the balance
+(``balance - amount >= -credit``).  A retried charge with an existing (call, seq) never counts
 twice; there is no read-modify-write in Python.
 """
 
@@ -35,6 +35,10 @@ class _Refused(Exception):
     pass
 
 
+class _Ended(Exception):
+    pass
+
+
 async def create_call(call_id: str, extension: str, name: str, rate: dict[str, Any] | None,
                       answered: bool = True) -> None:
     """The billing row of a call (idempotent)."""
@@ -49,25 +53,24 @@ async def create_call(call_id: str, extension: str, name: str, rate: dict[str, A
         pass  # created meanwhile (a resumed call)
 
 
-async def already_charged(call_id: str, seq: int) -> bool:
-    rows = await sql.fetch("SELECT 1 AS x FROM billing_ledger WHERE call_id = ? AND seq = ?",
-                           [call_id, seq])
-    return bool(rows)
-
-
 async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> ChargeResult:
-    """Take charge ``seq`` of a call, all or nothing."""
-    if await already_charged(call_id, seq):
-        return ChargeResult.TAKEN
+    """Take charge ``seq`` of a call, all or nothing.
+
+    The ledger row is inserted first: its UNIQUE (call, seq) key makes a retry of a charge
+    already taken fail there (TAKEN, nothing else written) without a SELECT beforehand.
+    """
     units = to_units(amount)
     try:
         async with in_transaction() as db:
+            await sql.execute(
+                "INSERT INTO billing_ledger (call_id, seq, extension, amount, kind) "
+                "VALUES (?, ?, ?, ?, 'charge')", [call_id, seq, extension, units], db)
             marked = await sql.execute(
                 "UPDATE billing_call SET charged = charged + ?, next_seq = CASE WHEN "
                 "next_seq <= ? THEN ? ELSE next_seq END WHERE call_id = ? AND settled = ?",
                 [units, seq, seq + 1, call_id, False], db)
             if not marked:
-                return ChargeResult.ENDED
+                raise _Ended
             if units:
                 paid = await sql.execute(
                     "UPDATE billing_account SET balance = balance - ? "
@@ -75,13 +78,12 @@ async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> Cha
                     db)
                 if not paid:
                     raise _Refused
-            await sql.execute(
-                "INSERT INTO billing_ledger (call_id, seq, extension, amount, kind) "
-                "VALUES (?, ?, ?, ?, 'charge')", [call_id, seq, extension, units], db)
     except _Refused:
         return ChargeResult.REFUSED
+    except _Ended:
+        return ChargeResult.ENDED
     except IntegrityError:
-        return ChargeResult.TAKEN  # taken meanwhile by another process: counted once
+        return ChargeResult.TAKEN  # taken already (a retry) or meanwhile: counted once
     return ChargeResult.TAKEN
 
 

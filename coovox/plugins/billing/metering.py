@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import OperationalError
 
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
+from coovox.models import setting_writes
 from coovox.plugins.billing import ledger, services
 from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.models import Account, BillingCall
@@ -40,6 +42,8 @@ CUT_ERROR = "billing unavailable"
 CHARGE_TRIES = 4  # a charge failing with a database error is retried (safe: keyed by seq)
 CHARGE_BACKOFF = 0.05  # seconds before the first retry, doubled each time
 DB_ERRORS = (ConnectionError, OSError, OperationalError)
+SETTINGS_TTL = 2.0  # seconds a node keeps billing settings: another node's edit is seen
+# after at most this long (an edit in this process is seen at once)
 
 
 @dataclass
@@ -60,6 +64,19 @@ class Meter:
     def __init__(self, timezone: str = "UTC"):
         self.tz = ZoneInfo(timezone)
         self.live: dict[str, _Live] = {}
+        self._settings: dict[str, Any] | None = None
+        self._settings_key: tuple[int, float] = (-1, 0.0)  # (setting_writes(), expires)
+        self.clock = time.monotonic
+
+    async def settings(self) -> dict[str, Any]:
+        """Billing settings, cached: re-read when this process wrote a setting or after
+        :data:`SETTINGS_TTL` seconds (edits made by another node sharing the database)."""
+        writes, now = setting_writes(), self.clock()
+        if self._settings is None or writes != self._settings_key[0] or \
+                now >= self._settings_key[1]:
+            self._settings = await services.get_settings()
+            self._settings_key = (writes, now + SETTINGS_TTL)
+        return self._settings
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.tz)
@@ -68,7 +85,7 @@ class Meter:
 
     async def gate(self, call: CallInfo) -> GateDecision | None:
         """billing.md "Gating a call", in order."""
-        settings = await services.get_settings()
+        settings = await self.settings()
         if not settings["active"]:
             return None
         acc = await Account.get_or_none(extension=call.extension)
@@ -134,7 +151,8 @@ class Meter:
                 state.seq += 1
             nxt = charge_at(state.rule, state.seq)
             control.schedule(call_id, nxt.at, self._callback(call_id, control, state, nxt.at))
-            await self._plan_warning(call_id, control, state, talk)
+            if not state.warned and int((await self.settings())["warning_seconds"] or 0) > 0:
+                await self._plan_warning(call_id, control, state, talk)
 
     def _callback(self, call_id: str, control: CallControl, state: _Live, at: float):
         async def run() -> None:
@@ -156,7 +174,7 @@ class Meter:
                             talk: float) -> None:
         if state.warned:
             return
-        seconds = int((await services.get_settings())["warning_seconds"] or 0)
+        seconds = int((await self.settings())["warning_seconds"] or 0)
         if seconds <= 0:
             return
         cut_at = await self.cut_point(state)

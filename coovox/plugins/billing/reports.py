@@ -109,15 +109,28 @@ async def call_log(filters: dict[str, str], tz: ZoneInfo, offset: int,
     return await call_rows(await qs.offset(offset).limit(limit), tz), total
 
 
-async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
-    qs = call_query(filters, tz)
-    offset = 0
+async def _keyset(qs: Any, field: str) -> AsyncIterator[list[Any]]:
+    """Rows of ``qs`` (ordered by ``-field, -id``) in chunks; each chunk continues after
+    the last row's (field, id), an index range (OFFSET re-read every earlier row)."""
+    last = None
     while True:
-        calls = await qs.offset(offset).limit(CHUNK)
-        if not calls:
+        page = qs
+        if last is not None:
+            key = getattr(last, field)
+            page = qs.filter(Q(**{f"{field}__lte": key}),
+                             ~Q(**{field: key, "id__gte": last.id}))
+        rows = await page.limit(CHUNK)
+        if not rows:
             return
+        yield rows
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1]
+
+
+async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
+    async for calls in _keyset(call_query(filters, tz), "started_at"):
         yield await call_rows(calls, tz)
-        offset += CHUNK
 
 
 # --- recharge history -------------------------------------------------------------------------
@@ -153,14 +166,8 @@ async def recharges(filters: dict[str, str], tz: ZoneInfo, offset: int,
 
 
 async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
-    qs = recharge_query(filters, tz)
-    offset = 0
-    while True:
-        rows = await qs.offset(offset).limit(CHUNK)
-        if not rows:
-            return
+    async for rows in _keyset(recharge_query(filters, tz), "at"):
         yield [recharge_row(r, tz) for r in rows]
-        offset += CHUNK
 
 
 # --- statistics ------------------------------------------------------------------------------
@@ -204,35 +211,43 @@ def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
 
 async def statistics(filters: dict[str, str], offset: int = 0,
                      limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    """Rows: period, extension ("All" or name[number]), calls, talk, average, cost."""
+    """Rows: period, extension ("All" or name[number]), calls, talk, average, cost.
+
+    The year's calls are aggregated ONCE: the groups (at most one per day) are few, so
+    the total and the page come from the same result."""
+    rows, label = await _stats_groups(filters)
+    total = len(rows)
+    if limit:
+        rows = rows[int(offset):int(offset) + int(limit)]
+    return [_stats_row(r, label) for r in rows], total
+
+
+async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], str]:
+    """Every group of the statistics (newest first) and the extension's label."""
     q = StatsQuery.parse(filters)
     body, values = _stats_sql(q)
-    total = (await sql.fetch(f"SELECT COUNT(*) AS n FROM ({body}) g", values))[0]["n"]
-    page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit else ""
-    rows = await sql.fetch(f"{body} ORDER BY period DESC{page}", values)
+    rows = await sql.fetch(f"{body} ORDER BY period DESC", values)
     label = "All"
     if q.extension:
         from coovox.plugins.billing.services import extension_names
 
         name = (await extension_names([q.extension])).get(q.extension, "")
         label = caller(name, q.extension)
-    out = []
-    for r in rows:
-        calls, talk = int(r["calls"]), float(r["talk"] or 0)
-        avg = talk / calls if calls else 0.0
-        out.append({
-            "period": r["period"], "extension": label, "calls": calls,
-            "talk_time": round(talk, 3), "average_talk_time": round(avg, 3),
-            "talk": hms(talk), "average": hms(avg), "cost": fmt(from_units(int(r["cost"] or 0))),
-        })
-    return out, int(total)
+    return rows, label
+
+
+def _stats_row(r: dict[str, Any], label: str) -> dict[str, Any]:
+    calls, talk = int(r["calls"]), float(r["talk"] or 0)
+    avg = talk / calls if calls else 0.0
+    return {
+        "period": r["period"], "extension": label, "calls": calls,
+        "talk_time": round(talk, 3), "average_talk_time": round(avg, 3),
+        "talk": hms(talk), "average": hms(avg), "cost": fmt(from_units(int(r["cost"] or 0))),
+    }
 
 
 async def statistics_chunks(filters: dict[str, str]) -> AsyncIterator[list[dict]]:
-    offset = 0
-    while True:
-        rows, _ = await statistics(filters, offset, CHUNK)
-        if not rows:
-            return
-        yield rows
-        offset += CHUNK
+    """The statistics export: one aggregation, written out in chunks."""
+    rows, label = await _stats_groups(filters)
+    for start in range(0, len(rows), CHUNK):
+        yield [_stats_row(r, label) for r in rows[start:start + CHUNK]]

@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from coovox.calls.models import Extension
-from coovox.models import get_setting, set_setting
+from coovox.models import Setting, set_setting
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Account, Rate, Recharge
 from coovox.plugins.billing.rating import RateRule
@@ -35,9 +35,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 async def get_settings() -> dict[str, Any]:
+    """All billing settings, read in ONE query (defaults where unset)."""
     out = dict(DEFAULT_SETTINGS)
-    for key in DEFAULT_SETTINGS:
-        value = await get_setting(NS, key)
+    rows = await Setting.filter(namespace=NS, key__in=list(DEFAULT_SETTINGS)).values_list(
+        "key", "value")
+    for key, value in rows:
         if isinstance(value, dict):
             value = value.get("value")
         if value is not None:

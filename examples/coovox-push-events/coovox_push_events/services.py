@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ TRIES = 3
 BACKOFF = (0.5, 1.0)  # wait before the 2nd and the 3rd try
 KEEP_FAILURES = 1000
 MAX_URL = 500
+SETTINGS_TTL = 10.0  # seconds a pusher keeps the settings (a save on another node shows then)
 
 
 class SettingsError(ValueError):
@@ -109,8 +111,13 @@ async def load_settings() -> PushSettings:
                         tuple(data.get("events", ())))
 
 
+_saved = 0  # counts saves in this process: a pusher reloads its settings after one
+
+
 async def save_settings(settings: PushSettings) -> None:
+    global _saved
     await set_setting(NAMESPACE, "settings", settings.as_dict())
+    _saved += 1
 
 
 async def recent_failures(limit: int = 20) -> list[PushFailure]:
@@ -157,6 +164,18 @@ class Pusher:
         self.backoff = backoff
         self.tasks: set[asyncio.Task] = set()
         self._session: aiohttp.ClientSession | None = None
+        self._settings: PushSettings | None = None
+        self._settings_of = (-1, 0.0)  # (saves seen, monotonic time loaded)
+
+    async def settings(self) -> PushSettings:
+        """The settings, read from the database after a save here or every SETTINGS_TTL s."""
+        now = time.monotonic()
+        seen, loaded = self._settings_of
+        if self._settings is None or seen != _saved or now - loaded >= SETTINGS_TTL:
+            saves = _saved
+            self._settings = await load_settings()
+            self._settings_of = (saves, now)
+        return self._settings
 
     def submit(self, event: dict[str, Any]) -> None:
         """Queue an event for delivery and return at once (safe on the call path)."""
@@ -166,7 +185,7 @@ class Pusher:
 
     async def _run(self, event: dict[str, Any]) -> None:
         try:
-            settings = await load_settings()
+            settings = await self.settings()
             if settings.wants(event["event"]):
                 await self.deliver(settings.url, event)
         except Exception:

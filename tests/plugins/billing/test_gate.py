@@ -61,3 +61,22 @@ async def test_the_rate_copy_is_kept_when_the_rate_changes(meter, control):
     await meter.ended(info, {"status": "answered", "talk_time": 61})
     fields = await meter.fields(["k1"])
     assert fields["k1"]["cost"] == "0.1200"
+
+
+async def test_settings_edited_by_another_node_are_used_after_the_short_cache(meter,
+                                                                               monkeypatch):
+    """The meter keeps settings for SETTINGS_TTL seconds: an edit in this process is used
+    by the next call, one written by another node sharing the database soon after."""
+    from coovox.models import Setting
+    from coovox.plugins.billing import metering
+
+    await setup_billing(balance="1")
+    info = call_info("n1", dialed="812345")  # no rate matches
+    assert await meter.gate(info) is None
+    await services.update_settings({"block_unrated": True})  # this process: seen at once
+    assert (await meter.gate(info)).refuse == "no rate"
+    # another node's edit: the row changes without this process writing it
+    await Setting.filter(namespace="billing", key="block_unrated").update(value=False)
+    later = meter.clock() + metering.SETTINGS_TTL + 0.1
+    monkeypatch.setattr(meter, "clock", lambda: later)
+    assert await meter.gate(info) is None

@@ -138,3 +138,29 @@ async def test_statistics_on_postgresql(pg_url, tmp_path):
         assert [r["id"] for r in day] == ["r1"]
     finally:
         await app.close()
+
+
+async def test_exports_in_chunks_hold_every_row_once_in_order_despite_equal_times(
+        coovox, monkeypatch):
+    """Exports continue after the last row (keyset): rows sharing a time are neither lost
+    nor repeated at a chunk's edge."""
+    from coovox.plugins.billing import services
+
+    monkeypatch.setattr(reports, "CHUNK", 3)
+    tz = ZoneInfo(TZ)
+    await make_calls()
+    for i in range(8):  # 8 more calls, pairs starting at the same second
+        await Call.create(id=f"t{i}", started_at=STARTS[0] + timedelta(minutes=i // 2),
+                          extension="100", dialed="91", status="busy")
+    paged, total = await reports.call_log({}, tz, 0, 100)
+    exported = [r async for chunk in reports.call_chunks({}, tz) for r in chunk]
+    assert total == 12 and [r["id"] for r in exported] == [r["id"] for r in paged]
+    for _ in range(7):  # recharges of the same instant
+        await services.recharge(["100"], "1", "test", STARTS[0])
+    paged, total = await reports.recharges({}, tz, 0, 100)
+    exported = [r async for chunk in reports.recharge_chunks({}, tz) for r in chunk]
+    assert total == 8 and [r["id"] for r in exported] == [r["id"] for r in paged]
+    stats, total = await reports.statistics({"by": "day"})
+    page, n = await reports.statistics({"by": "day"}, 1, 1)
+    exported = [r async for chunk in reports.statistics_chunks({"by": "day"}) for r in chunk]
+    assert n == total == 3 and page == stats[1:2] and exported == stats
