@@ -75,6 +75,8 @@ async def test_simulate_runs_calls_and_says_so(tmp_path):
         rows = await Call.all()
         assert len(rows) >= 3
         assert all(r.extension in {"100", "101", "102", "103", "104"} for r in rows)
-        assert all(r.trunk == "pstn" for r in rows if r.status != "refused")
+        # calls still being set up when the simulator stopped stay active (closed at next start)
+        assert all(r.trunk == "pstn" for r in rows if r.status not in ("refused", "active"))
+        assert any(r.trunk == "pstn" for r in rows)
     finally:
         await check.close()
