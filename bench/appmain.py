@@ -36,6 +36,25 @@ class QueryCounter(logging.Handler):
         self.counts[key] = self.counts.get(key, 0) + 1
 
 
+def count_direct_trips(counts: dict[str, int]) -> None:
+    """Also count the trips of :func:`coovox.storage.direct.run` (several statements each,
+    sent without Tortoise), by the function that made them: ``TRIP <function>``."""
+    from coovox.storage import direct
+
+    real = direct.run
+
+    async def run(db, fn, **kwargs):
+        import inspect
+
+        caller = inspect.currentframe().f_back
+        name = caller.f_code.co_name if caller is not None else "?"
+        key = f"TRIP {name}"
+        counts[key] = counts.get(key, 0) + 1
+        return await real(db, fn, **kwargs)
+
+    direct.run = run
+
+
 def _table(sql: str) -> str:
     words = sql.replace('"', " ").replace("`", " ").split()
     for i, w in enumerate(words[:-1]):
@@ -105,6 +124,7 @@ def main() -> None:
         db_log.setLevel(logging.DEBUG)
         db_log.addHandler(counter)
         db_log.propagate = False
+        count_direct_trips(counter.counts)
     profiler = None
     if args.profile:
         from pyinstrument import Profiler

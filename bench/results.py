@@ -114,6 +114,8 @@ class Results:
         rows = ["| point | measure | measured | target | met |", "|---|---|---|---|---|"]
         for t in self.targets:
             met = {True: "met", False: "**not met**", None: "not measured"}[t.met]
+            if t.met is None and t.target.startswith("(no target"):
+                met = "-"
             note = f" ({t.note})" if t.note else ""
             rows.append(f"| {t.point} | {t.name} | {t.measured}{note} | {t.target} | {met} |")
         return "\n".join(rows)

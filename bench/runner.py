@@ -13,11 +13,11 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import admission, capacity, reports_bench
+from bench import admission, capacity, reports_bench, rest_client
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
-BENCHES = ("admission", "cps", "concurrency", "profile", "reports")
+BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -40,6 +40,8 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
         "cps": lambda: capacity.bench_cps(res, sz),
         "concurrency": lambda: capacity.bench_concurrency(res, sz),
         "reports": lambda: reports_bench.bench_reports(res, rsz),
+        "rest": lambda: rest_client.bench_rest(res, rounds=1 if quick else 3,
+                                               n=300 if quick else 3000),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
     }

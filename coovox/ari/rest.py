@@ -7,13 +7,15 @@ contain credentials.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
 from coovox.ari.errors import AriError, AriNotFound
+from coovox.ari.http import HttpError, HttpPool
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -45,7 +47,10 @@ def _params(**kwargs: Any) -> dict[str, str]:
 
 
 class AriRest:
-    """REST client bound to ``<url>/ari`` with Basic auth and a per-request timeout."""
+    """REST client bound to ``<url>/ari`` with Basic auth and a per-request timeout.
+
+    Requests go through :class:`coovox.ari.http.HttpPool` (keep-alive, cheap per request);
+    the aiohttp ``session`` serves the events websocket."""
 
     def __init__(self, url: str, user: str, password: str, app: str,
                  *, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -54,6 +59,14 @@ class AriRest:
         self.timeout = timeout
         self._auth = aiohttp.BasicAuth(user, password)
         self._session: aiohttp.ClientSession | None = None
+        parts = urlsplit(self.base)
+        tls = parts.scheme == "https"
+        credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._prefix = parts.path
+        self._pool_args = (parts.hostname or "localhost", parts.port or (443 if tls else 80),
+                           tls, {"Authorization": f"Basic {credentials}",
+                                 "Accept": "application/json"})
+        self._pool: HttpPool | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -63,27 +76,38 @@ class AriRest:
                 connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
         return self._session
 
+    @property
+    def pool(self) -> HttpPool:
+        if self._pool is None:
+            host, port, tls, headers = self._pool_args
+            self._pool = HttpPool(host, port, tls=tls, headers=headers)
+        return self._pool
+
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+        if self._pool is not None:
+            self._pool.close()
+        self._pool = None
 
     async def request(self, method: str, path: str, params: dict[str, str] | None = None,
                       body: Any = None, *, timeout: float | None = None) -> Any:
         """Send one request; returns parsed JSON (``None`` for 204)."""
-        url = self.base + path
+        target = quote(self._prefix + path, safe="/%")
+        if params:
+            target += "?" + urlencode(params, quote_via=quote, safe="/@:,")
+        payload = json.dumps(body).encode() if body is not None else None
         limit = self.timeout if timeout is None else timeout
         try:
             async with asyncio.timeout(limit):
-                async with self.session.request(
-                        method, url, params=params,
-                        json=body if body is not None else None) as resp:
-                    text = await resp.text()
-                    status = resp.status
+                response = await self.pool.request(method, target, payload)
         except TimeoutError:
             raise AriError(0, f"{method} {path} timed out after {limit:g} s") from None
-        except aiohttp.ClientError as exc:
-            raise AriError(0, f"{method} {path} failed: {type(exc).__name__}") from None
+        except HttpError as exc:
+            raise AriError(0, f"{method} {path} failed: {exc}") from None
+        status = response.status
+        text = response.body.decode("utf-8", "replace")
         data: Any = None
         if text:
             try:
@@ -103,10 +127,13 @@ class AriRest:
                              app_args: str | list[str] | None = None,
                              originator: str | None = None,
                              variables: dict[str, str] | None = None,
-                             formats: str | None = None) -> dict:
-        """POST /channels/create: the channel enters Stasis at once (StasisStart, Down)."""
+                             formats: str | None = None,
+                             channel_id: str | None = None) -> dict:
+        """POST /channels/create: the channel enters Stasis at once (StasisStart, Down).
+        ``channel_id``: the id the channel gets (chosen by the app, so it can be saved
+        before the channel exists)."""
         params = _params(endpoint=endpoint, app=app or self.app, appArgs=app_args,
-                         originator=originator, formats=formats)
+                         originator=originator, formats=formats, channelId=channel_id)
         body = {"variables": variables} if variables else None
         return await self.request("POST", "/channels/create", params, body)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from coovox.calls import config_cache
 from coovox.calls import config_rules as r
 from coovox.calls.config_rules import DEFAULT_PERMISSION, ConfigError
 from coovox.calls.models import DialPermission, Extension
@@ -132,6 +133,7 @@ async def import_extensions(data: bytes | str) -> ImportResult:
                                                              "dial_permission"])
             result.created += len(new)
             result.updated += len(changed)
+    config_cache.changed()  # bulk writes send no model signals
     return result
 
 

@@ -142,38 +142,26 @@ class CallFlow:
 
     async def _setup_and_dial(self) -> None:
         call, ctl = self.call, self.ctl
-        ext, db_down = None, False
         try:  # a reset connection is retried; a database that stays away refuses the call
-            ext = await services.with_retry("looking up an extension", partial(
-                services.load_extension, call.extension))
+            config = await services.with_retry("reading the outbound configuration",
+                                               ctl.config.get)
         except services.DB_ERRORS as exc:
             log.error("call %s: extension %s not looked up (%s)", call.id, call.extension, exc)
-            db_down = True
-        call.info = CallInfo(call_id=call.id, extension=call.extension,
-                             extension_name=ext.name if ext else "", dialed=call.dialed,
-                             sent="", rule="", trunks=(), started_at=call.started_at)
-        await self._record()
-        if db_down or not self.recorded:
+            call.info = self._info(None)
             await self._refuse(DB_UNAVAILABLE)
             return
-        try:
-            result = await services.with_retry("routing a call", partial(
-                services.route_call, ext, call.dialed, ctl.coovox.now(), ctl.timezone))
-        except services.DB_ERRORS as exc:
-            log.error("call %s: not routed (%s)", call.id, exc)
-            result = Refusal(DB_UNAVAILABLE)
+        ext, result = services.route_with(config, call.extension, call.dialed,
+                                          ctl.coovox.now(), ctl.timezone)
+        call.info = self._info(ext)
         if isinstance(result, Refusal):
             await self._refuse(result.reason)
             return
         rule = result.rule
-        info = CallInfo(call_id=call.id, extension=call.extension,
-                        extension_name=ext.name if ext else "", dialed=call.dialed,
-                        sent=result.sent, rule=rule.name,
-                        trunks=tuple(t.name for t in result.trunks), started_at=call.started_at)
-        call.info = info
+        info = call.info = replace(call.info, sent=result.sent, rule=rule.name,
+                                   trunks=tuple(t.name for t in result.trunks))
         self.pending.update(sent=result.sent, rule=rule.name)
         if rule.pin_set:  # the PIN takes a while: the call log shows the route meanwhile
-            await self._update()
+            await self._record()
             pin = await self._collect_pin(rule.pin_set)
             if self._caller_gone():
                 await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
@@ -194,25 +182,22 @@ class CallFlow:
         if self._caller_gone():
             await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
             return
-        if rule.pin_set:  # answered for the PIN: ringing must be played as a tone
-            try:
-                call.ringback = (await self.ari.channel_play(call.caller, "tone:ring"))["id"]
-            except (AriError, KeyError, TypeError):
-                call.ringback = None
-        else:
-            await self._quiet(self.ari.channel_ring(call.caller))
         status, reason, cause = causes.FAILED, "trunk failed", None
         for trunk in result.trunks:
             if not await services.with_retry("counting a trunk's calls", partial(
                     services.trunk_has_room, trunk)):
                 status, reason, cause = causes.FAILED, "trunk full", None
                 continue
-            outcome = await self._dial(trunk.name, trunk.endpoint(result.sent))
+            outcome = await self._dial(trunk.name, trunk.endpoint(result.sent),
+                                       pin=bool(rule.pin_set))
             if outcome == "answered":
                 await self._answer()
                 return
             if outcome == "caller gone":
                 await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+                return
+            if outcome == "no record":
+                await self._refuse(DB_UNAVAILABLE)
                 return
             status, failover, cause = outcome
             reason = causes.reason_of(status, cause)
@@ -223,22 +208,45 @@ class CallFlow:
                                        causes.STATUS_NO_ANSWER: "no_answer"}.get(
                                            status, "congestion"))
 
-    async def _record(self) -> None:
-        """Write the call's record (``active``) unless it is written already; a database
-        that stays away is logged, and the record is tried again when the call ends."""
+    def _info(self, ext: Any) -> CallInfo:
+        call = self.call
+        return CallInfo(call_id=call.id, extension=call.extension,
+                        extension_name=ext.name if ext else "", dialed=call.dialed,
+                        sent="", rule="", trunks=(), started_at=call.started_at)
+
+    async def _ringing(self, pin: bool) -> None:
+        """Let the caller hear ringing while the trunk is dialled."""
+        call = self.call
+        if call.ringback or self._caller_gone():
+            return
+        if pin:  # answered for the PIN: ringing must be played as a tone
+            try:
+                call.ringback = (await self.ari.channel_play(call.caller, "tone:ring"))["id"]
+            except (AriError, KeyError, TypeError):
+                call.ringback = None
+        else:
+            await self._quiet(self.ari.channel_ring(call.caller))
+
+    async def _record(self, **fields: Any) -> None:
+        """Write the call's record (``active``) with the pending fields and ``fields``, unless
+        it is written already; a database that stays away is logged, and the record is
+        tried again when the call ends."""
         call = self.call
         if self.recorded:
             return
+        info = call.info
         try:
             await services.create_call(id=call.id, node=self.ctl.node,
                                        started_at=call.started_at, extension=call.extension,
-                                       extension_name=call.info.extension_name if call.info
-                                       else "", dialed=call.dialed, caller_channel=call.caller)
+                                       extension_name=info.extension_name if info else "",
+                                       dialed=call.dialed, caller_channel=call.caller,
+                                       **{**self.pending, **fields})
         except services.DB_ERRORS as exc:
             log.error("call %s (extension %s dialled %s, channel %s, started %s): record not "
                       "written yet (%s)", call.id, call.extension, call.dialed, call.caller,
                       call.started_at.isoformat(), exc)
             return
+        self.pending.clear()
         self.recorded = True
 
     async def _update(self, **fields: Any) -> None:
@@ -315,23 +323,39 @@ class CallFlow:
 
     # --- dialling --------------------------------------------------------------------------------
 
-    async def _dial(self, trunk: str, endpoint: str):
-        """Dial one trunk: "answered", "caller gone", or (status, try next trunk, cause)."""
+    async def _dial(self, trunk: str, endpoint: str, *, pin: bool = False):
+        """Dial one trunk: "answered", "caller gone", or (status, try next trunk, cause).
+
+        The trunk leg's id is chosen here and goes into the record with the trunk.  The
+        record's first write runs alongside the request that creates the leg (it is not
+        waited for before it); the leg is dialled only once the record is written.  A leg
+        whose record a crash prevented is hung up by the next reconcile."""
         call, ctl = self.call, self.ctl
         call.trunk = trunk
         call.phase = "dialing"
-        await self._update(trunk=trunk)
+        out = CallState.new_id()
+        record = None
+        if self.recorded:
+            await self._update(trunk=trunk, out_channel=out)
+        else:
+            record = asyncio.ensure_future(self._record(trunk=trunk, out_channel=out))
+        call.out = out
+        ctl.register(out, call)  # before the request: its events may precede the reply
         try:
-            channel = await self.ari.channel_create(endpoint=endpoint, app=ctl.app,
-                                                    app_args="outbound", originator=call.caller)
+            await self.ari.channel_create(endpoint=endpoint, app=ctl.app, app_args="outbound",
+                                          originator=call.caller, channel_id=out)
         except AriError as exc:
             log.warning("call %s: trunk %s: %s", call.id, trunk, exc)
-            return causes.FAILED, True, None
-        out = channel["id"]
-        call.out = out
-        ctl.register(out, call)
-        # known from now on, so that a restart can hang it up if the call cannot resume
-        await services.update_call(call.id, out_channel=out)
+            if record is not None:
+                await record
+            return self._forget_out(causes.FAILED, True, None)
+        if record is not None:
+            await record
+            if not self.recorded:  # no record, no dial: nothing would bill or close it
+                await self._hangup_leg(out)
+                self._forget_out(causes.FAILED, True, None)
+                return "no record"
+        await self._ringing(pin)
         try:
             await self.ari.channel_dial(out, caller=call.caller, timeout=ctl.dial_timeout)
         except AriError as exc:

@@ -1,14 +1,17 @@
-"""Call-path logic with no HTTP or ARI types: routing from the database, PINs, gate
-decisions, and the call record (created at start, updated at answer, finished once).
+"""Call-path logic with no HTTP or ARI types: routing, PINs, gate decisions, and the
+call record (written once before the dial, updated at answer, finished once).
 
-Configuration is read from the database for every call (never cached), so an edit made
-on one node is used by every node for the next call.
+Routing reads the outbound configuration from :mod:`coovox.calls.config_cache` (an edit
+made in this process is used by the next call, one made by another node within 2 s).
+On SQLite the record's writes go to the database thread in one trip each
+(:mod:`coovox.storage.direct`); PostgreSQL uses Tortoise.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -17,17 +20,11 @@ from typing import Any, TypeVar
 from tortoise.exceptions import IntegrityError, OperationalError
 
 from coovox.calls import causes
-from coovox.calls.models import Call, DialPermission, DialRule, Extension, PinSet, Trunk
-from coovox.calls.routing import (
-    Condition,
-    ExtensionSpec,
-    Refusal,
-    Route,
-    RuleSpec,
-    TrunkSpec,
-    route,
-)
+from coovox.calls.config_cache import Snapshot
+from coovox.calls.models import Call, PinSet
+from coovox.calls.routing import ExtensionSpec, Refusal, Route, TrunkSpec, route
 from coovox.hooktypes import GateDecision
+from coovox.storage import direct
 
 CORE = "core"
 log = logging.getLogger(__name__)
@@ -55,55 +52,58 @@ async def with_retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
 
 
 async def create_call(**fields: Any) -> None:
-    """Write the record of a call that starts (``active``); idempotent across retries."""
-    async def create() -> None:
+    """Write the record of a call (``active``) with every field known so far, in one
+    statement; idempotent across retries (a retried write finds its row)."""
+    await with_retry("writing a call record", lambda: insert_call(fields))
+
+
+async def insert_call(fields: dict[str, Any]) -> None:
+    db = direct.client()
+    if db is None:
         try:
             await Call.create(**fields)
         except IntegrityError:
             if not await Call.exists(id=fields["id"]):
                 raise
-
-    await with_retry("writing a call record", create)
+        return
+    columns, values = direct.instance_values(Call(**fields))
+    query = direct.insert_sql(Call, columns)
+    try:
+        await direct.run(db, lambda conn: conn.execute(query, values), write=False)
+    except IntegrityError:  # a retry of a write that was done after all
+        if not await Call.exists(id=fields["id"]):
+            raise
 
 
 async def update_call(call_id: str, **fields: Any) -> None:
-    await with_retry("updating a call record",
-                     lambda: Call.filter(id=call_id).update(**fields))
+    await with_retry("updating a call record", lambda: _update(call_id, fields))
+
+
+async def _update(call_id: str, fields: dict[str, Any]) -> None:
+    db = direct.client()
+    if db is None:
+        await Call.filter(id=call_id).update(**fields)
+        return
+    columns, values = direct.db_values(Call, fields)
+    query = (f'UPDATE "calls_call" SET {", ".join(f"{c} = ?" for c in columns)} '
+             "WHERE id = ?")
+    await direct.run(db, lambda conn: conn.execute(query, [*values, call_id]), write=False)
 
 
 # --- routing ---------------------------------------------------------------------------------
 
 
-async def load_extension(number: str) -> ExtensionSpec | None:
-    row = await Extension.get_or_none(number=number)
-    if row is None:
-        return None
-    return ExtensionSpec(row.number, row.name, row.enabled, row.dial_permission)
-
-
-async def route_call(extension: ExtensionSpec | None, dialed: str, now: datetime,
-                     timezone: str) -> Route | Refusal:
-    """Route with the configuration as it is in the database right now."""
-    if extension is None or not extension.enabled:
-        return route(extension, dialed, permissions={}, rules={}, trunks={}, now=now,
-                     timezone=timezone)
-    perm = await DialPermission.get_or_none(name=extension.dial_permission)
-    rule_names = list(perm.dial_rules) if perm is not None else []
-    rules = {r.name: _rule_spec(r) for r in await DialRule.filter(name__in=rule_names)}
-    trunk_names = {t for r in rules.values() for t in r.trunks}
-    trunks = {t.name: TrunkSpec(t.name, t.dial_string, t.enabled, t.max_calls)
-              for t in await Trunk.filter(name__in=list(trunk_names))}
-    return route(extension, dialed, permissions={extension.dial_permission: rule_names},
-                 rules=rules, trunks=trunks, now=now, timezone=timezone)
-
-
-def _rule_spec(row: DialRule) -> RuleSpec:
-    try:
-        condition = Condition.from_json(row.condition)
-    except (ValueError, TypeError, AttributeError):
-        condition = None
-    return RuleSpec(row.name, row.pattern, row.prefix or "", row.prepend or "",
-                    tuple(row.trunks or ()), row.time_limit, row.pin_set or None, condition)
+def route_with(config: Snapshot, number: str, dialed: str, now: datetime,
+               timezone: str) -> tuple[ExtensionSpec | None, Route | Refusal]:
+    """The calling extension and its route, from a configuration snapshot."""
+    ext = config.extensions.get(number)
+    if ext is None or not ext.enabled:
+        return ext, route(ext, dialed, permissions={}, rules={}, trunks={}, now=now,
+                          timezone=timezone)
+    rule_names = config.permissions.get(ext.dial_permission)
+    return ext, route(ext, dialed,
+                      permissions={ext.dial_permission: list(rule_names or [])},
+                      rules=config.rules, trunks=config.trunks, now=now, timezone=timezone)
 
 
 async def pin_valid(pin_set: str, pin: str) -> bool:
@@ -174,24 +174,68 @@ async def finish_call(call_id: str, *, status: str, reason: str, ended_at: datet
         call_id, status, reason, ended_at, cause, billed_talk_time, dict(extra or {})))
 
 
+def _finished_fields(started_at: datetime, answered_at: datetime | None, status: str,
+                     reason: str, ended_at: datetime, cause: int | None,
+                     billed_talk_time: float | None, extra: dict[str, Any]) -> dict[str, Any]:
+    duration = max(0.0, (ended_at - started_at).total_seconds())
+    talk = None
+    if answered_at is not None and status == causes.ANSWERED:
+        talk = max(0.0, (ended_at - answered_at).total_seconds())
+    billed = talk if billed_talk_time is None or talk is None else min(billed_talk_time, talk)
+    return {**extra, "status": status, "reason": reason[:64], "ended_at": ended_at,
+            "cause": cause, "duration": duration, "talk_time": talk,
+            "billed_talk_time": billed}
+
+
 async def _finish(call_id: str, status: str, reason: str, ended_at: datetime,
                   cause: int | None, billed_talk_time: float | None,
                   extra: dict[str, Any]) -> Call | None:
+    db = direct.client()
+    if db is not None:
+        return await _finish_sqlite(db, call_id, status, reason, ended_at, cause,
+                                    billed_talk_time, extra)
     row = await Call.get_or_none(id=call_id)
     if row is None or row.status != causes.ACTIVE:
         return None
-    duration = max(0.0, (ended_at - row.started_at).total_seconds())
-    talk = None
-    if row.answered_at is not None and status == causes.ANSWERED:
-        talk = max(0.0, (ended_at - row.answered_at).total_seconds())
-    billed = talk if billed_talk_time is None or talk is None else min(billed_talk_time, talk)
-    fields = {**extra, "status": status, "reason": reason[:64], "ended_at": ended_at,
-              "cause": cause, "duration": duration, "talk_time": talk,
-              "billed_talk_time": billed}
+    fields = _finished_fields(row.started_at, row.answered_at, status, reason, ended_at,
+                              cause, billed_talk_time, extra)
     updated = await Call.filter(id=call_id, status=causes.ACTIVE).update(**fields)
     if not updated:
         return None
     # the row as written (the conditional UPDATE made this call its only writer): no re-read
+    return _as_written(row, fields, ended_at)
+
+
+async def _finish_sqlite(db: Any, call_id: str, status: str, reason: str,
+                         ended_at: datetime, cause: int | None,
+                         billed_talk_time: float | None, extra: dict[str, Any]) -> Call | None:
+    """The same read and conditional UPDATE in one trip to the database thread."""
+    fmap = Call._meta.fields_map
+
+    def job(conn: sqlite3.Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        raw = conn.execute('SELECT * FROM "calls_call" WHERE id = ?', [call_id]).fetchone()
+        if raw is None or raw["status"] != causes.ACTIVE:
+            return None
+        raw = dict(raw)
+        answered = raw["answered_at"]
+        fields = _finished_fields(fmap["started_at"].to_python_value(raw["started_at"]),
+                                  fmap["answered_at"].to_python_value(answered)
+                                  if answered is not None else None,
+                                  status, reason, ended_at, cause, billed_talk_time, extra)
+        columns, values = direct.db_values(Call, fields)
+        changed = conn.execute(
+            f'UPDATE "calls_call" SET {", ".join(f"{c} = ?" for c in columns)} '
+            "WHERE id = ? AND status = ?", [*values, call_id, causes.ACTIVE]).rowcount
+        return (raw, fields) if changed else None
+
+    done = await direct.run(db, job)
+    if done is None:
+        return None
+    raw, fields = done
+    return _as_written(Call._init_from_db(**raw), fields, ended_at)
+
+
+def _as_written(row: Call, fields: dict[str, Any], ended_at: datetime) -> Call:
     for name, value in fields.items():
         setattr(row, name, value)
     row.ended_at = ended_at.astimezone(UTC) if ended_at.tzinfo else ended_at.replace(tzinfo=UTC)

@@ -23,6 +23,7 @@ from typing import Any
 
 from coovox.ari import AriConnection, AriError, default_event_key
 from coovox.calls import causes, services
+from coovox.calls.config_cache import ConfigCache
 from coovox.calls.flow import CallFlow, CallState, Marker
 from coovox.calls.models import Call
 from coovox.context import Coovox
@@ -62,6 +63,7 @@ class CallController:
         self.heartbeat_path = cfg.data_path / f"calls-alive-{self.node}"
         self.heartbeat_every = 2.0
         self.alive_before_start = _read_heartbeat(self.heartbeat_path)
+        self.config = ConfigCache()  # the outbound configuration routing reads
         self.calls: dict[str, CallState] = {}
         self.by_channel: dict[str, CallState] = {}
         self.lost_at: datetime | None = None
@@ -219,7 +221,28 @@ class CallController:
             for row in closing:
                 await self._close_lost(row, channels, bridges, now)
             await self._start_missed(snapshots)
+            await self._hang_up_orphans(snapshots)
             self.reconciled.set()
+
+    async def _hang_up_orphans(self, snapshots: dict[str, dict[str, Any]]) -> None:
+        """Trunk legs in the app that no call owns (created just before a crash, their
+        record never written) are hung up: nobody would bill or end them otherwise."""
+        prefix = f"{self.app},outbound"
+        legs = [cid for cid, snap in snapshots.items() if cid not in self.by_channel
+                and str((snap.get("dialplan") or {}).get("app_data", "")).startswith(prefix)]
+        if not legs:
+            return
+        # a leg of another node's call (several nodes, one Asterisk) is not ours to end
+        owned = set(await Call.filter(out_channel__in=legs).exclude(node=self.node)
+                    .values_list("out_channel", flat=True))
+        for leg in legs:
+            if leg in owned or leg in self.by_channel:
+                continue
+            log.warning("trunk channel %s belongs to no call: hanging it up", leg)
+            try:
+                await self.ari.channel_hangup(leg, reason="normal")
+            except AriError:
+                pass
 
     async def _start_missed(self, snapshots: dict[str, dict[str, Any]]) -> None:
         """Phones that entered Stasis(dialout) while the websocket was down (their StasisStart

@@ -112,11 +112,13 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
     # --- phone side -------------------------------------------------------------------------
 
     def _local_pair(self, number: str, context: str, first_kind: str,
-                    second_kind: str) -> tuple[SimChannel, SimChannel]:
+                    second_kind: str, ids: tuple[str | None, str | None] = (None, None)
+                    ) -> tuple[SimChannel, SimChannel]:
         suffix = f"{next(self._local_seq):08x}"
         base = f"Local/{number}@{context}-{suffix}"
-        one = SimChannel(self._new_id(), base + ";1", first_kind)
-        two = SimChannel(self._new_id(), base + ";2", second_kind, creationtime=one.creationtime)
+        one = SimChannel(ids[0] or self._new_id(), base + ";1", first_kind)
+        two = SimChannel(ids[1] or self._new_id(), base + ";2", second_kind,
+                         creationtime=one.creationtime)
         one.other, two.other = two, one
         self.channels[one.id] = one
         self.channels[two.id] = two
@@ -265,10 +267,15 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         return ch.variables[variable]
 
     def create(self, endpoint: str, app: str, app_args: str | None, originator: str | None,
-               formats: str | None, variables: dict[str, str] | None) -> dict[str, Any]:
-        """POST /channels/create: returns the snapshot; StasisStart follows at once."""
+               formats: str | None, variables: dict[str, str] | None,
+               channel_id: str | None = None, other_id: str | None = None) -> dict[str, Any]:
+        """POST /channels/create: returns the snapshot; StasisStart follows at once.
+        ``channel_id`` / ``other_id``: ids chosen by the app (409 when taken)."""
         if originator and formats:
             raise SimError(400, "Originator and formats can't both be specified")
+        for wanted in (channel_id, other_id):
+            if wanted and wanted in self.channels:
+                raise SimError(409, "Channel with given unique ID already exists.")
         if app != self.app or not self.app_registered:
             raise SimError(400, f"Stasis app '{app}' doesn't exist")
         tech, number, context = parse_endpoint(endpoint)
@@ -276,11 +283,12 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         if originator and origin is None:
             raise SimError(400, "Originator channel not found")
         if tech.lower() == "local":
-            out, carrier = self._local_pair(number, context, "outbound", "carrier")
+            out, carrier = self._local_pair(number, context, "outbound", "carrier",
+                                            (channel_id, other_id))
             carrier.dialplan = {"context": context, "exten": number, "priority": 1,
                                 "app_name": "", "app_data": ""}
         else:
-            out = SimChannel(self._new_id(),
+            out = SimChannel(channel_id or self._new_id(),
                              f"{tech}/{context or number}-{next(self._local_seq):08x}", "outbound")
             self.channels[out.id] = out
         out.number = number

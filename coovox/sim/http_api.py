@@ -86,7 +86,8 @@ def add_routes(app: web.Application, double: AriDouble) -> None:
         variables = await _variables(request)
         snapshot = eng.create(_required(request, "endpoint"), _required(request, "app"),
                               q(request, "appArgs"), q(request, "originator"),
-                              q(request, "formats"), variables)
+                              q(request, "formats"), variables,
+                              q(request, "channelId"), q(request, "otherChannelId"))
         return _json(snapshot)
 
     async def channel_get(request: web.Request) -> web.Response:

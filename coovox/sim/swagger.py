@@ -89,7 +89,7 @@ RESOURCES: dict[str, dict[str, Any]] = {
             _api("/channels/create",
                  _op("POST", "create", "Channel", [
                      _p("endpoint", required=True), _p("app", required=True), _p("appArgs"),
-                     _p("channelId"), _p("originator"), _p("formats"),
+                     _p("channelId"), _p("otherChannelId"), _p("originator"), _p("formats"),
                      _p("variables", "body", "containers")], [(409, "Channel exists")])),
             _api("/channels/{channelId}",
                  _op("GET", "get", "Channel", [CHANNEL_ID], [NOT_FOUND]),

@@ -110,10 +110,11 @@ async def test_restart_while_dialling_hangs_up_the_trunk_leg(app, double):
 
 
 async def test_a_reset_database_connection_does_not_lose_the_record(app, double, monkeypatch):
+    from coovox.calls import services
     from coovox.sim import FarEnd
 
-    monkeypatch.setattr("coovox.calls.services.DB_RETRY_DELAY", 0.01)
-    real, failed = Call.create, []
+    monkeypatch.setattr(services, "DB_RETRY_DELAY", 0.01)
+    real, failed = services.insert_call, []
 
     async def flaky(*args, **kwargs):
         if len(failed) < 2:
@@ -121,7 +122,7 @@ async def test_a_reset_database_connection_does_not_lose_the_record(app, double,
             raise ConnectionError("connection was closed in the middle of operation")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(Call, "create", flaky)
+    monkeypatch.setattr(services, "insert_call", flaky)
     double.far_end("555000", FarEnd(hangup_after=0.2))
     await double.place_call("100", "9555000")
     (row,) = await finished()
@@ -156,7 +157,7 @@ async def test_a_call_starting_during_reconcile_is_not_taken_for_vanished(app, d
 
 async def test_a_database_that_stays_away_refuses_the_call_with_a_reason(app, double,
                                                                          monkeypatch):
-    from coovox.calls import services
+    from coovox.calls import config_cache, services
 
     monkeypatch.setattr(services, "DB_RETRY_DELAY", 0.01)
     tries = []
@@ -165,7 +166,8 @@ async def test_a_database_that_stays_away_refuses_the_call_with_a_reason(app, do
         tries.append(1)
         raise ConnectionError("connection refused")
 
-    monkeypatch.setattr(services, "load_extension", down)
+    monkeypatch.setattr(config_cache, "load", down)
+    config_cache.changed()  # the configuration must be read for this call
     caller = await double.place_call("100", "9555000")
     (row,) = await finished()
     assert len(tries) == services.DB_RETRIES  # retried, then given up
@@ -179,17 +181,63 @@ async def test_a_record_not_written_at_the_start_is_written_at_the_end(app, doub
     from coovox.calls import services
 
     monkeypatch.setattr(services, "DB_RETRY_DELAY", 0.01)
-    real, failed = Call.create, []
+    real, failed = services.insert_call, []
 
     async def flaky(*args, **kwargs):
-        if len(failed) < services.DB_RETRIES:  # every try at the start of the call fails
+        if len(failed) < services.DB_RETRIES:  # every try before the dial fails
             failed.append(1)
             raise ConnectionError("connection was closed in the middle of operation")
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(Call, "create", flaky)
+    monkeypatch.setattr(services, "insert_call", flaky)
     await double.place_call("101", "9555000")
     (row,) = await finished()
     assert (row.status, row.reason, row.extension_name) == (
         "refused", "database unavailable", "Bob")
     assert await Call.all().count() == 1
+
+
+async def test_the_trunk_leg_is_in_the_record_before_it_is_dialled(app, double, monkeypatch):
+    """The leg's id is chosen by the app and written with the record (alongside the
+    request that creates the leg); the leg is dialled only once its record names it."""
+    from coovox.sim import FarEnd
+
+    ctl = app.services["calls"]
+    double.far_end("555000", FarEnd(hangup_after=0.2))
+    real, seen = ctl.ari.channel_dial, []
+
+    async def spy(channel_id, **kwargs):
+        seen.append((channel_id, await Call.filter(
+            out_channel=channel_id).values_list("status", flat=True)))
+        return await real(channel_id, **kwargs)
+
+    monkeypatch.setattr(ctl.ari, "channel_dial", spy)
+    await double.place_call("100", "9555000")
+    (row,) = await finished()
+    assert seen == [(row.out_channel, ["active"])]
+    create = await double.wait_request("POST", r"/channels/create$")
+    assert create.query["channelId"] == row.out_channel
+    assert (row.status, row.reason) == ("answered", "callee hung up")
+
+
+async def test_a_trunk_leg_no_call_owns_is_hung_up_at_reconcile(app, double):
+    """A leg created just before a crash, whose record was never written, would ring or
+    sit in the app forever: the reconcile after a (re)connect hangs it up."""
+    from coovox.sim import FarEnd
+
+    ctl = app.services["calls"]
+    double.far_end("555000", FarEnd(hangup_after=5))
+    caller = await double.place_call("100", "9555000")  # a real call, which must survive
+    row = await active_answered()
+    await ctl.ari.channel_create(endpoint="Local/555777@pstn", app="coovox",
+                                 app_args="outbound", channel_id="orphan-1")
+    assert "orphan-1" in double.channels
+    ctl.reconciled.clear()
+    await double.drop_websocket(down_for=0.3)
+    await asyncio.wait_for(ctl.reconciled.wait(), 10)
+    await asyncio.sleep(0.2)
+    assert "orphan-1" not in double.channels
+    assert {row.out_channel, caller} <= set(double.channels)
+    await double.phone_hangup(caller)
+    (done,) = await finished()
+    assert (done.status, done.reason) == ("answered", "caller hung up")

@@ -59,7 +59,11 @@ async def _finish(double, callers: list[str]) -> None:
     for caller in callers:
         if caller in double.channels:
             await double.phone_hangup(caller)
-    await until(books_settled, 40, "every call finished and settled")
+
+    async def recorded_and_settled() -> bool:  # a refused call's record is written as it ends
+        return await Call.all().count() >= len(callers) and await books_settled()
+
+    await until(recorded_and_settled, 40, "every call recorded, finished and settled")
 
 
 @pytest.mark.timeout(120)
@@ -232,15 +236,18 @@ async def _one_call_leaves_one_record(double, failed: list[int]) -> None:
 @pytest.mark.timeout(30)
 async def test_a_failed_call_record_write_still_leaves_a_record(app, double, monkeypatch):  # noqa: F811
     await _fund(balance="5")
-    failed = _fail_once(monkeypatch, Call, "create")
+    from coovox.calls import services as call_services
+
+    failed = _fail_once(monkeypatch, call_services, "insert_call")
     await _one_call_leaves_one_record(double, failed)
 
 
 @pytest.mark.timeout(30)
 async def test_a_failed_extension_lookup_still_leaves_a_record(app, double,  # noqa: F811
                                                                monkeypatch):
-    from coovox.calls import services as call_services
+    from coovox.calls import config_cache
 
     await _fund(balance="5")
-    failed = _fail_once(monkeypatch, call_services, "load_extension")
+    failed = _fail_once(monkeypatch, config_cache, "load")
+    config_cache.changed()  # the configuration must be read for this call
     await _one_call_leaves_one_record(double, failed)

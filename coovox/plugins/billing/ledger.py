@@ -4,11 +4,17 @@ A charge is ONE transaction: a ledger row keyed UNIQUE (call, seq), the call's b
 row marked (only while not settled) and ONE conditional UPDATE of the balance
 (``balance - amount >= -credit``).  A retried charge with an existing (call, seq) never counts
 twice; there is no read-modify-write in Python.
+
+On SQLite each unit of work (a charge, a settlement, opening or ending a call) is ONE trip
+to the database thread (:mod:`coovox.storage.direct`); on PostgreSQL (or inside an open
+Tortoise transaction) the same statements go through Tortoise.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -17,12 +23,31 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from coovox.plugins.billing import sql
+from coovox.plugins.billing.rating import RateRule, cost, live_charges
+from coovox.storage import direct
 from coovox.storage.money import from_units, to_units
 
 log = logging.getLogger(__name__)
 
 
 SETTLE_SEQ = -1  # the ledger row of a call's settlement (at most one per call)
+
+# The statements of charges and settlements, the same on both paths
+INSERT_LEDGER = ("INSERT INTO billing_ledger (call_id, seq, extension, amount, kind) "
+                 "VALUES (?, ?, ?, ?, ?)")
+MARK_CHARGED = ("UPDATE billing_call SET charged = charged + ?, next_seq = CASE WHEN "
+                "next_seq <= ? THEN ? ELSE next_seq END WHERE call_id = ? AND settled = ?")
+PAY = ("UPDATE billing_account SET balance = balance - ? "
+       "WHERE extension = ? AND balance - ? >= -credit")
+MARK_SETTLED = ("UPDATE billing_call SET settled = ?, talk_time = ?, billed_time = ?, "
+                "local_date = ?, answered = ? WHERE call_id = ? AND settled = ? "
+                "RETURNING extension, charged")
+DEBIT = "UPDATE billing_account SET balance = balance - ? WHERE extension = ?"
+SET_COST = "UPDATE billing_call SET cost = ?, charged = ? WHERE call_id = ?"
+BILLED_TIME = ("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND "
+               "billed_talk_time > ?")
+READ_CALL = ("SELECT extension, rate, next_seq, warned, settled FROM billing_call "
+             "WHERE call_id = ?")
 
 
 class ChargeResult(Enum):
@@ -39,18 +64,79 @@ class _Ended(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class CallRow:
+    """What metering needs of a call's billing row."""
+
+    next_seq: int
+    warned: bool
+    settled: bool
+
+
+# --- opening a call --------------------------------------------------------------------------
+
+
+def _insert_call_on(conn: sqlite3.Connection, call_id: str, extension: str, name: str,
+                    rate: dict[str, Any] | None, answered: bool) -> None:
+    from coovox.plugins.billing.models import BillingCall
+
+    fields = direct.with_defaults(BillingCall, {
+        "call_id": call_id, "extension": extension, "name": name, "rate": rate,
+        "answered": answered})
+    columns, values = direct.db_values(BillingCall, fields)
+    conn.execute(direct.insert_sql(BillingCall, columns) + " ON CONFLICT (call_id) DO NOTHING",
+                 values)
+
+
+async def open_call(call_id: str, extension: str, name: str, rate: dict[str, Any] | None,
+                    answered: bool = True) -> CallRow:
+    """The billing row of a call, created when absent (idempotent), and its state."""
+    from coovox.plugins.billing.models import BillingCall
+
+    db = direct.client()
+    if db is not None:
+        def job(conn: sqlite3.Connection) -> CallRow:
+            _insert_call_on(conn, call_id, extension, name, rate, answered)
+            row = conn.execute(READ_CALL, (call_id,)).fetchone()
+            return CallRow(int(row["next_seq"]), bool(row["warned"]), bool(row["settled"]))
+        return await direct.run(db, job)
+    found = await BillingCall.get_or_none(call_id=call_id)
+    if found is None:
+        try:
+            found = await BillingCall.create(call_id=call_id, extension=extension, name=name,
+                                             rate=rate, answered=answered)
+        except IntegrityError:  # created meanwhile (a resumed call)
+            found = await BillingCall.get(call_id=call_id)
+    return CallRow(found.next_seq, found.warned, found.settled)
+
+
 async def create_call(call_id: str, extension: str, name: str, rate: dict[str, Any] | None,
                       answered: bool = True) -> None:
     """The billing row of a call (idempotent)."""
-    from coovox.plugins.billing.models import BillingCall
+    await open_call(call_id, extension, name, rate, answered)
 
-    if await BillingCall.exists(call_id=call_id):
-        return
-    try:
-        await BillingCall.create(call_id=call_id, extension=extension, name=name, rate=rate,
-                                 answered=answered)
-    except IntegrityError:
-        pass  # created meanwhile (a resumed call)
+
+# --- charges ---------------------------------------------------------------------------------
+
+
+def _charge_on(conn: sqlite3.Connection, call_id: str, extension: str, seq: int,
+               units: int) -> None:
+    """The statements of one charge; raises :class:`_Ended` / :class:`_Refused` (the caller
+    rolls back) or ``sqlite3.IntegrityError`` when (call, seq) is taken already."""
+    conn.execute(INSERT_LEDGER, (call_id, seq, extension, units, "charge"))
+    if not conn.execute(MARK_CHARGED, (units, seq, seq + 1, call_id, False)).rowcount:
+        raise _Ended
+    if units and not conn.execute(PAY, (units, extension, units)).rowcount:
+        raise _Refused
+
+
+async def _charge_tortoise(call_id: str, extension: str, seq: int, units: int) -> None:
+    async with in_transaction() as db:
+        await sql.execute(INSERT_LEDGER, [call_id, seq, extension, units, "charge"], db)
+        if not await sql.execute(MARK_CHARGED, [units, seq, seq + 1, call_id, False], db):
+            raise _Ended
+        if units and not await sql.execute(PAY, [units, extension, units], db):
+            raise _Refused
 
 
 async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> ChargeResult:
@@ -60,24 +146,12 @@ async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> Cha
     already taken fail there (TAKEN, nothing else written) without a SELECT beforehand.
     """
     units = to_units(amount)
+    db = direct.client()
     try:
-        async with in_transaction() as db:
-            await sql.execute(
-                "INSERT INTO billing_ledger (call_id, seq, extension, amount, kind) "
-                "VALUES (?, ?, ?, ?, 'charge')", [call_id, seq, extension, units], db)
-            marked = await sql.execute(
-                "UPDATE billing_call SET charged = charged + ?, next_seq = CASE WHEN "
-                "next_seq <= ? THEN ? ELSE next_seq END WHERE call_id = ? AND settled = ?",
-                [units, seq, seq + 1, call_id, False], db)
-            if not marked:
-                raise _Ended
-            if units:
-                paid = await sql.execute(
-                    "UPDATE billing_account SET balance = balance - ? "
-                    "WHERE extension = ? AND balance - ? >= -credit", [units, extension, units],
-                    db)
-                if not paid:
-                    raise _Refused
+        if db is not None:
+            await direct.run(db, lambda conn: _charge_on(conn, call_id, extension, seq, units))
+        else:
+            await _charge_tortoise(call_id, extension, seq, units)
     except _Refused:
         return ChargeResult.REFUSED
     except _Ended:
@@ -87,42 +161,132 @@ async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> Cha
     return ChargeResult.TAKEN
 
 
+# --- settlement ------------------------------------------------------------------------------
+
+
+def _settle_on(conn: sqlite3.Connection, call_id: str, cost_units: int, talk_time: float,
+               local_date: str, answered: bool, billed_time: float | None) -> int | None:
+    """The statements of a settlement; the difference settled in units (None: settled
+    already)."""
+    billed = talk_time if billed_time is None else billed_time
+    rows = conn.execute(MARK_SETTLED, (True, talk_time, billed, local_date, answered,
+                                       call_id, False)).fetchall()
+    if not rows:
+        return None
+    extension, charged = rows[0][0], int(rows[0][1])
+    diff = cost_units - charged
+    if diff:
+        conn.execute(DEBIT, (diff, extension))
+        conn.execute(INSERT_LEDGER, (call_id, SETTLE_SEQ, extension, diff, "settle"))
+        log.info("call %s settled with a difference of %s", call_id, from_units(diff))
+    conn.execute(SET_COST, (cost_units, cost_units, call_id))
+    if billed_time is not None:  # the call record shows the time billed: less than
+        # recorded when a boundary passed unmetered could not be paid
+        conn.execute(BILLED_TIME, (billed_time, call_id, billed_time))
+    return diff
+
+
+async def _settle_tortoise(call_id: str, cost_units: int, talk_time: float, local_date: str,
+                           answered: bool, billed_time: float | None) -> int | None:
+    billed = talk_time if billed_time is None else billed_time
+    async with in_transaction() as db:
+        rows = await sql.fetch(MARK_SETTLED, [True, talk_time, billed, local_date, answered,
+                                              call_id, False], db)
+        if not rows:
+            return None
+        extension, charged = rows[0]["extension"], int(rows[0]["charged"])
+        diff = cost_units - charged
+        if diff:
+            await sql.execute(DEBIT, [diff, extension], db)
+            await sql.execute(INSERT_LEDGER, [call_id, SETTLE_SEQ, extension, diff, "settle"],
+                              db)
+            log.info("call %s settled with a difference of %s", call_id, from_units(diff))
+        await sql.execute(SET_COST, [cost_units, cost_units, call_id], db)
+        if billed_time is not None:
+            await sql.execute(BILLED_TIME, [billed_time, call_id, billed_time], db)
+    return diff
+
+
 async def settle(call_id: str, cost: Decimal, talk_time: float, local_date: str,
                  answered: bool, billed_time: float | None = None) -> Decimal | None:
     """Set the call's cost and settle the difference with what was charged live, in ONE
     transaction.  Returns the difference settled, or None when already settled."""
-    cost_units = to_units(cost)
-    async with in_transaction() as db:
-        marked = await sql.execute(
-            "UPDATE billing_call SET settled = ?, talk_time = ?, billed_time = ?, local_date = ?, "
-            "answered = ? WHERE call_id = ? AND settled = ?",
-            [True, talk_time, talk_time if billed_time is None else billed_time, local_date,
-             answered, call_id, False], db)
-        if not marked:
-            return None
-        row = (await sql.fetch("SELECT extension, charged FROM billing_call "
-                               "WHERE call_id = ?", [call_id], db))[0]
-        diff = cost_units - int(row["charged"])
-        if diff:
-            await sql.execute("UPDATE billing_account SET balance = balance - ? "
-                              "WHERE extension = ?", [diff, row["extension"]], db)
-            await sql.execute(
-                "INSERT INTO billing_ledger (call_id, seq, extension, amount, kind) "
-                "VALUES (?, ?, ?, ?, 'settle')", [call_id, SETTLE_SEQ, row["extension"], diff], db)
-            log.info("call %s settled with a difference of %s", call_id, from_units(diff))
-        await sql.execute("UPDATE billing_call SET cost = ?, charged = ? WHERE call_id = ?",
-                          [cost_units, cost_units, call_id], db)
-        if billed_time is not None:  # the call record shows the time billed: less than
-            # recorded when a boundary passed unmetered could not be paid
-            await sql.execute("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND "
-                              "billed_talk_time > ?", [billed_time, call_id, billed_time], db)
-    return from_units(diff)
+    args = (call_id, to_units(cost), talk_time, local_date, answered, billed_time)
+    db = direct.client()
+    if db is not None:
+        diff = await direct.run(db, lambda conn: _settle_on(conn, *args))
+    else:
+        diff = await _settle_tortoise(*args)
+    return None if diff is None else from_units(diff)
+
+
+# --- the end of a call in one trip (SQLite) --------------------------------------------------
+
+
+def _charge_missing_on(conn: sqlite3.Connection, call_id: str, extension: str,
+                       rule: RateRule, next_seq: int, billed: float) -> float:
+    """The live charges never taken, each under a savepoint; returns the billed time, ending
+    at the first boundary the balance cannot pay."""
+    for due in live_charges(rule, billed):
+        if due.seq < next_seq:
+            continue
+        conn.execute("SAVEPOINT charge")
+        try:
+            _charge_on(conn, call_id, extension, due.seq, to_units(due.amount))
+        except (_Refused, _Ended, sqlite3.IntegrityError) as exc:
+            conn.execute("ROLLBACK TO charge")
+            conn.execute("RELEASE charge")
+            if isinstance(exc, _Refused):
+                log.info("call %s billed until %ss: insufficient funds", call_id, due.at)
+                return due.at
+            if isinstance(exc, _Ended):
+                break
+            continue  # taken already: counted once
+        conn.execute("RELEASE charge")
+    return billed
+
+
+def _end_on(conn: sqlite3.Connection, call_id: str, extension: str, name: str, talk: float,
+            billed: float, local_date: str, answered: bool) -> int | None:
+    from coovox.plugins.billing.models import BillingCall
+
+    row = conn.execute(READ_CALL, (call_id,)).fetchone()
+    if row is None:  # never metered: an unbilled call, kept for statistics
+        _insert_call_on(conn, call_id, extension, name, None, answered)
+        return _settle_on(conn, call_id, 0, talk, local_date, answered, None)
+    rate = BillingCall._meta.fields_map["rate"].to_python_value(row["rate"])
+    amount = 0
+    if rate and answered:
+        rule = RateRule.from_json(rate)
+        if not row["settled"]:
+            billed = _charge_missing_on(conn, call_id, row["extension"], rule,
+                                        int(row["next_seq"]), billed)
+        amount = to_units(cost(rule, billed))
+    return _settle_on(conn, call_id, amount, talk, local_date, answered, billed)
+
+
+def one_trip() -> bool:
+    """True when units of work run in one trip (SQLite outside a transaction)."""
+    return direct.client() is not None
+
+
+async def end_call(call_id: str, extension: str, name: str, talk: float, billed: float,
+                   local_date: str, answered: bool) -> Decimal | None:
+    """SQLite only (see :func:`one_trip`): the charges a call owes that were never taken,
+    then its settlement, in ONE transaction and one trip.  Returns the difference settled
+    (None when settled already)."""
+    db = direct.client()
+    if db is None:
+        raise RuntimeError("end_call needs SQLite outside a transaction")
+    diff = await direct.run(db, lambda conn: _end_on(conn, call_id, extension, name, talk,
+                                                     billed, local_date, answered))
+    return None if diff is None else from_units(diff)
 
 
 async def available(extension: str) -> Decimal:
     """balance + credit of an extension (0 when it has no account)."""
-    rows = await sql.fetch("SELECT balance, credit FROM billing_account WHERE extension = ?",
-                           [extension])
-    if not rows:
+    row = await sql.fetch_one("SELECT balance, credit FROM billing_account WHERE extension = ?",
+                              [extension])
+    if row is None:
         return Decimal("0.0000")
-    return from_units(int(rows[0]["balance"]) + int(rows[0]["credit"]))
+    return from_units(int(row["balance"]) + int(row["credit"]))

@@ -9,19 +9,20 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import OperationalError
 
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.models import setting_writes
-from coovox.plugins.billing import ledger, services
+from coovox.plugins.billing import ledger, services, sql
 from coovox.plugins.billing.ledger import ChargeResult
-from coovox.plugins.billing.models import Account, BillingCall
+from coovox.plugins.billing.models import BillingCall
 from coovox.plugins.billing.rating import (
     Charge,
     RateRule,
@@ -31,7 +32,7 @@ from coovox.plugins.billing.rating import (
     first_charge,
     live_charges,
 )
-from coovox.storage.money import fmt
+from coovox.storage.money import fmt, from_units
 
 log = logging.getLogger(__name__)
 PLUGIN = "billing"
@@ -42,8 +43,11 @@ CUT_ERROR = "billing unavailable"
 CHARGE_TRIES = 4  # a charge failing with a database error is retried (safe: keyed by seq)
 CHARGE_BACKOFF = 0.05  # seconds before the first retry, doubled each time
 DB_ERRORS = (ConnectionError, OSError, OperationalError)
-SETTINGS_TTL = 2.0  # seconds a node keeps billing settings: another node's edit is seen
-# after at most this long (an edit in this process is seen at once)
+SETTINGS_TTL = 2.0  # seconds a node keeps billing settings and rates: another node's edit
+# is seen after at most this long (an edit in this process is seen at once)
+ACCOUNT_SQL = ("SELECT enabled, status, balance, credit FROM billing_account "
+               "WHERE extension = ?")
+T = TypeVar("T")
 
 
 @dataclass
@@ -66,6 +70,8 @@ class Meter:
         self.live: dict[str, _Live] = {}
         self._settings: dict[str, Any] | None = None
         self._settings_key: tuple[int, float] = (-1, 0.0)  # (setting_writes(), expires)
+        self._rules: list[RateRule] | None = None
+        self._rules_key: tuple[int, float] = (-1, 0.0)  # (rate_writes(), expires)
         self.clock = time.monotonic
 
     async def settings(self) -> dict[str, Any]:
@@ -78,6 +84,15 @@ class Meter:
             self._settings_key = (writes, now + SETTINGS_TTL)
         return self._settings
 
+    async def rules(self) -> list[RateRule]:
+        """The active rates, cached like :meth:`settings` (a rate written by this process
+        is used at once, one written by another node after :data:`SETTINGS_TTL`)."""
+        writes, now = services.rate_writes(), self.clock()
+        if self._rules is None or writes != self._rules_key[0] or now >= self._rules_key[1]:
+            self._rules = await services.active_rules()
+            self._rules_key = (writes, now + SETTINGS_TTL)
+        return self._rules
+
     def local(self, at: datetime) -> datetime:
         return at.astimezone(self.tz)
 
@@ -88,18 +103,18 @@ class Meter:
         settings = await self.settings()
         if not settings["active"]:
             return None
-        acc = await Account.get_or_none(extension=call.extension)
-        if acc is None or not acc.enabled:
+        acc = await sql.fetch_one(ACCOUNT_SQL, [call.extension])
+        if acc is None or not acc["enabled"]:
             return None
-        if acc.status == "locked":
+        if acc["status"] == "locked":
             return GateDecision(PLUGIN, refuse=REFUSE_LOCKED)
-        rule = choose_rate(await services.active_rules(), call.dialed, call.extension,
+        rule = choose_rate(await self.rules(), call.dialed, call.extension,
                            self.local(call.started_at).time())
         if rule is None:
             if settings["block_unrated"]:
                 return GateDecision(PLUGIN, refuse=REFUSE_NO_RATE)
             return None
-        avail = acc.balance + acc.credit
+        avail = from_units(int(acc["balance"]) + int(acc["credit"]))
         if avail <= 0 or avail < first_charge(rule):
             return GateDecision(PLUGIN, refuse=REFUSE_FUNDS)
         return GateDecision(PLUGIN, data={"rate": rule.to_json(), "extension": call.extension})
@@ -111,9 +126,8 @@ class Meter:
         if decision is None or decision.refuse or "rate" not in decision.data:
             return
         rule = RateRule.from_json(decision.data["rate"])
-        await ledger.create_call(call.call_id, call.extension, call.extension_name,
-                                 decision.data["rate"])
-        row = await BillingCall.get(call_id=call.call_id)
+        row = await ledger.open_call(call.call_id, call.extension, call.extension_name,
+                                     decision.data["rate"])
         if row.settled:
             return
         state = _Live(rule, call.extension, seq=row.next_seq, warned=row.warned)
@@ -218,6 +232,11 @@ class Meter:
         billed = talk if billed is None else float(billed)
         answered = record.get("status") == "answered" or talk > 0
         local_date = self.local(call.started_at).date().isoformat()
+        if ledger.one_trip():  # SQLite: read, missing charges and settlement in one trip
+            return await _retry(
+                f"the settlement of call {call.call_id}",
+                lambda: ledger.end_call(call.call_id, call.extension, call.extension_name, talk,
+                                        billed, local_date, answered))
         row = await BillingCall.get_or_none(call_id=call.call_id)
         if row is None:  # never metered: an unbilled call, kept for statistics
             await ledger.create_call(call.call_id, call.extension, call.extension_name, None,
@@ -243,17 +262,24 @@ class Meter:
         return out
 
 
-async def _charge(call_id: str, extension: str, due: Charge) -> ChargeResult:
-    """:func:`ledger.charge`, retried with a short backoff when the database fails."""
+async def _retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
+    """``fn()`` (an all-or-nothing unit of work), retried with a short backoff when the
+    database fails."""
     for attempt in range(CHARGE_TRIES):
         try:
-            return await ledger.charge(call_id, extension, due.seq, due.amount)
+            return await fn()
         except DB_ERRORS as exc:
             if attempt == CHARGE_TRIES - 1:
                 raise
-            log.warning("charge %s of call %s failed (%s), retrying", due.seq, call_id, exc)
+            log.warning("%s failed (%s), retrying", what, exc)
             await asyncio.sleep(CHARGE_BACKOFF * 2 ** attempt)
     raise AssertionError("unreachable")
+
+
+async def _charge(call_id: str, extension: str, due: Charge) -> ChargeResult:
+    """:func:`ledger.charge`, retried with a short backoff when the database fails."""
+    return await _retry(f"charge {due.seq} of call {call_id}",
+                        lambda: ledger.charge(call_id, extension, due.seq, due.amount))
 
 
 async def _charge_missing(row: BillingCall, rule: RateRule, billed: float) -> float:

@@ -288,6 +288,19 @@ def recharge_json(r: Recharge) -> dict[str, Any]:
 
 # --- rates -----------------------------------------------------------------------------------
 
+_rate_writes = 0  # bumped by every rate write of this process (see rate_writes)
+
+
+def rate_writes() -> int:
+    """How many times this process wrote a rate: a reader caching the rates in the process
+    refreshes its copy when this number changes."""
+    return _rate_writes
+
+
+def _rate_written() -> None:
+    global _rate_writes
+    _rate_writes += 1
+
 
 def rate_json(r: Rate) -> dict[str, Any]:
     return {
@@ -314,7 +327,10 @@ async def _known_extensions() -> set[str]:
 
 async def create_rate(data: dict[str, Any]) -> Rate:
     fields = rate_fields(data, known_extensions=await _known_extensions())
-    return await Rate.create(**fields)
+    try:
+        return await Rate.create(**fields)
+    finally:
+        _rate_written()
 
 
 async def get_rate(rate_id: Any) -> Rate:
@@ -333,13 +349,19 @@ async def update_rate(rate_id: Any, data: dict[str, Any]) -> Rate:
     fields = rate_fields(data, partial=True, known_extensions=await _known_extensions())
     for key, value in fields.items():
         setattr(rate, key, value)
-    await rate.save()
+    try:
+        await rate.save()
+    finally:
+        _rate_written()
     return rate
 
 
 async def delete_rate(rate_id: Any) -> None:
     rate = await get_rate(rate_id)
-    await rate.delete()
+    try:
+        await rate.delete()
+    finally:
+        _rate_written()
 
 
 async def active_rules() -> list[RateRule]:

@@ -8,6 +8,8 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from coovox.storage import direct
+
 
 def conn() -> BaseDBAsyncClient:
     return connections.get("default")
@@ -36,6 +38,20 @@ async def fetch(sql: str, values: list[Any] | None = None,
                 db: BaseDBAsyncClient | None = None) -> list[dict[str, Any]]:
     db = db or conn()
     return await db.execute_query_dict(_params(sql, db), values or [])
+
+
+async def fetch_one(sql: str, values: list[Any] | None = None) -> dict[str, Any] | None:
+    """The first row of a query (None: no row); on SQLite one trip without Tortoise."""
+    db = direct.client()
+    if db is None:
+        rows = await fetch(sql, values)
+        return rows[0] if rows else None
+
+    def job(connection: Any) -> dict[str, Any] | None:
+        row = connection.execute(sql, values or []).fetchone()
+        return None if row is None else dict(row)
+
+    return await direct.run(db, job, write=False)
 
 
 def true(db: BaseDBAsyncClient | None = None) -> Any:

@@ -80,3 +80,30 @@ async def test_settings_edited_by_another_node_are_used_after_the_short_cache(me
     later = meter.clock() + metering.SETTINGS_TTL + 0.1
     monkeypatch.setattr(meter, "clock", lambda: later)
     assert await meter.gate(info) is None
+
+
+async def test_a_rate_edited_in_this_process_is_used_by_the_next_gate(meter, monkeypatch):
+    """The meter caches the active rates like the settings: an edit through the billing
+    services is used at once, one written by another node after SETTINGS_TTL seconds."""
+    from coovox.plugins.billing import metering
+    from coovox.plugins.billing.models import Rate
+
+    await setup_billing(balance="1")
+    info = call_info("e1")  # dials 912345678
+    first = (await services.active_rules())[0]
+    assert (await meter.gate(info)).data["rate"]["id"] == first.id
+    await services.update_rate(first.id, {"prefix": "99"})
+    assert await meter.gate(info) is None  # no rate covers the number any more: unbilled
+    new = await services.create_rate({"prefix": "91", "initial_cost": "0", "initial_time": 0,
+                                      "rate": "0.5", "unit": 60, "extensions": "all"})
+    assert (await meter.gate(info)).data["rate"]["id"] == new.id
+    await services.update_rate(new.id, {"rate": "2"})  # more than the balance
+    assert (await meter.gate(info)).refuse == "insufficient funds"
+    await services.delete_rate(new.id)
+    assert await meter.gate(info) is None
+    # another node's edit: the row changes without this process writing it
+    await Rate.filter(id=first.id).update(prefix="9")
+    assert await meter.gate(info) is None  # still the cached rates
+    later = meter.clock() + metering.SETTINGS_TTL + 0.1
+    monkeypatch.setattr(meter, "clock", lambda: later)
+    assert (await meter.gate(info)).data["rate"]["id"] == first.id

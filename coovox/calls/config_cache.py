@@ -1,0 +1,106 @@
+"""The outbound configuration in memory, for routing calls without a database trip.
+
+Routing a call needs the extension, its dial permission, the permission's dial rules and
+their trunks.  Reading them for every call cost five statements on the hottest path of
+the product; the tables are small and change rarely, so the whole configuration is read
+at once into a :class:`Snapshot` and kept:
+
+- an edit made by this process (web pages, API, CSV import, or any model save/delete)
+  is used by the very next call (:func:`changed` bumps a counter the cache compares);
+- an edit made by another node sharing the database is used after at most
+  :data:`TTL` seconds (the snapshot is re-read when older).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.signals import post_delete, post_save
+
+from coovox.calls.models import DialPermission, DialRule, Extension, PinSet, Trunk
+from coovox.calls.routing import Condition, ExtensionSpec, RuleSpec, TrunkSpec
+
+TTL = 2.0  # seconds a node keeps the configuration (another node's edit is seen after this)
+
+_writes = 0
+
+
+def changed() -> None:
+    """Tell the cache that this process changed the outbound configuration."""
+    global _writes
+    _writes += 1
+
+
+def writes() -> int:
+    return _writes
+
+
+@post_save(Extension, DialPermission, DialRule, Trunk, PinSet)
+async def _saved(*_args: Any) -> None:
+    changed()
+
+
+@post_delete(Extension, DialPermission, DialRule, Trunk, PinSet)
+async def _deleted(*_args: Any) -> None:
+    changed()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything routing reads, as plain values."""
+
+    extensions: dict[str, ExtensionSpec]
+    permissions: dict[str, list[str]]
+    rules: dict[str, RuleSpec]
+    trunks: dict[str, TrunkSpec]
+
+
+def rule_spec(row: DialRule) -> RuleSpec:
+    try:
+        condition = Condition.from_json(row.condition)
+    except (ValueError, TypeError, AttributeError):
+        condition = None
+    return RuleSpec(row.name, row.pattern, row.prefix or "", row.prepend or "",
+                    tuple(row.trunks or ()), row.time_limit, row.pin_set or None, condition)
+
+
+async def load() -> Snapshot:
+    """Read the whole outbound configuration (four statements)."""
+    extensions = {row[0]: ExtensionSpec(row[0], row[1], bool(row[2]), row[3])
+                  for row in await Extension.all().values_list(
+                      "number", "name", "enabled", "dial_permission")}
+    permissions = {row.name: list(row.dial_rules or []) for row in await DialPermission.all()}
+    rules = {row.name: rule_spec(row) for row in await DialRule.all()}
+    trunks = {row.name: TrunkSpec(row.name, row.dial_string, row.enabled, row.max_calls)
+              for row in await Trunk.all()}
+    return Snapshot(extensions, permissions, rules, trunks)
+
+
+class ConfigCache:
+    """One per call controller: :meth:`get` returns a snapshot no older than :data:`TTL`
+    and taken after this process's last configuration change."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, ttl: float = TTL) -> None:
+        self.clock = clock
+        self.ttl = ttl
+        self._snapshot: Snapshot | None = None
+        self._key: tuple[int, float] = (-1, 0.0)  # (writes() when read, expiry)
+        self._lock = asyncio.Lock()  # calls arriving together share one read
+
+    def _fresh(self) -> bool:
+        return (self._snapshot is not None and _writes == self._key[0]
+                and self.clock() < self._key[1])
+
+    async def get(self) -> Snapshot:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    count, now = _writes, self.clock()
+                    self._snapshot = await load()
+                    self._key = (count, now + self.ttl)
+        assert self._snapshot is not None
+        return self._snapshot
