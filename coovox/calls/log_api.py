@@ -6,8 +6,9 @@ call-log pages.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from aiohttp import web
 from tortoise.expressions import Q
 
 from coovox.calls import causes
+from coovox.calls.keyword import KeywordQ
 from coovox.calls.models import Call
 from coovox.calls.services import record_of
 from coovox.context import Coovox
@@ -22,15 +24,14 @@ from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, Route
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
-from coovox.web.pagination import ListSpec
+from coovox.web.pagination import ListSpec, prepare_and_count
 
-EXPORT_CHUNK = 500
+EXPORT_CHUNK = 5000
 STATUSES = (causes.ACTIVE, *causes.END_STATUSES)
 
 
 def _keyword(qs: Any, value: str) -> Any:
-    return qs.filter(Q(extension__icontains=value) | Q(extension_name__icontains=value)
-                     | Q(dialed__icontains=value))
+    return qs.filter(KeywordQ(value))
 
 
 def _status(qs: Any, value: str) -> Any:
@@ -116,30 +117,96 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
         return web.json_response({"items": items, "total": page.total, "page": page.page,
                                   "per_page": page.per_page})
     qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
+    await prepare_and_count(qs)  # lets a keyword choose its plan once for every chunk
     extra_cols = await _plugin_columns(coovox)
+    return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols],
+                                 export_chunks(coovox, qs, CALL_LIST.sortable[lq.sort],
+                                               lq.desc))
 
-    sort_field = CALL_LIST.sortable[lq.sort]
 
-    async def chunks() -> AsyncIterator[list[dict[str, Any]]]:
-        # keyset pagination: each chunk continues after the last row's (sort key, id), an
-        # index range; OFFSET re-read every earlier row and made 1M-row exports quadratic
-        last = None
+async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
+                        desc: bool) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every row of ``qs`` (ordered by ``sort_field``, id) as export dicts, in chunks.
+
+    Keyset pagination: each chunk continues after the last row's (sort key, id), an index
+    range (OFFSET re-read every earlier row).  Rows are read as plain tuples (no model
+    objects) and converted as :func:`record_of` would."""
+    keys = [c.key for c in COLUMNS]
+    sort_at = keys.index(sort_field)
+    past, tie = ("lte", "gte") if desc else ("gte", "lte")
+
+    def read(last: Any) -> asyncio.Task[list[Any]]:
+        page = qs
+        if last is not None:
+            key, last_id = _as_datetime(last[sort_at]), last[0]
+            page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
+                             ~Q(**{sort_field: key, f"id__{tie}": last_id}))
+        return asyncio.ensure_future(raw_tuples(page.limit(EXPORT_CHUNK).values_list(*keys)))
+
+    pending = read(None)
+    try:
         while True:
-            page = qs
-            if last is not None:
-                key = getattr(last, sort_field)
-                past, tie = ("lte", "gte") if lq.desc else ("gte", "lte")
-                page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
-                                 ~Q(**{sort_field: key, f"id__{tie}": last.id}))
-            rows = await page.limit(EXPORT_CHUNK)
+            rows = await pending
             if not rows:
                 return
-            yield await rows_with_fields(coovox, rows)
-            if len(rows) < EXPORT_CHUNK:
+            # the next chunk is read while this one is converted and written
+            pending = read(rows[-1]) if len(rows) == EXPORT_CHUNK else None
+            yield await _with_fields(coovox, [_export_record(keys, row) for row in rows])
+            if pending is None:
                 return
-            last = rows[-1]
+    finally:
+        if pending is not None and not pending.done():
+            pending.cancel()
 
-    return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols], chunks())
+
+async def raw_tuples(query: Any) -> list[Any]:
+    """The rows of a Tortoise query as the driver returns them (no field conversion)."""
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    _, rows = await query._db.execute_query(sql, params)
+    return list(rows)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A stored time (text on SQLite, datetime on PostgreSQL) as Tortoise reads it (UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: Any) -> str:
+    return _as_datetime(value).isoformat()  # type: ignore[union-attr]
+
+
+def _round3(value: float) -> float:
+    return round(value, 3)
+
+
+_CONVERT = {"started_at": _iso, "answered_at": _iso, "ended_at": _iso,
+            "duration": _round3, "talk_time": _round3}
+
+
+def _export_record(keys: list[str], row: Any) -> dict[str, Any]:
+    """One stored row as :func:`record_of` shows it (times in ISO 8601, seconds rounded)."""
+    return {k: v if v is None or k not in _CONVERT else _CONVERT[k](v)
+            for k, v in zip(keys, row, strict=True)}
+
+
+async def _with_fields(coovox: Coovox, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items`` with the fields plugins add (billing: ``cost``)."""
+    if not items:
+        return items
+    for found in (await coovox.plugins.acall_each(
+            "coovox_call_fields", call_ids=[i["id"] for i in items])).values():
+        if isinstance(found, dict):
+            for item in items:
+                fields = found.get(item["id"])
+                if fields:
+                    item.update(fields)
+    return items
 
 
 async def _plugin_columns(coovox: Coovox) -> list[Column]:

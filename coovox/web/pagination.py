@@ -251,7 +251,9 @@ class ListSpec:
         are other query parameters the links must keep (e.g. a date range filtered
         outside the spec)."""
         queryset = self.filter(queryset, lq, strict=strict)
-        total = await queryset.count()
+        total = await prepare_and_count(queryset)
+        if total is None:
+            total = await queryset.count()
         pages = max(1, -(-total // lq.per_page))
         if lq.page > pages and not strict:
             lq.page = pages
@@ -285,6 +287,19 @@ class ListSpec:
     @staticmethod
     def equals_filter(field_name: str) -> FilterFn:
         return lambda qs, value: qs.filter(**{field_name: value})
+
+
+async def prepare_and_count(queryset: Any) -> int | None:
+    """Run ``await q.prepare()`` for the queryset's filters that have it (e.g. the call
+    log's keyword, which consults its index); returns the exact row count when one such
+    filter is the queryset's only filter and knows it (``q.count``), else None."""
+    q_objects = list(getattr(queryset, "_q_objects", None) or [])
+    prepared = [q for q in q_objects if hasattr(q, "prepare")]
+    for q in prepared:
+        await q.prepare()
+    if len(prepared) == 1 and len(q_objects) == 1:
+        return getattr(prepared[0], "count", None)
+    return None
 
 
 def page_of(request_path: str, page: Page) -> Page:

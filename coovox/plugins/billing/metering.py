@@ -20,7 +20,7 @@ from tortoise.exceptions import OperationalError
 
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.models import setting_writes
-from coovox.plugins.billing import ledger, services, sql
+from coovox.plugins.billing import ledger, reports, services, sql
 from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.models import BillingCall
 from coovox.plugins.billing.rating import (
@@ -32,7 +32,7 @@ from coovox.plugins.billing.rating import (
     first_charge,
     live_charges,
 )
-from coovox.storage.money import fmt, from_units
+from coovox.storage.money import from_units
 
 log = logging.getLogger(__name__)
 PLUGIN = "billing"
@@ -251,15 +251,9 @@ class Meter:
         return await ledger.settle(call.call_id, amount, talk, local_date, answered, billed)
 
     async def fields(self, call_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """``cost`` (running for live calls) and the rate's remark, per call id."""
-        out: dict[str, dict[str, Any]] = {}
-        for row in await BillingCall.filter(call_id__in=call_ids):
-            if row.rate is None:
-                continue
-            value = row.cost if row.settled and row.cost is not None else row.charged
-            out[row.call_id] = {"cost": fmt(value), "rate": row.rate.get("remark") or
-                                f"#{row.rate.get('id')}"}
-        return out
+        """``cost`` (running for live calls) and the rate's remark, per call id (plain
+        rows, no model objects: the call-log export asks for every row)."""
+        return await reports.call_fields(call_ids)
 
 
 async def _retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from coovox.storage.money import MoneyField
@@ -90,6 +91,14 @@ class BillingCall(Model):
 
     class Meta:
         table = "billing_call"
+        # cover the statistics query (answered, settled calls of a date range, by day),
+        # for all extensions and for one
+        indexes = (
+            Index(fields=("answered", "settled", "local_date", "talk_time", "cost"),
+                  name="billing_call_stats"),
+            Index(fields=("extension", "answered", "settled", "local_date", "talk_time",
+                          "cost"), name="billing_call_stats_ext"),
+        )
 
 
 class Ledger(Model):

@@ -7,25 +7,28 @@ PostgreSQL group identically without time-zone support in SQL).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from coovox.calls.keyword import KeywordQ
 from coovox.calls.models import Call
 from coovox.plugins.billing import sql
-from coovox.plugins.billing.models import BillingCall, Recharge
+from coovox.plugins.billing.models import Recharge
 from coovox.plugins.billing.validation import BillingError
 from coovox.storage.money import fmt, from_units
 
 CALL_STATUSES = ("answered", "no answer", "busy", "failed", "refused")
 PERIODS = {"day": 10, "month": 7, "year": 4}
-CHUNK = 500
+CHUNK = 2000
+IN_CHUNK = 1000  # ids per IN (...) list
+KEYWORD_COLUMNS = ("extension", "extension_name")
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -68,8 +71,7 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if hi:
         qs = qs.filter(started_at__lt=hi)
     if filters.get("keyword"):
-        kw = filters["keyword"]
-        qs = qs.filter(Q(extension__icontains=kw) | Q(extension_name__icontains=kw))
+        qs = qs.filter(KeywordQ(filters["keyword"], KEYWORD_COLUMNS))
     if filters.get("extension"):
         qs = qs.filter(extension=filters["extension"])
     if filters.get("status"):
@@ -80,14 +82,41 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     return qs.order_by("-started_at", "-id")
 
 
+async def bills_of(call_ids: list[str]) -> dict[str, tuple[int, dict[str, Any] | None]]:
+    """Per call id: (cost in 1/10000 units -- the final cost once settled, else what was
+    charged so far -- and the rate copy), read as plain rows (no model objects)."""
+    out: dict[str, tuple[int, dict[str, Any] | None]] = {}
+    for start in range(0, len(call_ids), IN_CHUNK):
+        ids = call_ids[start:start + IN_CHUNK]
+        rows = await sql.fetch(
+            "SELECT call_id, rate, cost, charged, settled FROM billing_call "
+            f"WHERE call_id IN ({', '.join('?' * len(ids))})", ids)
+        for r in rows:
+            rate = r["rate"]
+            if isinstance(rate, str | bytes):
+                rate = json.loads(rate)
+            cost = r["cost"] if r["settled"] and r["cost"] is not None else r["charged"]
+            out[r["call_id"]] = (int(cost or 0), rate)
+    return out
+
+
+async def call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``cost`` and the rate's remark per call id: what the ``coovox_call_fields`` hook of
+    the plugin answers (``metering.fields``), without model objects (~10x faster)."""
+    out: dict[str, dict[str, Any]] = {}
+    for call_id, (cost, rate) in (await bills_of(call_ids)).items():
+        if rate is None:
+            continue
+        out[call_id] = {"cost": fmt(from_units(cost)),
+                        "rate": rate.get("remark") or f"#{rate.get('id')}"}
+    return out
+
+
 async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
-    bills = {b.call_id: b for b in await BillingCall.filter(call_id__in=[c.id for c in calls])}
+    bills = await bills_of([c.id for c in calls])
     out = []
     for c in calls:
-        bill = bills.get(c.id)
-        cost = None
-        if bill is not None:
-            cost = bill.cost if bill.settled and bill.cost is not None else bill.charged
+        cost, rate = bills.get(c.id, (0, None))
         out.append({
             "id": c.id, "started_at": c.started_at.astimezone(tz).isoformat(),
             "answered_at": c.answered_at.astimezone(tz).isoformat() if c.answered_at else None,
@@ -95,9 +124,8 @@ async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
             "extension": c.extension, "name": c.extension_name,
             "caller": caller(c.extension_name, c.extension), "dialed": c.dialed,
             "talk_time": c.talk_time or 0, "talk": hms(c.talk_time, 2), "trunk": c.trunk,
-            "cost": fmt(cost if cost is not None else Decimal(0)), "status": c.status,
-            "reason": c.reason,
-            "rate": (bill.rate or {}).get("remark", "") if bill and bill.rate else "",
+            "cost": fmt(from_units(cost)), "status": c.status,
+            "reason": c.reason, "rate": (rate or {}).get("remark", "") if rate else "",
         })
     return out
 
@@ -105,8 +133,21 @@ async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
 async def call_log(filters: dict[str, str], tz: ZoneInfo, offset: int,
                    limit: int) -> tuple[list[dict[str, Any]], int]:
     qs = call_query(filters, tz)
-    total = await qs.count()
+    total = await _call_count(qs, filters)
     return await call_rows(await qs.offset(offset).limit(limit), tz), total
+
+
+async def _call_count(qs: Any, filters: dict[str, str]) -> int:
+    """The number of calls of the log.  With only a keyword, the keyword index counts its
+    matches and the (few) active calls among them are subtracted: no table scan."""
+    keyword = filters.get("keyword", "")
+    found = await _prepare_keyword(qs)
+    alone = not any(filters.get(k) for k in ("from", "to", "extension", "status"))
+    if keyword and alone and found and found[0].count is not None:
+        active = await Call.filter(status="active").filter(
+            KeywordQ(keyword, KEYWORD_COLUMNS, indexed=False)).count()
+        return found[0].count - active
+    return await qs.count()
 
 
 async def _keyset(qs: Any, field: str) -> AsyncIterator[list[Any]]:
@@ -128,8 +169,18 @@ async def _keyset(qs: Any, field: str) -> AsyncIterator[list[Any]]:
         last = rows[-1]
 
 
+async def _prepare_keyword(qs: Any) -> list[KeywordQ]:
+    """The keyword filters of ``qs``, prepared (they consult their index for a plan)."""
+    found = [q for q in qs._q_objects if isinstance(q, KeywordQ)]
+    for q in found:
+        await q.prepare()
+    return found
+
+
 async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
-    async for calls in _keyset(call_query(filters, tz), "started_at"):
+    qs = call_query(filters, tz)
+    await _prepare_keyword(qs)
+    async for calls in _keyset(qs, "started_at"):
         yield await call_rows(calls, tz)
 
 
@@ -192,7 +243,8 @@ class StatsQuery:
 
 
 def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
-    n = PERIODS[q.by]
+    """One row per local day, newest first: an ordered range of the covering index
+    ``billing_call_stats`` (no sort, no table reads); months and years are summed in Python."""
     where, values = ["answered = ?", "settled = ?"], [True, True]
     if q.start:
         where.append("local_date >= ?")
@@ -203,10 +255,28 @@ def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
     if q.extension:
         where.append("extension = ?")
         values.append(q.extension)
-    body = (f"SELECT SUBSTR(local_date, 1, {n}) AS period, COUNT(*) AS calls, "
-            "SUM(talk_time) AS talk, SUM(COALESCE(cost, 0)) AS cost FROM billing_call "
-            f"WHERE {' AND '.join(where)} GROUP BY SUBSTR(local_date, 1, {n})")
+    body = ("SELECT local_date AS period, COUNT(*) AS calls, SUM(talk_time) AS talk, "
+            "SUM(COALESCE(cost, 0)) AS cost FROM billing_call "
+            f"WHERE {' AND '.join(where)} GROUP BY local_date ORDER BY local_date DESC")
     return body, values
+
+
+def _roll_up(days: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """Day groups (newest first) summed into periods of the first ``n`` characters."""
+    if n >= 10:
+        return days
+    out: list[dict[str, Any]] = []
+    for day in days:
+        period = str(day["period"])[:n]
+        if out and out[-1]["period"] == period:
+            last = out[-1]
+            last["calls"] += int(day["calls"])
+            last["talk"] += float(day["talk"] or 0)
+            last["cost"] += int(day["cost"] or 0)
+        else:
+            out.append({"period": period, "calls": int(day["calls"]),
+                        "talk": float(day["talk"] or 0), "cost": int(day["cost"] or 0)})
+    return out
 
 
 async def statistics(filters: dict[str, str], offset: int = 0,
@@ -226,7 +296,7 @@ async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], 
     """Every group of the statistics (newest first) and the extension's label."""
     q = StatsQuery.parse(filters)
     body, values = _stats_sql(q)
-    rows = await sql.fetch(f"{body} ORDER BY period DESC", values)
+    rows = _roll_up(await sql.fetch(body, values), PERIODS[q.by])
     label = "All"
     if q.extension:
         from coovox.plugins.billing.services import extension_names

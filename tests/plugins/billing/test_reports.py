@@ -164,3 +164,17 @@ async def test_exports_in_chunks_hold_every_row_once_in_order_despite_equal_time
     page, n = await reports.statistics({"by": "day"}, 1, 1)
     exported = [r async for chunk in reports.statistics_chunks({"by": "day"}) for r in chunk]
     assert n == total == 3 and page == stats[1:2] and exported == stats
+
+
+async def test_the_call_log_shows_each_calls_cost_and_rate(coovox):
+    """The billing columns of the call log (the plugin's ``coovox_call_fields`` answer):
+    the settled cost, the running charge of a live call, nothing for an unrated one."""
+    await make_calls()
+    info = call_info("live", started_at=STARTS[0])
+    meter, control = Meter(TZ), FakeControl()
+    await meter.answered(info, control, await meter.gate(info), False)
+    await control.run_until("live", 70)  # still talking: charged so far, not settled
+    fields = await meter.fields(["r0", "r1", "r2", "refused", "unknown", "live"])
+    assert {k: v["cost"] for k, v in fields.items()} == {
+        "r0": "0.1000", "r1": "0.1200", "r2": "0.1400", "live": "0.1200"}
+    assert len({v["rate"] for v in fields.values()}) == 1 and fields["r0"]["rate"]
