@@ -178,6 +178,11 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def _iso(value: Any) -> str:
+    # SQLite keeps UTC times as Tortoise writes them ('2026-11-22 21:43:38.082178+00:00'):
+    # that text with a 'T' is their isoformat() (the common case of an export, 3x a row)
+    if type(value) is str and len(value) in (25, 32) and value[10] == " " \
+            and value.endswith("+00:00"):
+        return value[:10] + "T" + value[11:]
     return _as_datetime(value).isoformat()  # type: ignore[union-attr]
 
 

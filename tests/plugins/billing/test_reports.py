@@ -169,6 +169,26 @@ async def test_exports_in_chunks_hold_every_row_once_in_order_despite_equal_time
 async def test_the_call_log_shows_each_calls_cost_and_rate(coovox):
     """The billing columns of the call log (the plugin's ``coovox_call_fields`` answer):
     the settled cost, the running charge of a live call, nothing for an unrated one."""
+    await _check_call_fields()
+
+
+@pytest.mark.postgres
+async def test_the_call_log_shows_each_calls_cost_and_rate_on_postgresql(tmp_path, pg_url):
+    from coovox.config import load_config
+    from coovox.context import Coovox
+    from coovox.plugin_host import PluginHost
+
+    config = load_config(environ={}, data_dir=str(tmp_path / "p"), database_url=pg_url,
+                         secret_key="x")
+    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
+        startup=False)
+    try:
+        await _check_call_fields()
+    finally:
+        await app.close()
+
+
+async def _check_call_fields() -> None:
     await make_calls()
     info = call_info("live", started_at=STARTS[0])
     meter, control = Meter(TZ), FakeControl()
