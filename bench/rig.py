@@ -29,7 +29,7 @@ class Sizes:
     ramp_rate: float = 150        # how fast background calls are placed
     cps_steps: tuple = (10, 25, 50, 100, 150, 200, 300, 400)
     cps_step_s: float = 8
-    conc_steps: tuple = (100, 250, 500, 1000, 1500, 2000, 2500, 3000)
+    conc_steps: tuple = (100, 250, 500, 1000, 1500, 2000, 2500, 3000, 4000, 5000)
     conc_hold_s: float = 12
     profile_attempts: int = 150
     profile_background: int = 100

@@ -13,6 +13,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from coovox.hooktypes import ModelSpec
+from coovox.storage.checkpoint import Checkpointer
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
                 await Tortoise.close_connections()
         await Tortoise.init(config=config)
         await connections.get("default").execute_query("SELECT 1")
+        await _start_checkpoints(url)
     except (OSError, ConnectionError) as exc:
         raise DatabaseError(f"database {safe_url(url)}: cannot connect ({exc})") from None
     except Exception as exc:
@@ -126,7 +128,34 @@ def _asyncpg_dsn(url: str) -> str:
     return "postgresql" + url[len("postgres"):] if url.startswith("postgres://") else url
 
 
+_checkpointer: Checkpointer | None = None
+
+
+async def _start_checkpoints(url: str) -> None:
+    """SQLite file: checkpoints from their own thread, never inside a commit of the
+    product's connection (see :mod:`coovox.storage.checkpoint`)."""
+    global _checkpointer
+    if dialect_of(url) != "sqlite":
+        return
+    path = url[len("sqlite://"):].split("?", 1)[0]
+    if path in ("", ":memory:"):
+        return
+    await connections.get("default").execute_script("PRAGMA wal_autocheckpoint=0")
+    if _checkpointer is not None:
+        _checkpointer.stop()
+    _checkpointer = Checkpointer(str(Path(path).expanduser()))
+    _checkpointer.start()
+
+
+def checkpointer() -> Checkpointer | None:
+    return _checkpointer
+
+
 async def close_db() -> None:
+    global _checkpointer
+    if _checkpointer is not None:
+        _checkpointer.stop()
+        _checkpointer = None
     await Tortoise.close_connections()
 
 
