@@ -52,3 +52,14 @@ async def test_call_and_report_benchmarks_run_with_tiny_sizes(tmp_path, monkeypa
     assert {f["status"][0] for f in db["queries"].values()} == {200}
     assert db["exports"]["csv"]["status"] == 200
     assert "| 1 |" in res.table()
+
+
+@pytest.mark.timeout(60)
+async def test_rest_client_benchmark_runs(tmp_path):
+    from bench import rest_client
+
+    res = Results(out_dir=tmp_path, mode="smoke")
+    await rest_client.bench_rest(res, rounds=1, n=20)
+    data = json.loads((tmp_path / "rest_client.json").read_text())
+    assert data["median"]["aiohttp"] > 0 and data["median"]["product"] > 0
+    assert "| 6 |" in res.table()
