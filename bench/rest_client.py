@@ -30,12 +30,7 @@ async def _aiohttp_client(url: str, n: int) -> float:
                                            params={"x": "1"}) as resp:
                     await resp.text()
 
-        for _ in range(50):
-            await one()
-        t0 = time.process_time()
-        for _ in range(n):
-            await one()
-        return (time.process_time() - t0) / n * 1e6
+        return await _cpu_us(one, n)
 
 
 async def _product_client(url: str, n: int) -> float:
@@ -50,14 +45,19 @@ async def _product_client(url: str, n: int) -> float:
             pass  # 404: the same answer for both clients
 
     try:
-        for _ in range(50):
-            await one()
-        t0 = time.process_time()
-        for _ in range(n):
-            await one()
-        return (time.process_time() - t0) / n * 1e6
+        return await _cpu_us(one, n)
     finally:
         await rest.close()
+
+
+async def _cpu_us(one, n: int) -> float:
+    """CPU µs of this process per ``await one()``, after 50 to warm up."""
+    for _ in range(50):
+        await one()
+    t0 = time.process_time()
+    for _ in range(n):
+        await one()
+    return (time.process_time() - t0) / n * 1e6
 
 
 async def bench_rest(res: Results, rounds: int = 3, n: int = 3000) -> None:

@@ -109,19 +109,11 @@ async def test_billing_keyword_is_extension_or_name_only(coovox):
 
 
 async def test_keyword_on_postgresql(pg_url, tmp_path):
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
+    from tests.support.apps import opened
 
-    config = load_config(environ={}, data_dir=str(tmp_path / "d"), database_url=pg_url,
-                         secret_key="x")
-    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
-        startup=False)
-    try:
+    async with opened(pg_url, tmp_path / "d"):
         rows = await make_calls()
         await check_words(rows)
-    finally:
-        await app.close()
 
 
 @pytest.mark.parametrize("value", ["Alice", 'say "hi"', "{x} : y", "a*", "NOT", "-x"])

@@ -49,16 +49,10 @@ async def test_csv_export_matches_the_api_in_small_chunks(admin_client, monkeypa
 async def test_export_chunks_on_postgresql(pg_url, tmp_path, monkeypatch):
     """Same rows in the same order on PostgreSQL, the next chunk read while one is written."""
     from coovox.calls.log_api import CALL_LIST, export_chunks, filtered_calls
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
+    from tests.support.apps import opened
 
     monkeypatch.setattr(log_api, "EXPORT_CHUNK", 4)
-    config = load_config(environ={}, data_dir=str(tmp_path / "d"), database_url=pg_url,
-                         secret_key="x")
-    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
-        startup=False)
-    try:
+    async with opened(pg_url, tmp_path / "d") as app:
         await make_calls()
         lq = CALL_LIST.parse({}, strict=True)
         qs = CALL_LIST.order(CALL_LIST.filter(filtered_calls({}, "UTC"), lq), lq)
@@ -70,5 +64,3 @@ async def test_export_chunks_on_postgresql(pg_url, tmp_path, monkeypatch):
         assert [r["id"] for r in exported] == [w["id"] for w in want]
         for got, item in zip(exported, want, strict=True):
             assert {k: got[k] for k in got} == {k: item[k] for k in got}
-    finally:
-        await app.close()

@@ -38,13 +38,7 @@ async def test_the_log_stays_small_while_the_product_writes(config, monkeypatch)
 
 
 async def test_postgresql_has_no_checkpointer(tmp_path, pg_url):
-    from coovox.config import load_config
+    from tests.support.apps import opened
 
-    config = load_config(environ={}, data_dir=str(tmp_path / "p"), database_url=pg_url,
-                         secret_key="x")
-    app = Coovox(config=config, plugins=PluginHost(load_entry_points=False))
-    await app.open(startup=False)
-    try:
+    async with opened(pg_url, tmp_path / "p"):
         assert db.checkpointer() is None
-    finally:
-        await app.close()

@@ -118,15 +118,9 @@ async def test_csv_and_xlsx_downloads_hold_every_row_and_no_formulas(api):
 
 @pytest.mark.postgres
 async def test_statistics_on_postgresql(pg_url, tmp_path):
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
+    from tests.support.apps import opened
 
-    config = load_config(environ={}, data_dir=str(tmp_path / "d"), database_url=pg_url,
-                         secret_key="x")
-    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
-        startup=False)
-    try:
+    async with opened(pg_url, tmp_path / "d"):
         await make_calls()
         rows, _ = await reports.statistics({"by": "month"})
         assert [(r["period"], r["cost"]) for r in rows] == [
@@ -136,8 +130,6 @@ async def test_statistics_on_postgresql(pg_url, tmp_path):
         day, _ = await reports.call_log({"from": "2026-12-01", "to": "2026-12-01"},
                                         ZoneInfo(TZ), 0, 10)
         assert [r["id"] for r in day] == ["r1"]
-    finally:
-        await app.close()
 
 
 async def test_exports_in_chunks_hold_every_row_once_in_order_despite_equal_times(
@@ -174,18 +166,10 @@ async def test_the_call_log_shows_each_calls_cost_and_rate(coovox):
 
 @pytest.mark.postgres
 async def test_the_call_log_shows_each_calls_cost_and_rate_on_postgresql(tmp_path, pg_url):
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
+    from tests.support.apps import opened
 
-    config = load_config(environ={}, data_dir=str(tmp_path / "p"), database_url=pg_url,
-                         secret_key="x")
-    app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
-        startup=False)
-    try:
+    async with opened(pg_url, tmp_path / "p"):
         await _check_call_fields()
-    finally:
-        await app.close()
 
 
 async def _check_call_fields() -> None:
