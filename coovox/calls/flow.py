@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from coovox.ari import AriError
 from coovox.calls import causes, services
 from coovox.calls.routing import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION, Refusal
-from coovox.hooktypes import CallInfo, GateDecision
+from coovox.calls.state import CallState, Marker, channel_of
+from coovox.hooktypes import CallInfo
 
 if TYPE_CHECKING:
     from coovox.calls.stasis import CallController
@@ -29,80 +29,6 @@ PIN_PROMPT = "sound:agent-pass"  # "please enter your password followed by the p
 PIN_WRONG = "sound:auth-incorrect"
 DB_UNAVAILABLE = "database unavailable"
 CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE, DB_UNAVAILABLE})
-
-
-@dataclass
-class Marker:
-    """An internal queue item: ``cut`` (a cap or plugin) or ``vanished`` (reconcile)."""
-
-    kind: str
-    reason: str = ""
-    billed_until: float | None = None
-    plugin: str = ""
-    legs: tuple[str, ...] = ()
-    at: datetime | None = None
-
-
-@dataclass
-class CallState:
-    """What the controller knows about one call in memory."""
-
-    id: str
-    caller: str
-    extension: str
-    dialed: str
-    started_at: datetime
-    info: CallInfo | None = None
-    out: str | None = None
-    bridge: str | None = None
-    trunk: str = ""
-    phase: str = "setup"  # setup, dialing, talking, ending, done
-    answer_mono: float | None = None
-    decisions: dict[str, GateDecision] = field(default_factory=dict)
-    cap: float | None = None
-    cap_by: str = ""
-    cut_requested: bool = False
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    gone: dict[str, int | None] = field(default_factory=dict)  # leg -> Q.850 cause if known
-    destroyed: set[str] = field(default_factory=set)
-    hung_up_by_us: set[str] = field(default_factory=set)
-    first_gone: str | None = None
-    ringback: str | None = None  # playback id of tone:ring for a caller answered for a PIN
-    task: asyncio.Task | None = None
-
-    @staticmethod
-    def new_id() -> str:
-        return uuid.uuid4().hex
-
-    def legs(self) -> list[str]:
-        return [leg for leg in (self.caller, self.out) if leg]
-
-    def note(self, event: dict[str, Any]) -> None:
-        """Update leg state from an event (synchronously, before it is queued)."""
-        channel = _channel_of(event)
-        if channel is None or not causes.is_leg_gone(event):
-            return
-        if channel in self.hung_up_by_us:
-            if event.get("type") == "ChannelDestroyed":
-                self.destroyed.add(channel)
-            return
-        cause = causes.q850_cause(event)
-        if channel not in self.gone:
-            self.gone[channel] = cause
-            if self.first_gone is None:
-                self.first_gone = channel
-        elif cause is not None and self.gone[channel] is None:
-            self.gone[channel] = cause
-        if event.get("type") == "ChannelDestroyed":
-            self.destroyed.add(channel)
-
-
-def _channel_of(event: dict[str, Any]) -> str | None:
-    obj = event.get("channel")
-    if isinstance(obj, dict):
-        return obj.get("id")
-    return None
 
 
 class CallFlow:
@@ -292,7 +218,7 @@ class CallFlow:
                 if self._caller_gone():
                     return None
                 if (isinstance(item, dict) and item.get("type") == "ChannelDtmfReceived"
-                        and _channel_of(item) == call.caller):
+                        and channel_of(item) == call.caller):
                     digit = str(item.get("digit", ""))
                     if digit == "#":
                         break
@@ -394,7 +320,7 @@ class CallFlow:
                     await self._hangup_leg(out)
                     result, failover = causes.DIAL_OUTCOMES[status]
                     return self._forget_out(result, failover, causes.DIAL_CAUSES[status])
-            elif (kind == "ChannelStateChange" and _channel_of(item) == out
+            elif (kind == "ChannelStateChange" and channel_of(item) == out
                   and (item.get("channel") or {}).get("state") == "Up"):
                 return "answered"
 

@@ -24,8 +24,9 @@ from typing import Any
 from coovox.ari import AriConnection, AriError, default_event_key
 from coovox.calls import causes, services
 from coovox.calls.config_cache import ConfigCache
-from coovox.calls.flow import CallFlow, CallState, Marker
+from coovox.calls.flow import CallFlow
 from coovox.calls.models import Call
+from coovox.calls.state import CallState, Marker
 from coovox.context import Coovox
 from coovox.hooktypes import CallInfo, GateDecision
 
