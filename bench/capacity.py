@@ -16,11 +16,16 @@ from bench.stats import summary_ms
 DB_VARIANTS = (("as shipped", ""),)
 
 
-async def bench_cps(res: Results, sz: Sizes) -> None:
+async def _each_variant(res: Results, sz: Sizes, name: str, measure) -> None:
+    """``measure`` once per database variant; results saved as ``<name>.json``."""
     data = {"sizes": sz.__dict__}
     for what, params in DB_VARIANTS:
-        data[what] = await _cps(res, sz, what, params)
-    res.save("cps", data)
+        data[what] = await measure(res, sz, what, params)
+    res.save(name, data)
+
+
+async def bench_cps(res: Results, sz: Sizes) -> None:
+    await _each_variant(res, sz, "cps", _cps)
 
 
 async def _cps(res: Results, sz: Sizes, what: str, params: str) -> dict:
@@ -62,10 +67,7 @@ async def _cps(res: Results, sz: Sizes, what: str, params: str) -> dict:
 
 
 async def bench_concurrency(res: Results, sz: Sizes) -> None:
-    data = {"sizes": sz.__dict__}
-    for what, params in DB_VARIANTS:
-        data[what] = await _concurrency(res, sz, what, params)
-    res.save("concurrency", data)
+    await _each_variant(res, sz, "concurrency", _concurrency)
 
 
 async def _concurrency(res: Results, sz: Sizes, what: str, params: str) -> dict:

@@ -9,7 +9,6 @@ On SQLite the record's writes go to the database thread in one trip each
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -17,38 +16,28 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from tortoise.exceptions import IntegrityError, OperationalError
+from tortoise.exceptions import IntegrityError
 
 from coovox.calls import causes
 from coovox.calls.config_cache import Snapshot
 from coovox.calls.models import Call, PinSet
 from coovox.calls.routing import ExtensionSpec, Refusal, Route, TrunkSpec, route
 from coovox.hooktypes import GateDecision
-from coovox.storage import direct
+from coovox.storage import direct, retry
 
 CORE = "core"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DB_RETRIES = 4
 DB_RETRY_DELAY = 0.2
-# what a reset or unreachable database raises (IntegrityError, an OperationalError, is not one)
-DB_ERRORS = (ConnectionError, OSError, OperationalError)
+DB_ERRORS = retry.DB_ERRORS
 
 
 async def with_retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
     """Run a call's database read or record write, retrying a few times when the database
     connection fails (a reset connection must not lose a call or its record)."""
-    for attempt in range(DB_RETRIES):
-        try:
-            return await fn()
-        except IntegrityError:
-            raise
-        except DB_ERRORS as exc:
-            if attempt == DB_RETRIES - 1:
-                raise
-            log.warning("%s failed (%s), retrying", what, exc)
-            await asyncio.sleep(DB_RETRY_DELAY * (attempt + 1))
-    raise AssertionError("unreachable")
+    return await retry.retry(what, fn, tries=DB_RETRIES,
+                             delay=lambda attempt: DB_RETRY_DELAY * (attempt + 1), log=log)
 
 
 async def create_call(**fields: Any) -> None:
@@ -66,7 +55,7 @@ async def insert_call(fields: dict[str, Any]) -> None:
             if not await Call.exists(id=fields["id"]):
                 raise
         return
-    columns, values = direct.instance_values(Call(**fields))
+    columns, values = direct.db_values(Call, direct.with_defaults(Call, fields))
     query = direct.insert_sql(Call, columns)
     try:
         await direct.run(db, lambda conn: conn.execute(query, values), write=False)
@@ -85,8 +74,7 @@ async def _update(call_id: str, fields: dict[str, Any]) -> None:
         await Call.filter(id=call_id).update(**fields)
         return
     columns, values = direct.db_values(Call, fields)
-    query = (f'UPDATE "calls_call" SET {", ".join(f"{c} = ?" for c in columns)} '
-             "WHERE id = ?")
+    query = direct.update_sql(Call, columns, "id = ?")
     await direct.run(db, lambda conn: conn.execute(query, [*values, call_id]), write=False)
 
 
@@ -223,9 +211,8 @@ async def _finish_sqlite(db: Any, call_id: str, status: str, reason: str,
                                   if answered is not None else None,
                                   status, reason, ended_at, cause, billed_talk_time, extra)
         columns, values = direct.db_values(Call, fields)
-        changed = conn.execute(
-            f'UPDATE "calls_call" SET {", ".join(f"{c} = ?" for c in columns)} '
-            "WHERE id = ? AND status = ?", [*values, call_id, causes.ACTIVE]).rowcount
+        changed = conn.execute(direct.update_sql(Call, columns, "id = ? AND status = ?"),
+                               [*values, call_id, causes.ACTIVE]).rowcount
         return (raw, fields) if changed else None
 
     done = await direct.run(db, job)

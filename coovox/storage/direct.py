@@ -90,14 +90,12 @@ def with_defaults(model: type[Model], fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def instance_values(instance: Model) -> tuple[list[str], list[Any]]:
-    """Every column of a new model instance (defaults filled in by Tortoise), converted."""
-    model = type(instance)
-    return db_values(model, {name: getattr(instance, name)
-                             for name in model._meta.fields_db_projection})
-
-
-def insert_sql(model: type[Model], columns: list[str], *, or_ignore: bool = False) -> str:
-    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
-    return (f'{verb} INTO "{model._meta.db_table}" ({", ".join(columns)}) '
+def insert_sql(model: type[Model], columns: list[str]) -> str:
+    return (f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
             f'VALUES ({", ".join("?" for _ in columns)})')
+
+
+def update_sql(model: type[Model], columns: list[str], where: str) -> str:
+    """``UPDATE <table> SET <column> = ?, ... WHERE <where>`` (values: columns', then where's)."""
+    return (f'UPDATE "{model._meta.db_table}" SET {", ".join(f"{c} = ?" for c in columns)} '
+            f"WHERE {where}")

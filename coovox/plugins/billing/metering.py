@@ -16,8 +16,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import OperationalError
-
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.models import setting_writes
 from coovox.plugins.billing import ledger, reports, services, sql
@@ -33,6 +31,7 @@ from coovox.plugins.billing.rating import (
     live_charges,
 )
 from coovox.storage.money import from_units
+from coovox.storage.retry import retry
 
 log = logging.getLogger(__name__)
 PLUGIN = "billing"
@@ -42,7 +41,6 @@ REFUSE_FUNDS = "insufficient funds"
 CUT_ERROR = "billing unavailable"
 CHARGE_TRIES = 4  # a charge failing with a database error is retried (safe: keyed by seq)
 CHARGE_BACKOFF = 0.05  # seconds before the first retry, doubled each time
-DB_ERRORS = (ConnectionError, OSError, OperationalError)
 SETTINGS_TTL = 2.0  # seconds a node keeps billing settings and rates: another node's edit
 # is seen after at most this long (an edit in this process is seen at once)
 ACCOUNT_SQL = ("SELECT enabled, status, balance, credit FROM billing_account "
@@ -259,15 +257,8 @@ class Meter:
 async def _retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
     """``fn()`` (an all-or-nothing unit of work), retried with a short backoff when the
     database fails."""
-    for attempt in range(CHARGE_TRIES):
-        try:
-            return await fn()
-        except DB_ERRORS as exc:
-            if attempt == CHARGE_TRIES - 1:
-                raise
-            log.warning("%s failed (%s), retrying", what, exc)
-            await asyncio.sleep(CHARGE_BACKOFF * 2 ** attempt)
-    raise AssertionError("unreachable")
+    return await retry(what, fn, tries=CHARGE_TRIES,
+                       delay=lambda attempt: CHARGE_BACKOFF * 2 ** attempt, log=log)
 
 
 async def _charge(call_id: str, extension: str, due: Charge) -> ChargeResult:

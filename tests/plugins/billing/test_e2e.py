@@ -18,22 +18,12 @@ from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
-from coovox.sim import AriDouble, FarEnd
+from coovox.sim import FarEnd
 from coovox.users import create_token, create_user
-from tests.calls.conftest import ARI_PASSWORD, active_answered, app_config, finished, seed
+from tests.calls.conftest import active_answered, app_config, finished, seed
 
 PER_SECOND = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.01",
               "unit": 1, "extensions": "all"}
-
-
-@pytest.fixture
-async def double() -> AsyncIterator[AriDouble]:
-    d = AriDouble(app="coovox", user="coovox", password=ARI_PASSWORD, sound_duration=0.05)
-    await d.start("127.0.0.1", 0)
-    try:
-        yield d
-    finally:
-        await d.stop()
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from tests.calls.test_restart import App, _until
-from tests.plugins.billing.test_e2e import double  # noqa: F401  (fixture)
 
 
 @pytest.mark.timeout(90)
-async def test_metering_resumes_after_a_kill(tmp_path, double):  # noqa: F811
+async def test_metering_resumes_after_a_kill(tmp_path, double):
     async with App(tmp_path, double) as app:
         await app.local.set_plugin_enabled("billing", True)
         await set_setting("billing", "active", True)
