@@ -10,15 +10,17 @@ from aiohttp_session import get_session
 
 from coovox import __version__
 from coovox.storage import db
-from coovox.users import authenticate
+from coovox.users import USERNAME_MAX, PasswordHashBusy, authenticate
 from coovox.web.errors import ApiError
 from coovox.web.i18n import LANGUAGES
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
 from coovox.web.security import start_session
+from coovox.web.throttle import Throttled
 
 log = logging.getLogger(__name__)
 LANG_COOKIE_AGE = 365 * 86400
+BUSY_RETRY_AFTER = 2
 
 
 def _safe_next(value: str | None) -> str:
@@ -33,41 +35,72 @@ async def sign_in_page(request: web.Request) -> web.Response:
         {"next": _safe_next(request.query.get("next")), "username": "", "error": ""})
 
 
+TOO_MANY = "Too many sign-in attempts. Wait %(seconds)s seconds and try again."
+BUSY = "The server is busy checking other sign-ins. Try again in a few seconds."
+
+
+def _sign_in_form(request: web.Request, nxt: str, username: str, error: str,
+                  status: int = 200, retry_after: int | None = None) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "sign_in.html", request, {"next": nxt, "username": username[:USERNAME_MAX],
+                                  "error": error}, status=status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 async def sign_in(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "")))
     ip = request.remote or ""
+    shown = username[:USERNAME_MAX]
     coovox = request.app[COOVOX_KEY]
+    request["weblog_user"] = (shown, "")
 
     throttle = request.app[THROTTLE_KEY]
-    delay = await throttle.wait(username, ip)
-    user = await authenticate(username, password)
-    request["weblog_user"] = (username, user.role if user else "")
-    error = ""
-    if user is None:
-        throttle.failed(username, ip)
-        log.warning("failed sign-in for user %r from %s (slowed by %.1f s)", username, ip, delay)
-        error = _("Wrong user name or password.")
-    else:
-        refusal = await coovox.plugins.afirst("coovox_sign_in_refusal", username=user.username,
-                                              role=user.role)
-        if refusal:
-            log.warning("sign-in of %r refused: %s", username, refusal)
-            error = refusal
-    if error:
-        request["weblog_note"] = "sign-in refused"
-        return aiohttp_jinja2.render_template(
-            "sign_in.html", request, {"next": nxt, "username": username, "error": error},
-            status=200)
-    throttle.succeeded(username, ip)
+    try:
+        attempt = throttle.begin(username, ip)  # counted before the password is checked
+    except Throttled as exc:
+        log.warning("sign-in for user %r from %s refused: %s", shown, ip, exc.reason)
+        request["weblog_note"] = "sign-in throttled"
+        return _sign_in_form(request, nxt, username, _(TOO_MANY, seconds=exc.retry_after),
+                             429, exc.retry_after)
+    failed = succeeded = False
+    try:
+        delay = await throttle.wait(attempt)
+        try:
+            user = await authenticate(username, password)
+        except PasswordHashBusy:
+            log.warning("sign-in for user %r from %s refused: password checks busy", shown, ip)
+            request["weblog_note"] = "sign-in refused: busy"
+            return _sign_in_form(request, nxt, username, _(BUSY), 429, BUSY_RETRY_AFTER)
+        request["weblog_user"] = (shown, user.role if user else "")
+        error = ""
+        if user is None:
+            failed = True
+            log.warning("failed sign-in for user %r from %s (slowed by %.1f s)", shown, ip,
+                        delay)
+            error = _("Wrong user name or password.")
+        else:
+            refusal = await coovox.plugins.afirst("coovox_sign_in_refusal",
+                                                  username=user.username, role=user.role)
+            if refusal:
+                log.warning("sign-in of %r refused: %s", shown, refusal)
+                error = refusal
+        if error:
+            request["weblog_note"] = "sign-in refused"
+            return _sign_in_form(request, nxt, username, error)
+        succeeded = True
+    finally:
+        throttle.finish(attempt, failed=failed, succeeded=succeeded)
     await start_session(request, user)
     response = web.HTTPFound(nxt)
     if user.language in LANGUAGES:
         response.set_cookie("lang", user.language, max_age=LANG_COOKIE_AGE, samesite="Lax",
                             httponly=True)
-    log.info("user %s signed in from %s", username, ip)
+    log.info("user %s signed in from %s", shown, ip)
     raise response
 
 
