@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from coovox.hooktypes import ADMIN, BILLING
-from coovox.models import ApiToken, User
+from coovox.models import ApiToken, User, WebSession
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "cvx_"
@@ -156,15 +156,17 @@ async def create_user(username: str, password: str, role: str = ADMIN) -> User:
 
 
 async def set_password(username: str, password: str) -> None:
-    """Change a password (strength checked); sessions of that user end (fingerprint changes)."""
+    """Change a password (strength checked); every web session of that user ends."""
     problem = password_problem(password)
     if problem:
         raise UserError(f"password {problem}", "password")
-    if not await User.filter(username=username).exists():
+    user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
+    if user is None:
         raise UserError(f"no user named {username!r}", "username", "not_found")
     new_hash = await hash_password(password)
-    if not await User.filter(username=username).update(password_hash=new_hash):
+    if not await User.filter(id=user.id).update(password_hash=new_hash):
         raise UserError(f"no user named {username!r}", "username", "not_found")
+    await end_sessions(user.id)
 
 
 async def change_own_password(username: str, current: str, new: str) -> None:
@@ -175,9 +177,9 @@ async def change_own_password(username: str, current: str, new: str) -> None:
     await set_password(username, new)
 
 
-def session_fingerprint(password_hash: str) -> str:
-    """A short digest of the password hash kept in the session: changes with the password."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+async def end_sessions(user_id: int) -> int:
+    """End every web session of a user (the cookies stop working); returns how many."""
+    return await WebSession.filter(user_id=user_id).delete()
 
 
 BILLING_NAME_ALPHABET = string.ascii_lowercase + string.digits
@@ -198,10 +200,15 @@ async def create_billing_user(tries: int = 50) -> tuple[User, str]:
 
 
 async def delete_user(username: str) -> None:
-    """Delete a user (and its tokens); ``admin`` cannot be deleted (manual §7.10.1)."""
+    """Delete a user (and its tokens and sessions); ``admin`` cannot be deleted (manual
+    §7.10.1)."""
     if username == "admin":
         raise UserError("the admin account cannot be deleted", "username", "forbidden")
-    if not await User.filter(username=username).delete():
+    user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
+    if user is None:
+        raise UserError(f"no user named {username!r}", "username", "not_found")
+    await end_sessions(user.id)  # also cascades; said here for databases without foreign keys
+    if not await User.filter(id=user.id).delete():
         raise UserError(f"no user named {username!r}", "username", "not_found")
 
 

@@ -11,7 +11,8 @@ from aiohttp import web
 from aiohttp_session import get_session
 
 from coovox.hooktypes import ADMIN, Route
-from coovox.users import session_fingerprint, user_for_token
+from coovox.users import user_for_token
+from coovox.web import sessions
 from coovox.web.errors import json_error
 from coovox.web.keys import ROUTES_KEY
 
@@ -31,6 +32,7 @@ class Principal:
     username: str
     role: str
     via_token: bool = False
+    session_id: int | None = None  # the web session's row (None for API tokens)
 
     def may(self, roles: tuple[str, ...]) -> bool:
         return self.role == ADMIN or self.role in roles or "*" in roles
@@ -52,7 +54,12 @@ async def csrf_token(request: web.Request) -> str:
     return token
 
 
-async def _identify(request: web.Request) -> Principal | None:
+async def identify(request: web.Request, *, end_stale: bool = True) -> Principal | None:
+    """The user of a bearer token or of a live server-side session, else None.
+
+    A cookie whose session ended (sign-out, password change, deletion, "sign out
+    everywhere", expiry) is cleared, unless ``end_stale`` is false (no cookie is set).
+    """
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
         user = await user_for_token(auth[7:].strip())
@@ -60,28 +67,46 @@ async def _identify(request: web.Request) -> Principal | None:
             return None
         return Principal(user.id, user.username, user.role, via_token=True)
     session = await get_session(request)
-    uid = session.get("uid")
-    if uid is None:
+    if sessions.SESSION_ID not in session:
         return None
-    from coovox.models import User
-
-    user = await User.get_or_none(id=uid)
-    if user is None or session.get("pw") != session_fingerprint(user.password_hash):
-        # deleted user or changed password: this session is over
-        session.invalidate()
+    row = await sessions.lookup(session.get(sessions.SESSION_ID))
+    if row is None:
+        if end_stale:
+            session.invalidate()
         return None
-    return Principal(user.id, user.username, user.role)
+    await sessions.touch(row, request.remote or "")
+    user = row.user
+    return Principal(user.id, user.username, user.role, session_id=row.id)
 
 
 async def start_session(request: web.Request, user) -> None:
-    """Begin a fresh session for ``user`` (called after a successful sign-in)."""
+    """Begin a fresh session for ``user`` (called after a successful sign-in): a new
+    cookie session (no state of the anonymous one survives) and a new server-side row."""
     from aiohttp_session import new_session
 
     session = await new_session(request)
-    session["uid"] = user.id
-    session["username"] = user.username
-    session["role"] = user.role
-    session["pw"] = session_fingerprint(user.password_hash)
+    session[sessions.SESSION_ID] = await sessions.create(
+        user, request.remote or "", request.headers.get("User-Agent", ""))
+
+
+async def renew_session(request: web.Request, user) -> None:
+    """Keep the current browser signed in under a new session id (after its own user's
+    password changed, which ended every session of that user); the CSRF token stays."""
+    session = await get_session(request)
+    session[sessions.SESSION_ID] = await sessions.create(
+        user, request.remote or "", request.headers.get("User-Agent", ""))
+
+
+async def end_session(request: web.Request) -> Principal | None:
+    """Sign-out: delete the session's row and clear the cookie; returns who it was."""
+    principal = await identify(request)
+    session = await get_session(request)
+    sid = session.get(sessions.SESSION_ID)
+    if sid is not None:
+        await sessions.end(sid)
+    if not session.empty:
+        session.invalidate()
+    return principal
 
 
 def route_of(request: web.Request) -> Route | None:
@@ -100,11 +125,11 @@ async def access_middleware(request: web.Request, handler):
             await _check_csrf(request, route)
         if route is None and not request.path.startswith("/static/"):
             # an unknown page: know the user only to show the menu on the 404 page
-            principal = await _identify(request)
+            principal = await identify(request)
             if principal is not None:
                 request[USER_KEY] = principal
         return await handler(request)
-    principal = await _identify(request)
+    principal = await identify(request)
     if principal is None:
         if route.api:
             return json_error(401, "sign in or send an API token (Authorization: Bearer ...)")

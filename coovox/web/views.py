@@ -6,7 +6,6 @@ import logging
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session
 
 from coovox import __version__
 from coovox.storage import db
@@ -15,7 +14,7 @@ from coovox.web.errors import ApiError
 from coovox.web.i18n import LANGUAGES
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
-from coovox.web.security import start_session
+from coovox.web.security import end_session, identify, start_session
 from coovox.web.throttle import Throttled
 
 log = logging.getLogger(__name__)
@@ -105,10 +104,10 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    session = await get_session(request)
-    if session.get("username"):
-        request["weblog_user"] = (session.get("username"), session.get("role", ""))
-    session.invalidate()
+    """End the session: its server-side row goes, so a copy of the cookie is useless too."""
+    principal = await end_session(request)
+    if principal is not None:
+        request["weblog_user"] = (principal.username, principal.role)
     raise web.HTTPFound("/sign-in")
 
 
@@ -119,12 +118,11 @@ async def set_language(request: web.Request) -> web.Response:
     if lang in LANGUAGES:
         response.set_cookie("lang", lang, max_age=LANG_COOKIE_AGE, samesite="Lax",
                             httponly=True)
-        session = await get_session(request)
-        uid = session.get("uid")
-        if uid is not None:
+        principal = await identify(request, end_stale=False)
+        if principal is not None and not principal.via_token:
             from coovox.users import set_language as store_language
 
-            await store_language(uid, lang)
+            await store_language(principal.id, lang)
     raise response
 
 
