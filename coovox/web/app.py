@@ -19,7 +19,7 @@ from coovox.web import errors as web_errors
 from coovox.web.guard import APP_MAX_BODY, setup_guard, too_large
 from coovox.web.i18n import setup_i18n
 from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY, THROTTLE_KEY
-from coovox.web.security import access_middleware, csrf_token, current_user
+from coovox.web.security import access_middleware, current_user, lazy_csrf_token
 from coovox.web.throttle import SignInThrottle
 from coovox.web.weblog import weblog_middleware
 
@@ -98,7 +98,7 @@ async def template_context(request: web.Request) -> dict:
     return {
         "user": user,
         "menu": menu,
-        "csrf_token": await csrf_token(request),
+        "csrf_token": await lazy_csrf_token(request),
         "simulation": coovox.config.simulation,
         "ari_status": ari() if callable(ari) else None,
         "request": request,

@@ -47,11 +47,32 @@ def current_user(request: web.Request) -> Principal | None:
 
 async def csrf_token(request: web.Request) -> str:
     session = await get_session(request)
+    return _token_of(session)
+
+
+def _token_of(session) -> str:
     token = session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(24)
         session["csrf"] = token
     return token
+
+
+class LazyCsrfToken:
+    """The CSRF token for templates, made (and the cookie set) only when a page prints it:
+    answers without a form (JSON, /healthz, redirects) set no cookie."""
+
+    def __init__(self, session) -> None:
+        self._session = session
+
+    def __str__(self) -> str:
+        return _token_of(self._session)
+
+    __html__ = __str__
+
+
+async def lazy_csrf_token(request: web.Request) -> LazyCsrfToken:
+    return LazyCsrfToken(await get_session(request))
 
 
 async def identify(request: web.Request, *, end_stale: bool = True) -> Principal | None:

@@ -11,6 +11,7 @@ from coovox import __version__
 from coovox.storage import db
 from coovox.users import USERNAME_MAX, PasswordHashBusy, authenticate
 from coovox.web.errors import ApiError
+from coovox.web.guard import is_local_probe
 from coovox.web.i18n import LANGUAGES
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
@@ -140,19 +141,23 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Database and Asterisk status as JSON (public: it reveals no configuration)."""
+    """``{"status": "up"}`` or ``"degraded"`` (503) for anyone; the details (version,
+    database, Asterisk connection) only for signed-in users and for a probe on this
+    machine (127.0.0.1/::1 with no forwarding header). Sets no cookie."""
     coovox = request.app[COOVOX_KEY]
     db_error = await db.ping()
-    ari = coovox.services.get("ari_status")
-    ari_state = ari() if callable(ari) else {"connected": False, "last_error": "not started"}
-    body = {
-        "status": "ok" if db_error is None else "degraded",
-        "version": __version__,
-        "database": {"ok": db_error is None, "error": db_error},
-        "ari": ari_state,
-        "simulation": coovox.config.simulation,
-    }
-    return web.json_response(body, status=200 if db_error is None else 503)
+    status = 200 if db_error is None else 503
+    body: dict = {"status": "up" if db_error is None else "degraded"}
+    if is_local_probe(request) or await identify(request, end_stale=False) is not None:
+        ari = coovox.services.get("ari_status")
+        ari_state = ari() if callable(ari) else {"connected": False, "last_error": "not started"}
+        body.update({
+            "version": __version__,
+            "database": {"ok": db_error is None, "error": db_error},
+            "ari": ari_state,
+            "simulation": coovox.config.simulation,
+        })
+    return web.json_response(body, status=status)
 
 
 async def plugins_page(request: web.Request) -> web.Response:
