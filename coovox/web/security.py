@@ -22,6 +22,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 FORM_EXPIRED = "The form has expired or was not sent by this site: reload the page and try again."
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ async def access_middleware(request: web.Request, handler):
     route = route_of(request)
     if route is None or route.public:
         if route is not None and request.method not in SAFE_METHODS and not route.api:
+            await read_form(request)
             await _check_csrf(request, route)
         if route is None and not request.path.startswith("/static/"):
             # an unknown page: know the user only to show the menu on the 404 page
@@ -161,9 +163,40 @@ async def access_middleware(request: web.Request, handler):
         if route.api:
             return json_error(403, "your role may not use this")
         raise web.HTTPForbidden()
+    if request.method not in SAFE_METHODS and not route.api:
+        await read_form(request)
     if request.method not in SAFE_METHODS and not principal.via_token:
         await _check_csrf(request, route)
     return await handler(request)
+
+
+async def read_form(request: web.Request) -> None:
+    """Read a page's form once, before anything else does (handlers then get aiohttp's
+    cached copy): a form that cannot be read (unknown character set, bytes that are not
+    text in it, a cut-off or malformed multipart body) is a 400 with the reason, not a
+    crash in whichever code read it first."""
+    if request.content_type not in FORM_TYPES:
+        return
+    from coovox.web.i18n import gettext as _
+
+    try:
+        await request.post()
+    except web.HTTPException:
+        raise  # e.g. 413: over the route's body limit
+    except LookupError as exc:
+        charset = str(exc).rsplit(":", 1)[-1].strip() or (request.charset or "")
+        raise web.HTTPBadRequest(text=_(
+            "The form could not be read: unknown character set %(charset)s.",
+            charset=repr(charset[:40]))) from None
+    except UnicodeDecodeError as exc:
+        raise web.HTTPBadRequest(text=_(
+            "The form could not be read: it is not valid %(encoding)s text.",
+            encoding=exc.encoding)) from None
+    except (ValueError, AssertionError, KeyError, TypeError, IndexError) as exc:
+        log.info("unreadable form on %s %s: %s", request.method, request.path,
+                 exc.__class__.__name__)
+        raise web.HTTPBadRequest(text=_(
+            "The form could not be read: the body is cut off or malformed.")) from None
 
 
 async def _check_csrf(request: web.Request, route: Route) -> None:
