@@ -16,7 +16,7 @@ from coovox.context import Coovox
 from coovox.hooktypes import MenuItem, Role, Route, StaticDir
 from coovox.users import PasswordHashBusy
 from coovox.web import errors as web_errors
-from coovox.web.guard import APP_MAX_BODY, setup_guard, too_large
+from coovox.web.guard import APP_MAX_BODY, SESSION_COOKIE, setup_guard, too_large
 from coovox.web.i18n import setup_i18n
 from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY, THROTTLE_KEY
 from coovox.web.security import access_middleware, current_user, lazy_csrf_token
@@ -60,9 +60,11 @@ def create_app(coovox: Coovox) -> web.Application:
 def setup_sessions(app: web.Application, coovox: Coovox) -> None:
     import base64
 
+    from coovox.web.sessions import SESSION_MAX_AGE
+
     key = base64.urlsafe_b64encode(coovox.secret_key)
-    storage = SessionStorage(Fernet(key), cookie_name="coovox_session", httponly=True,
-                             samesite="Lax", max_age=12 * 3600)
+    storage = SessionStorage(Fernet(key), cookie_name=SESSION_COOKIE, httponly=True,
+                             samesite="Lax", max_age=SESSION_MAX_AGE)
     setup_session_mw(app, storage)
 
 
