@@ -141,12 +141,21 @@ def body_limit(request: web.Request, route: Route | None) -> int:
 
 
 def too_large(request: web.Request, limit: int) -> web.Response:
-    """413 in the api.md shape (API) or a short text; the connection is closed after it."""
-    message = f"the request body is too large: at most {_size(limit)} here"
+    """413 in the api.md shape (API) or a short text in the visitor's language; the
+    connection is closed after it (the rest of the body is never stored)."""
     if request.path.startswith("/api/"):
+        message = f"the request body is too large: at most {_size(limit)} here"
         response: web.Response = web.json_response(error_body(413, message), status=413)
     else:
-        response = web.Response(status=413, text=f"413: {message[0].upper()}{message[1:]}.")
+        from coovox.web import i18n
+
+        token = i18n.set_language(i18n.pick_language(request))
+        try:
+            text = i18n.gettext("The request is too large: at most %(size)s here.",
+                                size=_size(limit))
+        finally:
+            i18n.reset_language(token)
+        response = web.Response(status=413, text=f"413: {text}")
     response.force_close()
     return response
 
