@@ -7,6 +7,7 @@ and check.  :func:`load_config` returns a frozen :class:`Config` or raises
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import zoneinfo
@@ -90,6 +91,22 @@ def _keys(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _networks(value: Any) -> tuple[str, ...]:
+    """Addresses or CIDR blocks (a list, or one string separated by commas/spaces)."""
+    if isinstance(value, str):
+        value = [v for v in value.replace(",", " ").split() if v]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of addresses or networks, e.g. [\"127.0.0.1\", "
+                         "\"10.0.0.0/8\"]")
+    out = []
+    for item in value:
+        try:
+            out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network (CIDR)") from None
+    return tuple(out)
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -129,6 +146,8 @@ KEYS: tuple[Key, ...] = (
     Key("licence_public_keys", _keys, "trusted vendor Ed25519 public keys (base64)"),
     Key("secret_key", _text, "key for session cookies (generated in the data dir if empty)", secret=True),
     Key("node_name", _name, "name of this node when several share one database"),
+    Key("trusted_proxies", _networks, "reverse proxies (addresses/CIDRs) whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed"),
     Key("simulation", _bool, "true when running against the built-in ARI double"),
     Key("prompt_language", _prompt_language, "language of the voice prompts callers hear: en or zh"),
     Key("sounds_dir", _text, "folder of the voice prompts (<language>/<name>.wav); empty: the "
@@ -154,6 +173,7 @@ class Config:
     licence_public_keys: tuple[str, ...] = ()
     secret_key: str = ""
     node_name: str = "node1"
+    trusted_proxies: tuple[str, ...] = ()
     simulation: bool = False
     prompt_language: str = "en"
     sounds_dir: str = ""

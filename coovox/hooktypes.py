@@ -47,6 +47,8 @@ class Route:
     ``public=True`` opens it to anonymous users (sign-in page, static files only).
     ``api`` routes answer JSON errors and accept bearer tokens; ``openapi`` is the
     operation object for ``/api/v1/openapi.json`` (summary, parameters, requestBody...).
+    ``max_body`` is the most bytes of body the route accepts (default: 1 MB for ``api``
+    routes, 64 KB for forms, at most 20 MB); anonymous requests may send 16 KB at most.
     """
 
     method: str
@@ -57,6 +59,7 @@ class Route:
     public: bool = False
     api: bool = False
     openapi: dict[str, Any] | None = None
+    max_body: int | None = None
 
 
 @dataclass(frozen=True)

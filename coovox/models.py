@@ -1,4 +1,5 @@
-"""Core tables: users, API tokens, plugin state, settings and the web log (app ``core``)."""
+"""Core tables: users, API tokens, web sessions, plugin state, settings and the web log
+(app ``core``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,27 @@ class ApiToken(Model):
 
     class Meta:
         table = "core_api_token"
+
+
+class WebSession(Model):
+    """A signed-in browser session: the cookie carries a random id, this row its SHA-256.
+
+    Deleting the row ends the session at once, wherever the cookie is (sign-out, password
+    change, user deleted, "sign out everywhere").
+    """
+
+    id = fields.IntField(primary_key=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    last_seen_at = fields.DatetimeField()
+    ip = fields.CharField(max_length=64, default="")
+    user_agent = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "core_web_session"
 
 
 class PluginState(Model):

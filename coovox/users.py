@@ -1,22 +1,34 @@
-"""Users and API tokens: argon2 password hashes, hashed bearer tokens (no HTTP types)."""
+"""Users and API tokens: argon2 password hashes, hashed bearer tokens (no HTTP types).
+
+Argon2 is deliberately slow (tens to hundreds of milliseconds of CPU per hash): every hash
+and every check runs in :data:`HASH_POOL`, a small thread pool of its own with a bounded
+queue, never on the event loop.  When the queue is full, :class:`PasswordHashBusy` is
+raised at once (the web answers 429) instead of letting requests pile up.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
 import string
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from coovox.hooktypes import ADMIN, BILLING
-from coovox.models import ApiToken, User
+from coovox.models import ApiToken, User, WebSession
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "cvx_"
 LAST_USED_STEP = 60  # seconds: "last used" is written at most once a minute per token
+USERNAME_MAX = 64
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -29,15 +41,84 @@ class UserError(ValueError):
         self.code = code
 
 
-def hash_password(password: str) -> str:
+class PasswordHashBusy(Exception):
+    """Too many password hashes are running or waiting; try again in a moment."""
+
+
+_T = TypeVar("_T")
+
+
+class HashPool:
+    """A dedicated pool of ``workers`` threads for argon2 with at most ``max_waiting``
+    jobs queued behind the running ones; beyond that :meth:`run` refuses at once.
+
+    A job counts as pending from submission until its thread finished it (a caller that
+    gave up does not free its place early).
+    """
+
+    def __init__(self, workers: int = 2, max_waiting: int = 8):
+        self.workers = workers
+        self.max_waiting = max_waiting
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.workers,
+                                                    thread_name_prefix="coovox-argon2")
+            return self._executor
+
+    async def run(self, fn: Callable[..., _T], *args: object) -> _T:
+        executor = self._pool()
+        with self._lock:
+            if self._pending >= self.workers + self.max_waiting:
+                raise PasswordHashBusy("too many password checks at once")
+            self._pending += 1
+
+        def job() -> _T:
+            try:
+                return fn(*args)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+        try:
+            future = executor.submit(job)
+        except BaseException:
+            with self._lock:
+                self._pending -= 1
+            raise
+        return await asyncio.wrap_future(future)
+
+
+HASH_POOL = HashPool()
+
+
+def _hash_now(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def _verify_now(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    """The argon2 hash of ``password``, computed in :data:`HASH_POOL`."""
+    return await HASH_POOL.run(_hash_now, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches ``password_hash``, checked in :data:`HASH_POOL`."""
+    return await HASH_POOL.run(_verify_now, password_hash, password)
 
 
 def password_problem(password: str) -> str | None:
@@ -70,29 +151,35 @@ async def create_user(username: str, password: str, role: str = ADMIN) -> User:
         raise UserError(f"password {problem}", "password")
     if await User.filter(username=username).exists():
         raise UserError(f"user {username!r} already exists", "username", "conflict")
-    return await User.create(username=username, password_hash=hash_password(password), role=role)
+    return await User.create(username=username, password_hash=await hash_password(password),
+                             role=role)
 
 
 async def set_password(username: str, password: str) -> None:
-    """Change a password (strength checked); sessions of that user end (fingerprint changes)."""
+    """Change a password (strength checked); every web session of that user ends."""
     problem = password_problem(password)
     if problem:
         raise UserError(f"password {problem}", "password")
-    if not await User.filter(username=username).update(password_hash=hash_password(password)):
+    user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
+    if user is None:
         raise UserError(f"no user named {username!r}", "username", "not_found")
+    new_hash = await hash_password(password)
+    if not await User.filter(id=user.id).update(password_hash=new_hash):
+        raise UserError(f"no user named {username!r}", "username", "not_found")
+    await end_sessions(user.id)
 
 
 async def change_own_password(username: str, current: str, new: str) -> None:
     """A user changes their own password; the current one must be right."""
     user = await User.get_or_none(username=username)
-    if user is None or not verify_password(user.password_hash, current):
+    if user is None or not await verify_password(user.password_hash, current):
         raise UserError("the current password is wrong", "current_password")
     await set_password(username, new)
 
 
-def session_fingerprint(password_hash: str) -> str:
-    """A short digest of the password hash kept in the session: changes with the password."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+async def end_sessions(user_id: int) -> int:
+    """End every web session of a user (the cookies stop working); returns how many."""
+    return await WebSession.filter(user_id=user_id).delete()
 
 
 BILLING_NAME_ALPHABET = string.ascii_lowercase + string.digits
@@ -113,10 +200,15 @@ async def create_billing_user(tries: int = 50) -> tuple[User, str]:
 
 
 async def delete_user(username: str) -> None:
-    """Delete a user (and its tokens); ``admin`` cannot be deleted (manual §7.10.1)."""
+    """Delete a user (and its tokens and sessions); ``admin`` cannot be deleted (manual
+    §7.10.1)."""
     if username == "admin":
         raise UserError("the admin account cannot be deleted", "username", "forbidden")
-    if not await User.filter(username=username).delete():
+    user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
+    if user is None:
+        raise UserError(f"no user named {username!r}", "username", "not_found")
+    await end_sessions(user.id)  # also cascades; said here for databases without foreign keys
+    if not await User.filter(id=user.id).delete():
         raise UserError(f"no user named {username!r}", "username", "not_found")
 
 
@@ -140,11 +232,17 @@ async def has_users() -> bool:
 
 
 async def authenticate(username: str, password: str) -> User | None:
-    user = await User.get_or_none(username=username)
+    """The user when the password is right, else None (also for impossible names).
+
+    Raises :class:`PasswordHashBusy` when too many checks are waiting already.
+    """
+    user = None
+    if 0 < len(username) <= USERNAME_MAX:  # a longer name cannot exist (and the ORM refuses it)
+        user = await User.get_or_none(username=username)
     if user is None:
-        verify_password(_DUMMY_HASH, password)  # same time whether the user exists or not
+        await verify_password(_DUMMY_HASH, password)  # same time whether the user exists
         return None
-    return user if verify_password(user.password_hash, password) else None
+    return user if await verify_password(user.password_hash, password) else None
 
 
 def token_hash(token: str) -> str:

@@ -29,7 +29,7 @@ def routes() -> list[Route]:
         Route("GET", "/calls/extensions/export.csv", pages_csv.export_csv,
               "calls_extensions_export", roles=admin),
         Route("POST", "/calls/extensions/import", pages_csv.import_csv,
-              "calls_extensions_import", roles=admin),
+              "calls_extensions_import", roles=admin, max_body=20 * 1024 * 1024),
         Route("GET", "/calls/log", pages_calls.call_log_page, "calls_log", roles=admin),
         Route("GET", "/calls/live", pages_calls.live_page, "calls_live", roles=admin),
     ]

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session
 
 from coovox import users
 from coovox.models import User
-from coovox.users import UserError, session_fingerprint
+from coovox.users import UserError
+from coovox.web import sessions
 from coovox.web.errors import ApiError, read_json
 from coovox.web.i18n import gettext as _
 from coovox.web.pagination import ListSpec
-from coovox.web.security import current_user
+from coovox.web.security import current_user, renew_session
 
 USERS = ListSpec(sortable={"username": "username", "role": "role"}, default_sort="username",
                  filters={"keyword": ListSpec.contains_filter("username"),
@@ -32,17 +32,19 @@ def _message(exc: UserError) -> str:
     return _(text) if exc.code != "not_found" else text
 
 
-async def _render(request: web.Request, status: int = 200, **extra) -> web.Response:
+async def render_users(request: web.Request, status: int = 200, **extra) -> web.Response:
+    """The Accounts page; ``extra`` fills its messages."""
     page = await USERS.fetch(User.all(), USERS.parse(request.query),
                              path=str(request.app.router["users"].url_for()))
-    context = {"page": page, "created": None, "error": "",
-               "error_user": "", "changed": ""}
+    context = {"page": page, "created": None, "error": "", "error_user": "", "changed": "",
+               "signed_out": None, "session_counts": await sessions.count_by_user()}
     context.update(extra)
     return aiohttp_jinja2.render_template("users.html", request, context, status=status)
 
 
+
 async def users_page(request: web.Request) -> web.Response:
-    return await _render(request)
+    return await render_users(request)
 
 
 async def users_create(request: web.Request) -> web.Response:
@@ -50,8 +52,8 @@ async def users_create(request: web.Request) -> web.Response:
     try:
         user, password = await users.create_billing_user()
     except UserError as exc:
-        return await _render(request, 409, error=_message(exc))
-    return await _render(request, created={"username": user.username, "password": password})
+        return await render_users(request, 409, error=_message(exc))
+    return await render_users(request, created={"username": user.username, "password": password})
 
 
 async def users_password(request: web.Request) -> web.Response:
@@ -61,11 +63,11 @@ async def users_password(request: web.Request) -> web.Response:
         await users.set_password(name, str(form.get("password", "")))
     except UserError as exc:
         status = STATUS_OF.get(exc.code, 400)
-        return await _render(request, status, error=_message(exc), error_user=name)
+        return await render_users(request, status, error=_message(exc), error_user=name)
     me = current_user(request)
     if me is not None and me.username == name:
         await _refresh_session(request, name)
-    return await _render(request, changed=name)
+    return await render_users(request, changed=name)
 
 
 async def users_delete(request: web.Request) -> web.Response:
@@ -73,18 +75,17 @@ async def users_delete(request: web.Request) -> web.Response:
     try:
         await users.delete_user(name)
     except UserError as exc:
-        return await _render(request, STATUS_OF.get(exc.code, 400), error=_message(exc),
+        return await render_users(request, STATUS_OF.get(exc.code, 400), error=_message(exc),
                              error_user=name)
     raise web.HTTPFound(request.app.router["users"].url_for())
 
 
 async def _refresh_session(request: web.Request, username: str) -> None:
-    """Keep the current session valid after its own user's password changed."""
-    from coovox.models import User
-
-    user = await User.get(username=username)
-    session = await get_session(request)
-    session["pw"] = session_fingerprint(user.password_hash)
+    """After its own user's password changed (which ended all of that user's sessions),
+    keep this browser signed in under a new session; every other copy is signed out."""
+    me = current_user(request)
+    if me is not None and not me.via_token:
+        await renew_session(request, await User.get(username=username))
 
 
 async def own_password_page(request: web.Request) -> web.Response:

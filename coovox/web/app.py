@@ -14,10 +14,12 @@ from cryptography.fernet import Fernet
 
 from coovox.context import Coovox
 from coovox.hooktypes import MenuItem, Role, Route, StaticDir
+from coovox.users import PasswordHashBusy
 from coovox.web import errors as web_errors
+from coovox.web.guard import APP_MAX_BODY, SESSION_COOKIE, setup_guard, too_large
 from coovox.web.i18n import setup_i18n
 from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY, THROTTLE_KEY
-from coovox.web.security import access_middleware, csrf_token, current_user
+from coovox.web.security import access_middleware, current_user, lazy_csrf_token
 from coovox.web.throttle import SignInThrottle
 from coovox.web.weblog import weblog_middleware
 
@@ -26,17 +28,17 @@ HERE = Path(__file__).parent
 
 
 class SessionStorage(EncryptedCookieStorage):
-    """Encrypted, signed cookie; ``Secure`` when the request came over HTTPS."""
+    """Encrypted, signed cookie; ``Secure`` when the request came over HTTPS (directly or
+    through a trusted proxy's ``X-Forwarded-Proto``: see :mod:`coovox.web.guard`)."""
 
     async def save_session(self, request, response, session):
-        self._cookie_params["secure"] = request.secure or request.headers.get(
-            "X-Forwarded-Proto") == "https"
+        self._cookie_params["secure"] = request.secure
         return await super().save_session(request, response, session)
 
 
 def create_app(coovox: Coovox) -> web.Application:
     """Build the aiohttp application for a started :class:`Coovox`."""
-    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app = web.Application(client_max_size=APP_MAX_BODY)
     app[COOVOX_KEY] = coovox
     app[ROUTES_KEY] = {}
     app[ROUTE_PLUGIN_KEY] = {}
@@ -49,6 +51,7 @@ def create_app(coovox: Coovox) -> web.Application:
     app.middlewares.append(plugin_enabled_middleware)
     setup_templates(app, coovox)
     setup_i18n(app)
+    setup_guard(app, coovox.config.trusted_proxies)  # outermost: before anything reads
     setup_static(app, coovox)
     setup_routes(app, coovox)
     return app
@@ -57,9 +60,11 @@ def create_app(coovox: Coovox) -> web.Application:
 def setup_sessions(app: web.Application, coovox: Coovox) -> None:
     import base64
 
+    from coovox.web.sessions import SESSION_MAX_AGE
+
     key = base64.urlsafe_b64encode(coovox.secret_key)
-    storage = SessionStorage(Fernet(key), cookie_name="coovox_session", httponly=True,
-                             samesite="Lax", max_age=12 * 3600)
+    storage = SessionStorage(Fernet(key), cookie_name=SESSION_COOKIE, httponly=True,
+                             samesite="Lax", max_age=SESSION_MAX_AGE)
     setup_session_mw(app, storage)
 
 
@@ -95,7 +100,7 @@ async def template_context(request: web.Request) -> dict:
     return {
         "user": user,
         "menu": menu,
-        "csrf_token": await csrf_token(request),
+        "csrf_token": await lazy_csrf_token(request),
         "simulation": coovox.config.simulation,
         "ari_status": ari() if callable(ari) else None,
         "request": request,
@@ -179,6 +184,9 @@ async def plugin_enabled_middleware(request: web.Request, handler):
     return await handler(request)
 
 
+BUSY_MESSAGE = "The server is busy checking other passwords. Try again in a few seconds."
+
+
 def _wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
@@ -190,14 +198,26 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except web_errors.ApiError as exc:
         return web_errors.json_error(exc.status, exc.message, exc.field, exc.code)
+    except PasswordHashBusy:
+        log.warning("password checks busy: %s %s refused", request.method, request.path)
+        if _wants_json(request):
+            response = web_errors.json_error(429, BUSY_MESSAGE, code="busy")
+        else:
+            from coovox.web.i18n import gettext as _
+
+            response = await _error_page(request, 429, _(BUSY_MESSAGE))
+        response.headers["Retry-After"] = "2"
+        return response
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
+        if exc.status == 413:  # a body without a length went past the route's limit
+            return too_large(request, request.client_max_size)
         if _wants_json(request):
             return web_errors.json_error(exc.status, exc.reason)
         # a handler's own explanation is shown; aiohttp's default "404: Not Found" is not
         default = f"{exc.status}: {exc.reason}"
-        detail = exc.text if exc.status in (400, 403, 409) and exc.text != default else ""
+        detail = exc.text if exc.status in (400, 403, 409, 429) and exc.text != default else ""
         return await _error_page(request, exc.status, detail or "")
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,7 @@ STATUS_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    429: "too_many_requests",
     500: "internal",
     503: "unavailable",
 }
@@ -45,11 +47,27 @@ def json_error(status: int, message: str, field: str | None = None,
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body, or ApiError 400 naming the problem."""
+    """The request's JSON object body, or ApiError 400 naming the problem.
+
+    A body over the route's size limit stays a 413 (``HTTPRequestEntityTooLarge``).
+    """
+    raw = await request.read()
+    charset = request.charset or "utf-8"
     try:
-        data = await request.json()
-    except Exception:
-        raise ApiError(400, "the body must be a JSON object", "body") from None
+        text = raw.decode(charset)
+    except LookupError:
+        raise ApiError(400, f"unknown character set {charset[:40]!r} in Content-Type",
+                       "body") from None
+    except UnicodeDecodeError:
+        raise ApiError(400, f"the body is not valid {charset[:40]} text", "body") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ApiError(400, "the body is not valid JSON: nested too deeply", "body") from None
+    except ValueError as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(
+            exc, json.JSONDecodeError) else ""
+        raise ApiError(400, f"the body is not valid JSON{where}", "body") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object", "body")
     return data

@@ -61,6 +61,11 @@ def set_language(lang: str) -> contextvars.Token[str]:
     return _lang.set(lang if lang in LANGUAGES else DEFAULT)
 
 
+def reset_language(token: contextvars.Token[str]) -> None:
+    """Undo :func:`set_language`."""
+    _lang.reset(token)
+
+
 def pick_language(request: web.Request) -> str:
     chosen = request.cookies.get("lang")
     if chosen in LANGUAGES:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from coovox.hookspecs import hookimpl
 from coovox.hooktypes import ADMIN, MenuItem, ModelSpec, Role, Route
-from coovox.web import accounts, openapi, tokens, views, weblog
+from coovox.web import accounts, openapi, sessions, tokens, views, weblog
 
 HERE = Path(__file__).parent
 ANY = ("*",)
@@ -50,6 +50,19 @@ def coovox_routes(coovox) -> list[Route]:
               roles=ANY),
         Route("POST", "/account/password", accounts.own_password_change,
               "account_password_post", roles=ANY),
+        # web sessions: one's own, and an administrator's "sign out everywhere"
+        Route("GET", "/account/sessions", sessions.own_sessions_page, "account_sessions",
+              roles=ANY),
+        Route("POST", "/account/sessions/end-others", sessions.own_sessions_end_others,
+              "account_sessions_end_others", roles=ANY),
+        Route("POST", "/account/sessions/{id:\\d+}/end", sessions.own_session_end,
+              "account_session_end", roles=ANY),
+        Route("POST", "/users/{name}/sessions/end", sessions.users_sign_out_everywhere,
+              "users_sign_out_everywhere"),
+        Route("GET", "/api/v1/users/{name}/sessions", sessions.api_user_sessions,
+              "api_user_sessions", api=True, openapi=sessions.OPENAPI["list"]),
+        Route("DELETE", "/api/v1/users/{name}/sessions", sessions.api_user_sessions_end,
+              "api_user_sessions_end", api=True, openapi=sessions.OPENAPI["end"]),
         Route("GET", "/api/v1/users", accounts.api_users, "api_users", api=True,
               openapi=accounts.OPENAPI["list"]),
         Route("POST", "/api/v1/users", accounts.api_users_create, "api_users_create", api=True,

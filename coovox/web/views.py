@@ -6,19 +6,21 @@ import logging
 
 import aiohttp_jinja2
 from aiohttp import web
-from aiohttp_session import get_session
 
 from coovox import __version__
 from coovox.storage import db
-from coovox.users import authenticate
+from coovox.users import USERNAME_MAX, PasswordHashBusy, authenticate
 from coovox.web.errors import ApiError
+from coovox.web.guard import is_local_probe
 from coovox.web.i18n import LANGUAGES
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
-from coovox.web.security import start_session
+from coovox.web.security import end_session, identify, start_session
+from coovox.web.throttle import Throttled
 
 log = logging.getLogger(__name__)
 LANG_COOKIE_AGE = 365 * 86400
+BUSY_RETRY_AFTER = 2
 
 
 def _safe_next(value: str | None) -> str:
@@ -33,49 +35,80 @@ async def sign_in_page(request: web.Request) -> web.Response:
         {"next": _safe_next(request.query.get("next")), "username": "", "error": ""})
 
 
+TOO_MANY = "Too many sign-in attempts. Wait %(seconds)s seconds and try again."
+BUSY = "The server is busy checking other sign-ins. Try again in a few seconds."
+
+
+def _sign_in_form(request: web.Request, nxt: str, username: str, error: str,
+                  status: int = 200, retry_after: int | None = None) -> web.Response:
+    response = aiohttp_jinja2.render_template(
+        "sign_in.html", request, {"next": nxt, "username": username[:USERNAME_MAX],
+                                  "error": error}, status=status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 async def sign_in(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
     nxt = _safe_next(str(form.get("next", "")))
     ip = request.remote or ""
+    shown = username[:USERNAME_MAX]
     coovox = request.app[COOVOX_KEY]
+    request["weblog_user"] = (shown, "")
 
     throttle = request.app[THROTTLE_KEY]
-    delay = await throttle.wait(username, ip)
-    user = await authenticate(username, password)
-    request["weblog_user"] = (username, user.role if user else "")
-    error = ""
-    if user is None:
-        throttle.failed(username, ip)
-        log.warning("failed sign-in for user %r from %s (slowed by %.1f s)", username, ip, delay)
-        error = _("Wrong user name or password.")
-    else:
-        refusal = await coovox.plugins.afirst("coovox_sign_in_refusal", username=user.username,
-                                              role=user.role)
-        if refusal:
-            log.warning("sign-in of %r refused: %s", username, refusal)
-            error = refusal
-    if error:
-        request["weblog_note"] = "sign-in refused"
-        return aiohttp_jinja2.render_template(
-            "sign_in.html", request, {"next": nxt, "username": username, "error": error},
-            status=200)
-    throttle.succeeded(username, ip)
+    try:
+        attempt = throttle.begin(username, ip)  # counted before the password is checked
+    except Throttled as exc:
+        log.warning("sign-in for user %r from %s refused: %s", shown, ip, exc.reason)
+        request["weblog_note"] = "sign-in throttled"
+        return _sign_in_form(request, nxt, username, _(TOO_MANY, seconds=exc.retry_after),
+                             429, exc.retry_after)
+    failed = succeeded = False
+    try:
+        delay = await throttle.wait(attempt)
+        try:
+            user = await authenticate(username, password)
+        except PasswordHashBusy:
+            log.warning("sign-in for user %r from %s refused: password checks busy", shown, ip)
+            request["weblog_note"] = "sign-in refused: busy"
+            return _sign_in_form(request, nxt, username, _(BUSY), 429, BUSY_RETRY_AFTER)
+        request["weblog_user"] = (shown, user.role if user else "")
+        error = ""
+        if user is None:
+            failed = True
+            log.warning("failed sign-in for user %r from %s (slowed by %.1f s)", shown, ip,
+                        delay)
+            error = _("Wrong user name or password.")
+        else:
+            refusal = await coovox.plugins.afirst("coovox_sign_in_refusal",
+                                                  username=user.username, role=user.role)
+            if refusal:
+                log.warning("sign-in of %r refused: %s", shown, refusal)
+                error = refusal
+        if error:
+            request["weblog_note"] = "sign-in refused"
+            return _sign_in_form(request, nxt, username, error)
+        succeeded = True
+    finally:
+        throttle.finish(attempt, failed=failed, succeeded=succeeded)
     await start_session(request, user)
     response = web.HTTPFound(nxt)
     if user.language in LANGUAGES:
         response.set_cookie("lang", user.language, max_age=LANG_COOKIE_AGE, samesite="Lax",
                             httponly=True)
-    log.info("user %s signed in from %s", username, ip)
+    log.info("user %s signed in from %s", shown, ip)
     raise response
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    session = await get_session(request)
-    if session.get("username"):
-        request["weblog_user"] = (session.get("username"), session.get("role", ""))
-    session.invalidate()
+    """End the session: its server-side row goes, so a copy of the cookie is useless too."""
+    principal = await end_session(request)
+    if principal is not None:
+        request["weblog_user"] = (principal.username, principal.role)
     raise web.HTTPFound("/sign-in")
 
 
@@ -86,12 +119,11 @@ async def set_language(request: web.Request) -> web.Response:
     if lang in LANGUAGES:
         response.set_cookie("lang", lang, max_age=LANG_COOKIE_AGE, samesite="Lax",
                             httponly=True)
-        session = await get_session(request)
-        uid = session.get("uid")
-        if uid is not None:
+        principal = await identify(request, end_stale=False)
+        if principal is not None and not principal.via_token:
             from coovox.users import set_language as store_language
 
-            await store_language(uid, lang)
+            await store_language(principal.id, lang)
     raise response
 
 
@@ -109,19 +141,23 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Database and Asterisk status as JSON (public: it reveals no configuration)."""
+    """``{"status": "up"}`` or ``"degraded"`` (503) for anyone; the details (version,
+    database, Asterisk connection) only for signed-in users and for a probe on this
+    machine (127.0.0.1/::1 with no forwarding header). Sets no cookie."""
     coovox = request.app[COOVOX_KEY]
     db_error = await db.ping()
-    ari = coovox.services.get("ari_status")
-    ari_state = ari() if callable(ari) else {"connected": False, "last_error": "not started"}
-    body = {
-        "status": "ok" if db_error is None else "degraded",
-        "version": __version__,
-        "database": {"ok": db_error is None, "error": db_error},
-        "ari": ari_state,
-        "simulation": coovox.config.simulation,
-    }
-    return web.json_response(body, status=200 if db_error is None else 503)
+    status = 200 if db_error is None else 503
+    body: dict = {"status": "up" if db_error is None else "degraded"}
+    if is_local_probe(request) or await identify(request, end_stale=False) is not None:
+        ari = coovox.services.get("ari_status")
+        ari_state = ari() if callable(ari) else {"connected": False, "last_error": "not started"}
+        body.update({
+            "version": __version__,
+            "database": {"ok": db_error is None, "error": db_error},
+            "ari": ari_state,
+            "simulation": coovox.config.simulation,
+        })
+    return web.json_response(body, status=status)
 
 
 async def plugins_page(request: web.Request) -> web.Response:

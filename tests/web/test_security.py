@@ -34,10 +34,20 @@ async def test_session_cookie_is_httponly_lax_and_not_secure_over_http(client, a
     assert ADMIN_PASSWORD not in morsel.value and "admin" not in morsel.value  # encrypted
 
 
-async def test_session_cookie_is_secure_behind_https(client, admin_user):
+async def test_session_cookie_is_secure_behind_https(coovox, aiohttp_client, admin_user):
+    """X-Forwarded-Proto is believed from a trusted proxy only (issue 14: trusted_proxies)."""
+    from coovox.web.app import create_app
+
+    coovox.config = coovox.config.replace(trusted_proxies=("127.0.0.1/32",))
+    client = await aiohttp_client(create_app(coovox))
     resp = await client.get("/sign-in", headers={"X-Forwarded-Proto": "https"})
     assert resp.cookies["coovox_session"]["secure"] is True
     assert resp.cookies["coovox_session"]["httponly"] is True
+
+
+async def test_forwarded_proto_from_an_untrusted_peer_is_ignored(client, admin_user):
+    resp = await client.get("/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert not resp.cookies["coovox_session"]["secure"]
 
 
 async def test_a_forged_cookie_is_not_a_session(client, admin_user):

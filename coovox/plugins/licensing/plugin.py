@@ -65,6 +65,10 @@ def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
     add_command(subparsers)
 
 
+# a licence file is at most 64 KiB (signing.MAX_LICENCE_BYTES); room for the form around it
+UPLOAD_MAX_BODY = 80 * 1024
+
+
 @hookimpl
 def coovox_routes(coovox) -> list[Route]:
     v = LicensingViews(service_for(coovox))
@@ -80,7 +84,7 @@ def coovox_routes(coovox) -> list[Route]:
               api=True, openapi={"summary": "Download the licence request file (billing.ac)",
                                  "tags": tags, "parameters": param}),
         Route("PUT", base + "/licence", v.api_upload, "api_licensing_licence", roles=(ADMIN,),
-              api=True, openapi={
+              api=True, max_body=UPLOAD_MAX_BODY, openapi={
                   "summary": "Upload a licence file; 400 names the failed check",
                   "tags": tags, "parameters": param,
                   "requestBody": {"required": True, "content": {
@@ -89,7 +93,7 @@ def coovox_routes(coovox) -> list[Route]:
         Route("GET", "/licensing/{feature}/request", v.page_request, "licensing_request",
               roles=(ADMIN,)),
         Route("POST", "/licensing/{feature}/licence", v.page_upload, "licensing_upload",
-              roles=(ADMIN,)),
+              roles=(ADMIN,), max_body=UPLOAD_MAX_BODY),
         Route("GET", "/addons/licensing", v.page_addons, "licensing_addons", roles=(ADMIN,)),
     ]
 
