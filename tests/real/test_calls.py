@@ -111,20 +111,26 @@ async def test_busy(real: RealStack):
     assert (row["status"], row["cause"], row["trunk"]) == ("busy", 17, "carrier")
     assert_not_charged(row)
     assert await balance(real) == before
-    assert real.observer.leg("PJSIP/carrier-", real.since).destroyed is not None
+    # a PJSIP trunk leg is hung up by Asterisk at once (cause 17), not parked after Dial BUSY
+    assert real.observer.leg("PJSIP/carrier-", real.since).cause == 17
 
 
-async def test_congestion(real: RealStack):
-    carrier = await real.carrier.start(sipp.congestion())
-    phone = await real.phone("100").call("9200004")
+@pytest.mark.parametrize(("status", "number", "reason", "cause"), [
+    (503, "9200004", "congestion", 34),
+    (404, "9200014", "unallocated number", 1),
+], ids=["congestion", "unallocated"])
+async def test_carrier_refuses(real: RealStack, status, number, reason, cause):
+    carrier = await real.carrier.start(sipp.reject(status, ring=0.3))
+    phone = await real.phone("100").call(number)
     result = await phone.wait(30)
-    assert result.ok and result.final_status == 503, result.explain()
+    assert result.ok and result.final_status == 503, result.explain()  # congestion tone
     assert (await carrier.wait(10)).ok
 
-    row = await real.api.finished_call(dialed="9200004")
-    assert (row["status"], row["reason"], row["cause"]) == ("failed", "congestion", 34)
+    row = await real.api.finished_call(dialed=number)
+    assert (row["status"], row["reason"], row["cause"]) == ("failed", reason, cause)
     assert row["trunk"] == "carrier"
     assert_not_charged(row)
+    assert real.observer.leg("PJSIP/carrier-", real.since).cause == cause
 
 
 async def test_no_answer_after_the_dial_timeout(real: RealStack):
@@ -156,6 +162,9 @@ async def test_caller_abandons_while_ringing(real: RealStack):
     row = await real.api.finished_call(dialed="9200008")
     assert (row["status"], row["reason"]) == ("no answer", "caller hung up")
     assert_not_charged(row)
+    # the cause is the phone leg's, as Asterisk gives it for a CANCEL (PJSIP: 127)
+    assert row["cause"] == real.observer.leg("PJSIP/100-", real.since).cause
+    assert real.observer.leg("PJSIP/carrier-", real.since).destroyed is not None
 
 
 async def test_unknown_extension_refused(real: RealStack):

@@ -258,10 +258,11 @@ class Asterisk:
         args = [str(self.binary), "-C", str(self.conf), "-f", "-n"]
         if os.geteuid() == 0:
             args += ["-U", "root"]
-        self.proc = await asyncio.create_subprocess_exec(
-            *args, stdin=asyncio.subprocess.DEVNULL, stdout=self.console.open("ab"),
-            stderr=asyncio.subprocess.STDOUT, preexec_fn=die_with_parent,
-            start_new_session=True)
+        with self.console.open("ab") as console:
+            self.proc = await asyncio.create_subprocess_exec(
+                *args, stdin=asyncio.subprocess.DEVNULL, stdout=console,
+                stderr=asyncio.subprocess.STDOUT, preexec_fn=die_with_parent,
+                start_new_session=True)
         try:
             async with asyncio.timeout(timeout):
                 await self._wait_ready()

@@ -179,11 +179,11 @@ class CoovoxApp(App):
 
     async def start(self) -> CoovoxApp:
         """The process only (as :class:`App`), through the test launcher."""
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.real.kit.coovox_main", *self.args, "run",
-            cwd=str(ROOT), env=self.env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=self.log.open("ab"), stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=die_with_parent)
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.real.kit.coovox_main", *self.args, "run",
+                cwd=str(ROOT), env=self.env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=asyncio.subprocess.STDOUT, preexec_fn=die_with_parent)
         return self
 
     async def launch(self, timeout: float = 60) -> Api:

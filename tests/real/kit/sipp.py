@@ -21,7 +21,7 @@ import re
 import shutil
 import signal
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from textwrap import dedent
@@ -127,15 +127,18 @@ class SippResult:
             m.status == what if isinstance(what, int) else m.method == what)]
 
     def final_statuses(self) -> list[int]:
-        """Final responses to INVITEs (received by a phone, sent by a carrier), without the
-        401 challenges."""
+        """Final responses to INVITEs (received by a phone, sent by a carrier), in order:
+        a phone that authenticated shows ``[401, <the call's answer>]``."""
         return [m.status for m in self.messages if m.status and m.status >= 200
-                and m.status != 401 and m.cseq[1] == "INVITE"]
+                and m.cseq[1] == "INVITE"]
 
     @property
     def final_status(self) -> int | None:
         finals = self.final_statuses()
         return finals[-1] if finals else None
+
+    def __repr__(self) -> str:
+        return f"<SippResult exit {self.returncode}, {len(self.messages)} messages>"
 
     def explain(self) -> str:
         lines = [f"sipp exit {self.returncode}"]
@@ -146,24 +149,29 @@ class SippResult:
 
 
 class SippRun:
-    """One running SIPp process; ``await run.wait()`` gives its :class:`SippResult`."""
+    """One running SIPp process; ``await run.wait()`` gives its :class:`SippResult`.
 
-    def __init__(self, args: list[str], workdir: Path, name: str) -> None:
-        self.args = args
+    ``trace=False`` leaves out the message trace (a long load run), ``extra_args`` are
+    added to SIPp's command line (e.g. ``["-trace_stat", "-fd", "1"]``)."""
+
+    def __init__(self, args: list[str], workdir: Path, name: str, *, trace: bool = True,
+                 extra_args: list[str] | tuple[str, ...] = ()) -> None:
         self.dir = workdir
         self.name = name
-        self.proc: asyncio.subprocess.Process | None = None
         self.trace = workdir / f"{name}.msg.log"
         self.errors = workdir / f"{name}.err.log"
         self.screen = workdir / f"{name}.screen.log"
+        self.args = [*args, "-trace_err", "-error_file", str(self.errors), *extra_args]
+        if trace:
+            self.args += ["-trace_msg", "-message_file", str(self.trace)]
+        self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> SippRun:
-        self.proc = await asyncio.create_subprocess_exec(
-            SIPP, *self.args, "-trace_msg", "-message_file", str(self.trace),
-            "-trace_err", "-error_file", str(self.errors),
-            cwd=str(self.dir), stdin=asyncio.subprocess.DEVNULL,
-            stdout=self.screen.open("wb"), stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=die_with_parent, start_new_session=True)
+        with self.screen.open("wb") as screen:
+            self.proc = await asyncio.create_subprocess_exec(
+                SIPP, *self.args, cwd=str(self.dir), stdin=asyncio.subprocess.DEVNULL,
+                stdout=screen, stderr=asyncio.subprocess.STDOUT,
+                preexec_fn=die_with_parent, start_new_session=True)
         return self
 
     @property
@@ -171,6 +179,7 @@ class SippRun:
         return self.proc is not None and self.proc.returncode is None
 
     async def wait(self, timeout: float | None = None) -> SippResult:
+        """Wait for the end of the run (stopped after ``timeout`` s)."""
         assert self.proc is not None
         if timeout is None:
             await self.proc.wait()
@@ -182,7 +191,8 @@ class SippRun:
         return self.result()
 
     async def stop(self, grace: float = 3) -> SippResult:
-        """End the run (SIGUSR1 asks SIPp to stop placing calls and exit, then SIGKILL)."""
+        """End the run: SIGUSR1 (SIPp's soft quit: no new calls, exit when the calls in
+        progress end), SIGKILL after ``grace`` s."""
         proc = self.proc
         if proc is not None and proc.returncode is None:
             for sig, wait in ((signal.SIGUSR1, grace), (signal.SIGKILL, 10)):
@@ -218,13 +228,29 @@ def _scenario(name: str, body: str) -> str:
             f'<scenario name="{name}">\n{body}\n</scenario>\n')
 
 
-def _send(message: str, *, retrans: bool = False, extra: str = "") -> str:
+def _send(message: str, *, retrans: bool = False) -> str:
     attrs = ' retrans="500"' if retrans else ""
-    return f"<send{attrs}{extra}><![CDATA[\n{dedent(message).strip()}\n\n]]></send>\n"
+    return f"<send{attrs}><![CDATA[\n{dedent(message).strip()}\n\n]]></send>\n"
 
 
 def _ms(seconds: float) -> int:
-    return max(0, int(round(seconds * 1000)))
+    return max(1, int(round(seconds * 1000)))
+
+
+OK_TO_REQUEST = _send("SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n"
+                      "[last_Call-ID:]\n[last_CSeq:]\nContent-Length: 0")
+
+
+def _talk(hangup_after: float | None, bye_timeout: float, send_bye: str) -> str:
+    """The answered part: the far end's BYE is answered whenever it comes; after
+    ``hangup_after`` s without one, we send ``send_bye`` (None: wait ``bye_timeout`` s)."""
+    wait = hangup_after if hangup_after is not None else bye_timeout
+    timeout = ' ontimeout="hangup"' if hangup_after is not None else ""
+    x = f'<recv request="BYE" timeout="{_ms(wait)}"{timeout}/>\n' + OK_TO_REQUEST
+    if hangup_after is not None:
+        x += '<nop next="done"/>\n<label id="hangup"/>\n' + send_bye
+        x += '<recv response="200"/>\n'
+    return x
 
 
 # --- phones ----------------------------------------------------------------------------------
@@ -232,11 +258,14 @@ def _ms(seconds: float) -> int:
 
 def phone_scenario(user: str, *, hangup_after: float | None, dtmf: str = "",
                    dtmf_after: float = 0.5, dtmf_gap: float = 0.25,
-                   cancel_after: float | None = None, bye_timeout: float = 120) -> str:
-    """A phone that authenticates (401, INVITE again with credentials) and then either
-    cancels ``cancel_after`` s after 180 Ringing, or accepts any refusal (:data:`REFUSALS`), or on 200 OK
-    sends ``dtmf`` as SIP INFO (application/dtmf-relay) and hangs up after ``hangup_after``
-    s of talk (None: waits up to ``bye_timeout`` s for the far end's BYE)."""
+                   cancel_after: float | None = None, bye_timeout: float = 120,
+                   challenge: bool = True) -> str:
+    """A phone that authenticates (401, INVITE again with credentials; ``challenge=False``:
+    one INVITE without credentials) and then either cancels ``cancel_after`` s after 180
+    Ringing, or accepts any refusal (:data:`REFUSALS`, 401/407), or on 200 OK sends ``dtmf`` as SIP
+    INFO (application/dtmf-relay) and hangs up after ``hangup_after`` s of talk (None:
+    waits up to ``bye_timeout`` s for the far end's BYE; a BYE from the far end is always
+    accepted)."""
     frm = f'"Phone {user}" <sip:{user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
     to = "<sip:[service]@[remote_ip]:[remote_port]>"
     invite = f"""
@@ -275,38 +304,35 @@ def phone_scenario(user: str, *, hangup_after: float | None, dtmf: str = "",
                f"{headers}Content-Length: {length}\n\n{body}")
         return _send(msg, retrans=method != "ACK")
 
-    def answer_requests() -> str:
-        """Answer in-dialog requests Asterisk may send (re-INVITE/UPDATE, OPTIONS)."""
-        return ""
-
     x = []
-    x.append(_send(invite.replace("{cseq}", "1").replace("{auth}", ""), retrans=True))
-    x.append('<recv response="100" optional="true"/>\n')
-    x.append('<recv response="401" auth="true"/>\n')
-    x.append(non2xx_ack(1))
-    auth_invite = invite.replace("{cseq}", "2").replace("{auth}", "[authentication]\n        ")
-    x.append(_send(auth_invite, retrans=True))
+    if challenge:
+        x.append(_send(invite.replace("{cseq}", "1").replace("{auth}", ""), retrans=True))
+        x.append('<recv response="100" optional="true"/>\n')
+        x.append('<recv response="401" auth="true"/>\n')
+        x.append(non2xx_ack(1))
+        invite = invite.replace("{auth}", "[authentication]\n        ")
+    cseq = 2 if challenge else 1
+    x.append(_send(invite.replace("{cseq}", str(cseq)).replace("{auth}", ""), retrans=True))
     x.append('<recv response="100" optional="true"/>\n')
     if cancel_after is not None:
         # hang up ``cancel_after`` s after it started ringing (180)
-        x.append('<recv response="180"/>\n'
-                 f'<pause milliseconds="{_ms(cancel_after)}"/>\n')
+        x.append(f'<recv response="180"/>\n<pause milliseconds="{_ms(cancel_after)}"/>\n')
         x.append(_send(f"""
             CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
             [last_Via:]
             From: {frm}
             To: {to}
             Call-ID: [call_id]
-            CSeq: 2 CANCEL
+            CSeq: {cseq} CANCEL
             Max-Forwards: 70
             Content-Length: 0""", retrans=True))
         x.append('<recv response="200"/>\n<recv response="487"/>\n')
-        x.append(non2xx_ack(2))
+        x.append(non2xx_ack(cseq))
         x.append('<nop next="done"/>\n')
     else:
         x.append('<recv response="180" optional="true"/>\n'
                  '<recv response="183" optional="true"/>\n')
-        for code in REFUSALS:
+        for code in (401, 407, *REFUSALS):  # 401 again: wrong credentials
             x.append(f'<recv response="{code}" optional="true" next="refused"/>\n')
         x.append(
             '<recv response="200" rrs="true"><action>\n'
@@ -315,8 +341,8 @@ def phone_scenario(user: str, *, hangup_after: float | None, dtmf: str = "",
             '  <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" '
             'assign_to="to"/>\n'
             '</action></recv>\n')
-        x.append(in_dialog("ACK", 2))
-        cseq = 3
+        x.append(in_dialog("ACK", cseq))
+        cseq += 1
         if dtmf:
             x.append(f'<pause milliseconds="{_ms(dtmf_after)}"/>\n')
             for digit in dtmf:
@@ -326,58 +352,48 @@ def phone_scenario(user: str, *, hangup_after: float | None, dtmf: str = "",
                 x.append('<recv response="200"/>\n')
                 x.append(f'<pause milliseconds="{_ms(dtmf_gap)}"/>\n')
                 cseq += 1
-        if hangup_after is not None:
-            x.append(f'<pause milliseconds="{_ms(hangup_after)}"/>\n')
-            x.append(in_dialog("BYE", cseq))
-            x.append('<recv response="200"/>\n')
-        else:
-            x.append(f'<recv request="BYE" timeout="{_ms(bye_timeout)}"/>\n')
-            x.append(_send("""
-                SIP/2.0 200 OK
-                [last_Via:]
-                [last_From:]
-                [last_To:]
-                [last_Call-ID:]
-                [last_CSeq:]
-                Content-Length: 0"""))
+        x.append(_talk(hangup_after, bye_timeout, in_dialog("BYE", cseq)))
         x.append('<nop next="done"/>\n<label id="refused"/>\n')
-        x.append(non2xx_ack(2))
+        x.append(non2xx_ack(2 if challenge else 1))
     x.append('<label id="done"/>\n')
     return _scenario(f"coovox phone {user}", "".join(x))
 
 
 class Phone:
     """A PJSIP endpoint played by SIPp: ``user``/``password`` as in the test pjsip.conf,
-    sending to Asterisk's SIP port on 127.0.0.1."""
+    sending to Asterisk's SIP port on 127.0.0.1 from ``local_port`` (default: a free one)."""
 
     def __init__(self, user: str, password: str, sip_port: int, *,
-                 workdir: Path | None = None) -> None:
+                 workdir: Path | None = None, local_port: int | None = None) -> None:
         self.user = user
         self.password = password
         self.sip_port = sip_port
         self.workdir = workdir
+        self.local_port = local_port
 
     async def call(self, number: str, *, hangup_after: float | None = None, dtmf: str = "",
                    dtmf_after: float = 0.5, cancel_after: float | None = None,
-                   calls: int = 1, rate: float | None = None, limit: int | None = None,
-                   timeout: float = 60, bye_timeout: float = 120) -> SippRun:
+                   challenge: bool = True, calls: int = 1, rate: float | None = None,
+                   limit: int | None = None, timeout: float = 60, bye_timeout: float = 120,
+                   trace: bool = True, extra_args: tuple[str, ...] = ()) -> SippRun:
         """Start dialling ``number`` (``calls`` times; ``rate`` calls/s and at most ``limit``
-        at once); returns the running :class:`SippRun`. ``timeout`` ends the whole run."""
+        at once); returns the running :class:`SippRun`. ``timeout`` ends the whole run.
+        Scenario options: see :func:`phone_scenario`."""
         wd = _workdir(self.workdir, f"phone-{self.user}-")
         xml = wd / "phone.xml"
         xml.write_text(phone_scenario(self.user, hangup_after=hangup_after, dtmf=dtmf,
                                       dtmf_after=dtmf_after, cancel_after=cancel_after,
-                                      bye_timeout=bye_timeout))
+                                      bye_timeout=bye_timeout, challenge=challenge))
         args = [f"{HOST}:{self.sip_port}", "-sf", str(xml), "-s", number,
                 "-au", self.user, "-ap", self.password,
-                "-i", HOST, "-p", str(free_udp_port()), "-mp", str(free_udp_range(4)),
-                "-m", str(calls), "-nostdin", "-timeout", f"{int(timeout)}s",
-                "-timeout_error", "-max_recv_loops", "10000"]
+                "-i", HOST, "-p", str(self.local_port or free_udp_port()),
+                "-mp", str(free_udp_range(4)), "-m", str(calls), "-nostdin",
+                "-timeout", f"{int(timeout)}s", "-timeout_error", "-max_recv_loops", "10000"]
         if rate is not None:
             args += ["-r", str(rate), "-rp", "1000"]
         if limit is not None:
             args += ["-l", str(limit)]
-        return await SippRun(args, wd, "phone").start()
+        return await SippRun(args, wd, "phone", trace=trace, extra_args=extra_args).start()
 
 
 # --- the carrier -----------------------------------------------------------------------------
@@ -388,19 +404,19 @@ class Behaviour:
     """What the carrier does with each INVITE."""
 
     kind: str                      # "answer", "reject", "ring"
-    ring: float = 0.0              # seconds of 180 Ringing before answering
+    ring: float = 0.0              # seconds of 180 Ringing before answering / rejecting
     hangup_after: float | None = None  # answered: BYE after this many seconds; None: wait
     status: int = 0                # reject: the final response
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def answer(*, ring: float = 0.0, hangup_after: float | None = None) -> Behaviour:
-    """Answer (after ``ring`` s of ringing), then hang up after ``hangup_after`` s or wait
-    for the BYE."""
+    """Answer (after ``ring`` s of 180 Ringing), then hang up after ``hangup_after`` s or
+    wait for the BYE (a BYE from Asterisk is accepted at any time)."""
     return Behaviour("answer", ring=ring, hangup_after=hangup_after)
 
 
 def reject(status: int, *, ring: float = 0.0) -> Behaviour:
+    """Refuse with ``status`` (after ``ring`` s of ringing)."""
     return Behaviour("reject", ring=ring, status=status)
 
 
@@ -431,12 +447,12 @@ def carrier_scenario(b: Behaviour, bye_timeout: float = 600) -> str:
         return _send(f"SIP/2.0 {status} {reason}\n[last_Via:]\n[last_From:]\n{to_tag}\n"
                      f"[last_Call-ID:]\n[last_CSeq:]\n{contact}{body}", retrans=retrans)
 
+    hangs_up = b.kind == "answer" and b.hangup_after is not None
     # SIPp refuses variables that are set but never used: capture only what is needed
     capture = ('  <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" '
                'assign_to="invite_cseq"/>\n' if b.kind == "ring" else
                '  <ereg regexp="sips?:[^&gt;]*" search_in="hdr" header="Contact:" '
-               'check_it="true" assign_to="peer"/>\n' if b.kind == "answer"
-               and b.hangup_after is not None else "")
+               'check_it="true" assign_to="peer"/>\n' if hangs_up else "")
     x = [f'<recv request="INVITE" crlf="true"><action>\n{capture}</action></recv>\n'
          if capture else '<recv request="INVITE" crlf="true"/>\n']
     x.append(_send("SIP/2.0 100 Trying\n[last_Via:]\n[last_From:]\n[last_To:]\n"
@@ -445,8 +461,7 @@ def carrier_scenario(b: Behaviour, bye_timeout: float = 600) -> str:
         x.append(reply(180, "Ringing"))
     if b.kind == "ring":
         x.append('<recv request="CANCEL"/>\n')
-        x.append(_send("SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n"
-                       "[last_Call-ID:]\n[last_CSeq:]\nContent-Length: 0"))
+        x.append(OK_TO_REQUEST)
         x.append(_send("SIP/2.0 487 Request Terminated\n[last_Via:]\n[last_From:]\n"
                        f"{to_tag}\n[last_Call-ID:]\n"
                        "CSeq: [$invite_cseq] INVITE\nContent-Length: 0"))
@@ -459,24 +474,21 @@ def carrier_scenario(b: Behaviour, bye_timeout: float = 600) -> str:
         x.append('<recv request="ACK"/>\n')
         return _scenario(f"coovox carrier {b.status}", "".join(x))
     x.append(reply(200, "OK", sdp=True, retrans=True))
-    if b.hangup_after is not None:
+    if hangs_up:
         x.append('<recv request="ACK" crlf="true"><action>\n'
                  '  <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" '
                  'assign_to="from"/>\n'
                  '  <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" '
                  'assign_to="to"/>\n'
                  '</action></recv>\n')
-        x.append(f'<pause milliseconds="{_ms(b.hangup_after)}"/>\n')
-        x.append(_send("BYE [$peer] SIP/2.0\n"
-                       "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-                       "From:[$to]\nTo:[$from]\nCall-ID: [call_id]\nCSeq: 1 BYE\n"
-                       "Max-Forwards: 70\nContent-Length: 0", retrans=True))
-        x.append('<recv response="200"/>\n')
     else:
         x.append('<recv request="ACK" crlf="true"/>\n')
-        x.append(f'<recv request="BYE" timeout="{_ms(bye_timeout)}"/>\n')
-        x.append(_send("SIP/2.0 200 OK\n[last_Via:]\n[last_From:]\n[last_To:]\n"
-                       "[last_Call-ID:]\n[last_CSeq:]\nContent-Length: 0"))
+    bye = _send("BYE [$peer] SIP/2.0\n"
+                "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+                "From:[$to]\nTo:[$from]\nCall-ID: [call_id]\nCSeq: 1 BYE\n"
+                "Max-Forwards: 70\nContent-Length: 0", retrans=True)
+    x.append(_talk(b.hangup_after, bye_timeout, bye))
+    x.append('<label id="done"/>\n')
     return _scenario("coovox carrier answer", "".join(x))
 
 
@@ -490,18 +502,20 @@ class Carrier:
         self.run: SippRun | None = None
 
     async def start(self, behaviour: Behaviour, *, calls: int | None = 1,
-                    timeout: float = 120) -> SippRun:
-        """Serve ``calls`` calls (None: until stopped) with ``behaviour``."""
+                    timeout: float = 120, trace: bool = True,
+                    extra_args: tuple[str, ...] = ()) -> SippRun:
+        """Serve ``calls`` calls (None: until stopped) with ``behaviour``; ``timeout`` ends
+        the run (unless ``calls`` is None)."""
         await self.stop()
         wd = _workdir(self.workdir, "carrier-")
         xml = wd / "carrier.xml"
         xml.write_text(carrier_scenario(behaviour))
         args = ["-sf", str(xml), "-i", HOST, "-p", str(self.port),
-                "-mp", str(free_udp_range(4)), "-nostdin", "-timeout", f"{int(timeout)}s",
-                "-max_recv_loops", "10000"]
+                "-mp", str(free_udp_range(4)), "-nostdin", "-max_recv_loops", "10000"]
         if calls is not None:
-            args += ["-m", str(calls)]
-        self.run = await SippRun(args, wd, "carrier").start()
+            args += ["-m", str(calls), "-timeout", f"{int(timeout)}s"]
+        self.run = await SippRun(args, wd, "carrier", trace=trace,
+                                 extra_args=extra_args).start()
         await asyncio.sleep(0.2)  # let it bind its port
         if not self.run.running:
             raise RuntimeError("carrier SIPp exited at once:\n" + self.run.result().explain())

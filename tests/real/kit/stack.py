@@ -32,14 +32,17 @@ class RealStack:
     end, Asterisk's logs; it is deleted at the end unless ``keep``.  ``dial_timeout`` and
     ``refuse_tone_seconds`` shorten CooVox's waits (None: the product's defaults).
     ``rtp_ports``: size of Asterisk's RTP port range (2 per call leg).
+    ``with_coovox=False``: Asterisk alone (the dialplan without the Stasis app).
     """
 
     def __init__(self, prefix: Path, *, workdir: Path | None = None,
                  phones: tuple[str, ...] = ("100", "101", "199"), rtp_ports: int = 400,
                  dial_timeout: int | None = 4, refuse_tone_seconds: float | None = 0.5,
-                 coovox_env: dict[str, str] | None = None, keep: bool = False) -> None:
+                 coovox_env: dict[str, str] | None = None, with_coovox: bool = True,
+                 keep: bool = False) -> None:
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="coovox-real-"))
         self.keep = keep
+        self.with_coovox = with_coovox
         self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports)
         self.asterisk = Asterisk(prefix, self.cfg, logs_to=self.dir)
         self.app = CoovoxApp(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password,
@@ -66,10 +69,13 @@ class RealStack:
     async def start(self) -> None:
         await self.asterisk.start()
         await self.observer.start()
-        self.api = await self.app.launch()
+        if self.with_coovox:
+            self.api = await self.app.launch()
 
-    def phone(self, user: str) -> Phone:
-        """The phone (PJSIP endpoint) ``user``; its calls are stopped by :meth:`after_test`."""
+    def phone(self, user: str, *, password: str | None = None,
+              local_port: int | None = None) -> Phone:
+        """The phone (PJSIP endpoint) ``user`` (``password`` default: its own); its calls are
+        stopped by :meth:`after_test`."""
         stack = self
 
         class TrackedPhone(Phone):
@@ -78,8 +84,10 @@ class RealStack:
                 stack.runs.append(run)
                 return run
 
-        return TrackedPhone(user, self.cfg.passwords[user], self.cfg.sip_port,
-                            workdir=self.dir / "sipp")
+        if password is None:
+            password = self.cfg.passwords[user]
+        return TrackedPhone(user, password, self.cfg.sip_port, workdir=self.dir / "sipp",
+                            local_port=local_port)
 
     async def stop_sipp(self) -> None:
         """Stop every phone run and the carrier (those still running)."""
