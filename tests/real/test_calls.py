@@ -9,6 +9,7 @@ compared with Asterisk's own event times (the ARI observer), never with the test
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 
@@ -202,3 +203,26 @@ async def test_info_dtmf_reaches_asterisk(real: RealStack):
     assert leg.digits == "12#", leg
     row = await real.api.finished_call(dialed="9200009")
     assert (row["status"], row["reason"]) == ("answered", "caller hung up")
+
+
+async def test_ten_calls_at_once_are_each_recorded_and_billed(real: RealStack):
+    """One SIPp process places ten calls at once (what a load benchmark does at scale)."""
+    before = await balance(real)
+    await real.carrier.start(sipp.answer(ring=0.2, hangup_after=2), calls=None)
+    phone = await real.phone("100").call("9200010", calls=10, rate=20, limit=10)
+    result = await phone.wait(60)
+    assert result.ok, result.explain()
+    assert Counter(result.final_statuses()) == {401: 10, 200: 10}, result.explain()
+
+    rows = await real.api.finished_calls(10, dialed="9200010")
+    assert len(rows) == 10 and len({r["id"] for r in rows}) == 10
+    assert {(r["status"], r["reason"], r["cause"]) for r in rows} == {
+        ("answered", "callee hung up", 16)}
+    legs = real.observer.legs("PJSIP/carrier-", real.since)
+    assert len(legs) == 10 and all(leg.cause == 16 for leg in legs)
+    talks = sorted(r["talk_time"] for r in rows)
+    for talk, leg_talk in zip(talks, sorted(leg.talk_seconds for leg in legs), strict=True):
+        assert abs(talk - leg_talk) < CLOCK_SLACK, (talks, legs)
+    costs = [Decimal(r["cost"]) for r in rows]
+    assert costs == [expected_cost(r) for r in rows]
+    assert await balance(real) == before - sum(costs)

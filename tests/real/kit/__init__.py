@@ -1,7 +1,7 @@
 """Test kit for CooVox against a real Asterisk 22 (PJSIP, ARI) with SIPp phones and carrier.
 
-Reusable outside pytest (benchmarks): nothing here imports pytest fixtures.  See
-``tests/real/README`` section in the project README and :mod:`tests.real.kit.stack`.
+Reusable outside pytest (benchmarks): nothing here imports pytest fixtures.  See the
+README section "Tests against a real Asterisk" and :mod:`tests.real.kit.stack`.
 """
 
 from tests.real.kit import sipp

@@ -140,6 +140,13 @@ class Observer:
         cid = events[0]["channel"]["id"]
         return Leg.of([e for e in events if e["channel"]["id"] == cid])
 
+    def legs(self, name_prefix: str, since: int = 0) -> list[Leg]:
+        """Every channel named ``name_prefix...`` seen since ``since``, in order of creation."""
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for e in self.channel_events(name_prefix, since):
+            by_id.setdefault(e["channel"]["id"], []).append(e)
+        return [Leg.of(events) for events in by_id.values()]
+
 
 class Leg:
     """One channel as Asterisk reported it: name, when it went Up, when it was destroyed,
