@@ -68,12 +68,16 @@ async def real(stack, request) -> AsyncIterator[RealStack]:
     stack.since = stack.observer.mark()
     log_start = len(stack.app.log_text())
     yield stack
-    channels, bridges = await stack.after_test()
-    if request.node.stash.get(CALL_FAILED, False) or channels or bridges:
+    failed = request.node.stash.get(CALL_FAILED, False)
+    channels, bridges = await stack.after_test(idle_timeout=2 if failed else 10)
+    left = (f"channels {[c['name'] for c in channels]}, "
+            f"bridges {[b['id'] for b in bridges]}")
+    if failed or channels or bridges:
         print("--- CooVox log of the test ---")
         print(stack.app.log_text()[log_start:][-4000:])
         print("--- ARI events of the test ---")
         print(stack.observer.types(stack.since))
-    assert not channels and not bridges, (
-        "Asterisk still had after the test: channels "
-        f"{[c['name'] for c in channels]}, bridges {[b['id'] for b in bridges]}")
+        print("--- left in Asterisk (removed) ---")
+        print(left)
+    if not failed:  # after a failure, leftovers are a consequence: removed, not reported
+        assert not channels and not bridges, f"Asterisk still had after the test: {left}"

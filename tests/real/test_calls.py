@@ -172,7 +172,8 @@ async def test_unknown_extension_refused(real: RealStack):
     # 199 is a PJSIP endpoint that authenticates, but not a CooVox extension
     phone = await real.phone("199").call("9200006")
     result = await phone.wait(30)
-    assert result.ok and result.final_status == 503, result.explain()  # congestion tone
+    assert result.ok and result.final_status == 503, result.explain()
+    assert result.received(183), "the phone got early media: the congestion tone"
 
     row = await real.api.finished_call(dialed="9200006")
     assert (row["status"], row["reason"], row["extension"]) == (
@@ -185,6 +186,7 @@ async def test_no_route_refused(real: RealStack):
     phone = await real.phone("100").call("5200007")  # no dial rule for prefix 5
     result = await phone.wait(30)
     assert result.ok and result.final_status == 503, result.explain()
+    assert result.received(183), "the phone got early media: the congestion tone"
 
     row = await real.api.finished_call(dialed="5200007")
     assert (row["status"], row["reason"], row["extension"]) == ("refused", "no route", "100")

@@ -105,9 +105,9 @@ class Api:
 
     # --- call log ----------------------------------------------------------------------------
 
-    async def calls(self, *, per_page: int = 100, max_pages: int = 1000,
+    async def calls(self, *, per_page: int = 500, max_pages: int = 1000,
                     **filters: Any) -> list[dict[str, Any]]:
-        """Every call-log record matching ``filters`` (newest first), all pages."""
+        """Every call-log record matching the API's ``filters`` (newest first), all pages."""
         out: list[dict[str, Any]] = []
         for page in range(1, max_pages + 1):
             body = await self.get("/api/v1/calls", page=page, per_page=per_page, **filters)
@@ -116,21 +116,22 @@ class Api:
                 break
         return out
 
-    async def finished_calls(self, n: int = 1, *, timeout: float = 30,
+    async def finished_calls(self, n: int = 1, *, timeout: float = 30, interval: float = 0.1,
                              **match: Any) -> list[dict[str, Any]]:
         """Wait until ``n`` records whose fields equal ``match`` (e.g. ``dialed="9123"``) are
-        finished (not ``active``); returns them oldest first."""
-        async def done() -> list[dict[str, Any]] | None:
+        finished (not ``active``), asking every ``interval`` s; returns them oldest first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
             rows = [r for r in await self.calls()
                     if all(r.get(k) == v for k, v in match.items())]
             ended = [r for r in rows if r["status"] in TERMINAL]
-            return sorted(ended, key=lambda r: r["started_at"]) if len(ended) >= n else None
-        try:
-            return await until(done, timeout, f"{n} finished call(s) {match}")
-        except TimeoutError:
-            rows = [r for r in await self.calls() if all(r.get(k) == v for k, v in match.items())]
-            raise AssertionError(f"not {n} finished call(s) {match} after {timeout}s: "
-                                 f"{rows}") from None
+            if len(ended) >= n:
+                return sorted(ended, key=lambda r: r["started_at"])
+            if loop.time() > deadline:
+                raise AssertionError(f"not {n} finished call(s) {match} after {timeout}s: "
+                                     f"{rows}")
+            await asyncio.sleep(interval)
 
     async def finished_call(self, *, timeout: float = 30, **match: Any) -> dict[str, Any]:
         (row,) = await self.finished_calls(1, timeout=timeout, **match)

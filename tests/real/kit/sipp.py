@@ -364,7 +364,9 @@ class Phone:
     sending to Asterisk's SIP port on 127.0.0.1 from ``local_port`` (default: a free one)."""
 
     def __init__(self, user: str, password: str, sip_port: int, *,
-                 workdir: Path | None = None, local_port: int | None = None) -> None:
+                 workdir: Path | None = None, local_port: int | None = None,
+                 runs: list[SippRun] | None = None) -> None:
+        self.runs = runs  # every run started is appended here (to stop them all later)
         self.user = user
         self.password = password
         self.sip_port = sip_port
@@ -393,7 +395,10 @@ class Phone:
             args += ["-r", str(rate), "-rp", "1000"]
         if limit is not None:
             args += ["-l", str(limit)]
-        return await SippRun(args, wd, "phone", trace=trace, extra_args=extra_args).start()
+        run = SippRun(args, wd, "phone", trace=trace, extra_args=extra_args)
+        if self.runs is not None:
+            self.runs.append(run)
+        return await run.start()
 
 
 # --- the carrier -----------------------------------------------------------------------------

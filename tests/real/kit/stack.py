@@ -33,16 +33,19 @@ class RealStack:
     ``refuse_tone_seconds`` shorten CooVox's waits (None: the product's defaults).
     ``rtp_ports``: size of Asterisk's RTP port range (2 per call leg).
     ``with_coovox=False``: Asterisk alone (the dialplan without the Stasis app).
+    ``observe=False``: no observer websocket (it doubles Asterisk's ARI event work; a
+    benchmark may not want it).
     """
 
     def __init__(self, prefix: Path, *, workdir: Path | None = None,
                  phones: tuple[str, ...] = ("100", "101", "199"), rtp_ports: int = 400,
                  dial_timeout: int | None = 4, refuse_tone_seconds: float | None = 0.5,
                  coovox_env: dict[str, str] | None = None, with_coovox: bool = True,
-                 keep: bool = False) -> None:
+                 observe: bool = True, keep: bool = False) -> None:
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="coovox-real-"))
         self.keep = keep
         self.with_coovox = with_coovox
+        self.observe = observe
         self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports)
         self.asterisk = Asterisk(prefix, self.cfg, logs_to=self.dir)
         self.app = CoovoxApp(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password,
@@ -68,7 +71,8 @@ class RealStack:
 
     async def start(self) -> None:
         await self.asterisk.start()
-        await self.observer.start()
+        if self.observe:
+            await self.observer.start()
         if self.with_coovox:
             self.api = await self.app.launch()
 
@@ -76,18 +80,10 @@ class RealStack:
               local_port: int | None = None) -> Phone:
         """The phone (PJSIP endpoint) ``user`` (``password`` default: its own); its calls are
         stopped by :meth:`after_test`."""
-        stack = self
-
-        class TrackedPhone(Phone):
-            async def call(self, number: str, **kw: Any) -> SippRun:
-                run = await super().call(number, **kw)
-                stack.runs.append(run)
-                return run
-
         if password is None:
             password = self.cfg.passwords[user]
-        return TrackedPhone(user, password, self.cfg.sip_port, workdir=self.dir / "sipp",
-                            local_port=local_port)
+        return Phone(user, password, self.cfg.sip_port, workdir=self.dir / "sipp",
+                     local_port=local_port, runs=self.runs)
 
     async def stop_sipp(self) -> None:
         """Stop every phone run and the carrier (those still running)."""
