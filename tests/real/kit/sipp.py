@@ -140,6 +140,20 @@ class SippResult:
     def __repr__(self) -> str:
         return f"<SippResult exit {self.returncode}, {len(self.messages)} messages>"
 
+    def stat(self, name: str) -> int | None:
+        """A cumulative counter of SIPp's last statistics screen (works without ``trace``):
+        ``"Successful call"``, ``"Failed call"``, ``"Total Calls created"``, ..."""
+        found = re.findall(rf"^\s*{re.escape(name)}\s*\|[^|\n]*\|\s*(\d+)", self.screen,
+                           re.M)
+        return int(found[-1]) if found else None
+
+    def scenario_counts(self) -> list[tuple[str, str, int]]:
+        """Rows of SIPp's last scenario screen: (message, ``"<-"`` received / ``"->"`` sent,
+        count), e.g. ``("503", "<-", 35)``; works without ``trace``."""
+        text = self.screen.rsplit("Statistics Screen", 1)[0].rsplit("Scenario Screen", 1)[-1]
+        return [(m.group(1), "<-" if "<" in m.group(2) else "->", int(m.group(3)))
+                for m in re.finditer(r"^\s+(\S+) (<-+|-+>)\s+(\d+)", text, re.M)]
+
     def explain(self) -> str:
         lines = [f"sipp exit {self.returncode}"]
         lines += [repr(m) for m in self.messages[-30:]]

@@ -3,12 +3,15 @@ carrier and phones.  For tests (one stack per module, :meth:`RealStack.after_tes
 tests) and for benchmarks::
 
     from tests.real.kit import RealStack, asterisk_prefix, sipp
-    async with RealStack(asterisk_prefix(), dial_timeout=5) as stack:
+    # 4 RTP ports per call (2 legs x RTP/RTCP); no observer, no SIP message traces
+    async with RealStack(asterisk_prefix(), rtp_ports=4400, observe=False) as stack:
         await stack.api.setup_outbound({"100": "Alice"})
-        await stack.carrier.start(sipp.answer(hangup_after=30), calls=None)
-        run = await stack.phone("100").call("9123", calls=1000, rate=20, limit=500)
+        await stack.carrier.start(sipp.answer(hangup_after=30), calls=None, trace=False)
+        run = await stack.phone("100").call("9123", calls=1000, rate=20, limit=1000,
+                                            timeout=300, trace=False)
         result = await run.wait()
-        rows = await stack.api.calls()
+        result.stat("Successful call"), result.scenario_counts()  # ("503", "<-", n), ...
+        rows = await stack.api.finished_calls(1000, dialed="9123", timeout=120, interval=1)
 """
 
 from __future__ import annotations
