@@ -75,6 +75,18 @@ def _name(value: Any) -> str:
     return value
 
 
+def _seconds(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number of seconds, not {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g} seconds, not {number:g}")
+        return number
+    return check
+
+
 def _prompt_language(value: Any) -> str:
     value = _text(value).strip().lower().replace("_", "-")
     value = {"zh-cn": "zh", "cn": "zh", "en-us": "en"}.get(value, value)
@@ -149,6 +161,11 @@ KEYS: tuple[Key, ...] = (
     Key("trusted_proxies", _networks, "reverse proxies (addresses/CIDRs) whose "
         "X-Forwarded-For and X-Forwarded-Proto headers are believed"),
     Key("simulation", _bool, "true when running against the built-in ARI double"),
+    Key("dial_timeout", _seconds(1, 600), "how long a trunk may ring before the call ends as "
+        "no answer (seconds)"),
+    Key("pin_timeout", _seconds(1, 120), "how long a caller has to type a PIN, per try (seconds)"),
+    Key("refuse_tone_seconds", _seconds(0, 30), "how long a refused caller hears the busy or "
+        "congestion tone before the hang-up (seconds)"),
     Key("prompt_language", _prompt_language, "language of the voice prompts callers hear: en or zh"),
     Key("sounds_dir", _text, "folder of the voice prompts (<language>/<name>.wav); empty: the "
         "prompts shipped with CooVox. Asterisk must be able to read it"),
@@ -175,6 +192,9 @@ class Config:
     node_name: str = "node1"
     trusted_proxies: tuple[str, ...] = ()
     simulation: bool = False
+    dial_timeout: float = 60.0
+    pin_timeout: float = 10.0
+    refuse_tone_seconds: float = 1.5
     prompt_language: str = "en"
     sounds_dir: str = ""
     source: str = field(default="defaults", compare=False)

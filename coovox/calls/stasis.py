@@ -44,9 +44,10 @@ class CallController:
     """
 
     def __init__(self, coovox: Coovox, ari: AriConnection | None = None, *,
-                 dial_timeout: int = 60, dial_grace: float = 5.0, pin_timeout: float = 10.0,
-                 pin_tries: int = 3, refuse_tone_seconds: float = 1.5,
-                 cause_wait: float = 1.0, stasis_wait: float = 5.0) -> None:
+                 dial_timeout: int | None = None, dial_grace: float = 5.0,
+                 pin_timeout: float | None = None, pin_tries: int = 3,
+                 refuse_tone_seconds: float | None = None, cause_wait: float = 1.0,
+                 stasis_wait: float = 5.0) -> None:
         cfg = coovox.config
         self.coovox = coovox
         self.app = cfg.ari_app
@@ -58,11 +59,13 @@ class CallController:
                                         on_event=self.on_event, on_connect=self.on_connect,
                                         on_disconnect=self.on_disconnect,
                                         event_key=self.event_key)
-        self.dial_timeout = dial_timeout
+        # the settings dial_timeout, pin_timeout, refuse_tone_seconds unless given here
+        self.dial_timeout = dial_timeout or max(1, round(cfg.dial_timeout))
         self.dial_grace = dial_grace
-        self.pin_timeout = pin_timeout
+        self.pin_timeout = cfg.pin_timeout if pin_timeout is None else pin_timeout
         self.pin_tries = pin_tries
-        self.refuse_tone_seconds = refuse_tone_seconds
+        self.refuse_tone_seconds = (cfg.refuse_tone_seconds if refuse_tone_seconds is None
+                                    else refuse_tone_seconds)
         self.cause_wait = cause_wait
         self.stasis_wait = stasis_wait
         self.heartbeat_path = cfg.data_path / f"calls-alive-{self.node}"

@@ -41,12 +41,6 @@ async def test_an_inbound_call_from_the_carrier_is_refused(real: RealStack):
     assert leg.cause == 21, leg
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in ari-dialplan/pjsip.conf: the endpoint 'carrier' can also be matched by the "
-    "user of the From header (endpoint_identifier_order = ip,username, no identify_by on "
-    "the carrier), so anyone sending From: sip:carrier@... from any address and port is "
-    "taken for the carrier without a password; `identify_by = ip` on [carrier] fixes it "
-    "(checked by hand: then 401)"))
 async def test_only_the_carriers_address_and_port_are_taken_for_the_carrier(real: RealStack):
     impostor = real.phone("carrier", password="")  # same address, another port
     result = await (await impostor.call("4000", challenge=False)).wait(30)

@@ -3,7 +3,7 @@
 :class:`CoovoxApp` is the reliability tests' :class:`~tests.reliability.proc.App` (a
 ``coovox run`` process with ``COOVOX_*`` in its environment) plus: an administrator and an
 API token made with the product's own commands (``coovox admin create``, ``coovox token
-create``), the launcher of :mod:`tests.real.kit.coovox_main` (shorter dial timeout), and
+create``), the settings ``dial_timeout`` and ``refuse_tone_seconds`` for short tests, and
 :class:`Api` to configure and read it through ``/api/v1``.
 """
 
@@ -145,8 +145,8 @@ class Api:
 class CoovoxApp(App):
     """``coovox run`` against a test Asterisk, with a data dir of its own.
 
-    ``dial_timeout`` etc. (seconds) shorten the call controller's waits (see
-    :mod:`tests.real.kit.coovox_main`); None keeps the product's default.
+    ``dial_timeout``, ``refuse_tone_seconds`` (seconds): the settings of the same names
+    (``COOVOX_DIAL_TIMEOUT``...); None keeps the product's default.
     """
 
     def __init__(self, ari_url: str, ari_user: str, ari_password: str, *,
@@ -158,9 +158,9 @@ class CoovoxApp(App):
         env = {"COOVOX_ARI_USER": ari_user, "COOVOX_ARI_PASSWORD": ari_password,
                "COOVOX_SECRET_KEY": "real-" + secrets.token_hex(16), **env}
         if dial_timeout is not None:
-            env["TEST_COOVOX_DIAL_TIMEOUT"] = str(dial_timeout)
+            env["COOVOX_DIAL_TIMEOUT"] = str(dial_timeout)
         if refuse_tone_seconds is not None:
-            env["TEST_COOVOX_REFUSE_TONE_SECONDS"] = str(refuse_tone_seconds)
+            env["COOVOX_REFUSE_TONE_SECONDS"] = str(refuse_tone_seconds)
         super().__init__(str(self.dir / "data"), ari_url, self.dir / "coovox.log",
                          verbose=verbose, **env)
         self.admin_password = "Adm-" + secrets.token_hex(8)
@@ -179,10 +179,10 @@ class CoovoxApp(App):
         return out.decode()
 
     async def start(self) -> CoovoxApp:
-        """The process only (as :class:`App`), through the test launcher."""
+        """The process only (as :class:`App`): ``python -m coovox run``."""
         with self.log.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.real.kit.coovox_main", *self.args, "run",
+                sys.executable, "-m", "coovox", *self.args, "run",
                 cwd=str(ROOT), env=self.env, stdin=asyncio.subprocess.DEVNULL,
                 stdout=log, stderr=asyncio.subprocess.STDOUT, preexec_fn=die_with_parent)
         return self
