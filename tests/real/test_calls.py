@@ -220,8 +220,8 @@ async def test_ten_calls_at_once_are_each_recorded_and_billed(real: RealStack):
     assert len(rows) == 10 and len({r["id"] for r in rows}) == 10
     assert {(r["status"], r["reason"], r["cause"]) for r in rows} == {
         ("answered", "callee hung up", 16)}
-    legs = real.observer.legs("PJSIP/carrier-", real.since)
-    assert len(legs) == 10 and all(leg.cause == 16 for leg in legs)
+    legs = await real.observer.destroyed_legs("PJSIP/carrier-", 10, real.since)
+    assert len(legs) == 10 and all(leg.cause == 16 for leg in legs), legs
     talks = sorted(r["talk_time"] for r in rows)
     for talk, leg_talk in zip(talks, sorted(leg.talk_seconds for leg in legs), strict=True):
         assert abs(talk - leg_talk) < CLOCK_SLACK, (talks, legs)

@@ -148,6 +148,17 @@ class Observer:
         return [Leg.of(events) for events in by_id.values()]
 
 
+    async def destroyed_legs(self, name_prefix: str, count: int, since: int = 0,
+                             timeout: float = 10) -> list[Leg]:
+        """Wait until ``count`` channels named ``name_prefix...`` were destroyed (the
+        observer may lag behind CooVox's records on a busy machine); all of them."""
+        def done(_event: dict[str, Any]) -> bool:
+            legs = self.legs(name_prefix, since)
+            return sum(leg.destroyed is not None for leg in legs) >= count
+        await self.wait_for(done, since=since, timeout=timeout)
+        return self.legs(name_prefix, since)
+
+
 class Leg:
     """One channel as Asterisk reported it: name, when it went Up, when it was destroyed,
     with which cause, and the DTMF digits it received."""
