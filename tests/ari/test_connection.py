@@ -146,6 +146,7 @@ async def test_noise_events_never_reach_handlers(double, connect):
     bridge = await conn.bridge_create()
     await conn.bridge_add(bridge["id"], [caller])
     out = await conn.channel_create("Local/123450@pstn", "coovox", "outbound", caller)
+    await double.wait_event("StasisStart", channel_id=out["id"])  # dial only once in Stasis
     await conn.channel_dial(out["id"], caller=caller, timeout=30)
     await double.wait_event("Dial", dialstatus="ANSWER")
     await conn.bridge_add(bridge["id"], [out["id"]])
@@ -249,3 +250,42 @@ async def test_unreachable_asterisk_keeps_retrying_and_stops_cleanly():
     finally:
         await asyncio.wait_for(conn.stop(), 2)
     assert conn._task is None
+
+
+async def test_without_asterisk_the_log_says_only_what_changed(caplog):
+    """Issue 15: no INFO line every 5 s forever; the first failure, one "still retrying"
+    line and the state changes (connected, lost) are logged, not every retry."""
+    caplog.set_level(logging.INFO, logger="coovox.ari.connection")
+    conn = AriConnection("http://127.0.0.1:9", USER, PASSWORD, "coovox", backoff_initial=0.01,
+                         backoff_max=0.02)
+    conn.still_retrying_after = 0.3
+    attempts = []
+    real = conn._session_once
+
+    async def counted():
+        attempts.append(1)
+        await real()
+
+    conn._session_once = counted
+    await conn.start()
+    try:
+        await wait_for(lambda: len(attempts) >= 40, 10)
+        await asyncio.sleep(0.4)
+    finally:
+        await asyncio.wait_for(conn.stop(), 2)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert len(lines) == 2, lines
+    assert "not connected to http://127.0.0.1:9" in lines[0] and "retrying" in lines[0]
+    assert "still not connected" in lines[1]
+
+
+async def test_connected_and_lost_are_logged_once_each(double, connect, caplog):
+    caplog.set_level(logging.INFO, logger="coovox.ari.connection")
+    conn = await connect(backoff_initial=0.01, backoff_max=0.02)
+    await conn.wait_connected(3)
+    await double.drop_websocket(down_for=0.5)
+    await wait_for(lambda: conn.connected and conn.reconnects == 1, 5)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum("connected to" in m and "not connected" not in m for m in lines) == 2, lines
+    assert sum("lost" in m for m in lines) == 1, lines
+    assert len(lines) <= 4, lines  # connected, lost, (refused while down), connected
