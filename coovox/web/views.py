@@ -27,10 +27,20 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+async def _sign_in_context(next_url: str, username: str, error: str) -> dict:
+    """What the sign-in page shows; with no user at all, how to create the first one."""
+    from coovox.runner import command_name
+    from coovox.users import has_users
+
+    first_admin = "" if await has_users() else f"{command_name()} admin create admin"
+    return {"next": next_url, "username": username, "error": error,
+            "first_admin_command": first_admin}
+
+
 async def sign_in_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "sign_in.html", request,
-        {"next": _safe_next(request.query.get("next")), "username": "", "error": ""})
+        await _sign_in_context(_safe_next(request.query.get("next")), "", ""))
 
 
 async def sign_in(request: web.Request) -> web.Response:
@@ -59,8 +69,7 @@ async def sign_in(request: web.Request) -> web.Response:
     if error:
         request["weblog_note"] = "sign-in refused"
         return aiohttp_jinja2.render_template(
-            "sign_in.html", request, {"next": nxt, "username": username, "error": error},
-            status=200)
+            "sign_in.html", request, await _sign_in_context(nxt, username, error), status=200)
     throttle.succeeded(username, ip)
     await start_session(request, user)
     response = web.HTTPFound(nxt)
