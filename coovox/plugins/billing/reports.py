@@ -19,6 +19,7 @@ from tortoise.expressions import Q
 
 from coovox.calls.keyword import KeywordQ
 from coovox.calls.models import Call
+from coovox.messages import Field, Msg
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
 from coovox.plugins.billing.validation import BillingError
@@ -29,6 +30,7 @@ PERIODS = {"day": 10, "month": 7, "year": 4}
 CHUNK = 2000
 IN_CHUNK = 1000  # ids per IN (...) list
 KEYWORD_COLUMNS = ("extension", "extension_name")
+TO_BEFORE_FROM = Msg("%(to)s must not be before %(from)s", to=Field("to"), **{"from": Field("from")})
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -37,14 +39,15 @@ def parse_day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise BillingError(f"{field} must be a date YYYY-MM-DD", field) from None
+        raise BillingError(Msg("%(field)s must be a date YYYY-MM-DD", field=Field(field)),
+                           field) from None
 
 
 def day_range(filters: dict[str, str], tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     """UTC bounds [from 00:00, to+1 00:00) of the local days of ``from``/``to``."""
     start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
     if start and end and end < start:
-        raise BillingError("to must not be before from", "to")
+        raise BillingError(TO_BEFORE_FROM, "to")
     lo = datetime.combine(start, time(0), tz).astimezone(UTC) if start else None
     hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC) if end else None
     return lo, hi
@@ -77,7 +80,8 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if filters.get("status"):
         status = filters["status"].strip().lower()
         if status not in CALL_STATUSES:
-            raise BillingError("status must be one of: " + ", ".join(CALL_STATUSES), "status")
+            raise BillingError(Msg("%(field)s must be one of: %(choices)s", field=Field("status"),
+                                   choices=", ".join(CALL_STATUSES)), "status")
         qs = qs.filter(status=status)
     return qs.order_by("-started_at", "-id")
 
@@ -251,10 +255,11 @@ class StatsQuery:
     def parse(cls, filters: dict[str, str]) -> StatsQuery:
         by = (filters.get("by") or "day").strip().lower()
         if by not in PERIODS:
-            raise BillingError("by must be day, month or year", "by")
+            raise BillingError(Msg("%(field)s must be day, month or year", field=Field("by")),
+                               "by")
         start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
         if start and end and end < start:
-            raise BillingError("to must not be before from", "to")
+            raise BillingError(TO_BEFORE_FROM, "to")
         return cls(start, end, (filters.get("extension") or "").strip(), by)
 
 

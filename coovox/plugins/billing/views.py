@@ -22,8 +22,10 @@ from coovox.plugins.billing.api import (
     who,
 )
 from coovox.plugins.billing.models import Rate
-from coovox.plugins.billing.validation import CURRENCIES, BillingError
+from coovox.plugins.billing.validation import CURRENCIES, BillingError, BillingErrors
 from coovox.web.errors import ApiError
+from coovox.web.formats import CURRENCY_DECIMALS, MAX_DECIMALS
+from coovox.web.i18n import error_text
 from coovox.web.i18n import gettext as _
 from coovox.web.pagination import Page
 
@@ -45,7 +47,7 @@ async def render(request: web.Request, template: str, ctx: dict[str, Any],
                  status: int = 200) -> web.Response:
     settings = await services.get_settings()
     base = {"flashes": await pop_flashes(request), "currency": settings["currency_symbol"],
-            "billing_settings": settings}
+            "billing_settings": settings, "decimals": settings["money_decimals"]}
     return aiohttp_jinja2.render_template(template, request, {**base, **ctx}, status=status)
 
 
@@ -91,8 +93,7 @@ async def _apply(request: web.Request, action) -> web.StreamResponse:
     try:
         text = await action(data)
     except BillingError as exc:
-        await flash(request, "error", f"{exc.field}: {exc.message}" if exc.field else
-                    exc.message)
+        await flash(request, "error", error_text(exc.message, exc.field))
     else:
         await flash(request, "ok", text)
     raise back(request, "billing_extensions", str(data.get("back_query") or ""))
@@ -147,11 +148,12 @@ async def rates_page(request: web.Request) -> web.Response:
                         {"page": page_of(rows, total, lq, request)})
 
 
-async def _rate_form(request: web.Request, rate: dict[str, Any], error: str = "",
-                     field: str = "", status: int = 200) -> web.Response:
+async def _rate_form(request: web.Request, rate: dict[str, Any],
+                     errors: dict[str, Any] | None = None, status: int = 200) -> web.Response:
+    """The rate form; ``errors`` (field -> message) are ALL shown, each at its input."""
     exts = await Extension.all().order_by("number").values("number", "name")
     return await render(request, "billing/rate_form.html", {
-        "rate": rate, "error": error, "error_field": field, "extensions": exts}, status)
+        "rate": rate, "errors": errors or {}, "extensions": exts}, status)
 
 
 DEFAULT_RATE = {"id": None, "active": True, "remark": "", "prefix": "", "length": 0,
@@ -191,7 +193,9 @@ async def rate_save(request: web.Request) -> web.StreamResponse:
             await services.create_rate(fields)
     except BillingError as exc:
         shown = {**DEFAULT_RATE, **fields, "id": rid}
-        return await _rate_form(request, shown, exc.message, exc.field or "", 400)
+        errors = exc.errors if isinstance(exc, BillingErrors) else {
+            exc.field or "_form": exc.message}
+        return await _rate_form(request, shown, errors, 400)
     await flash(request, "ok", _("Rate saved."))
     raise back(request, "billing_rates")
 
@@ -200,7 +204,7 @@ async def rate_delete(request: web.Request) -> web.StreamResponse:
     try:
         await services.delete_rate(request.match_info["id"])
     except BillingError as exc:
-        await flash(request, "error", exc.message)
+        await flash(request, "error", error_text(exc.message))
     else:
         await flash(request, "ok", _("Rate deleted."))
     raise back(request, "billing_rates")
@@ -211,7 +215,7 @@ async def rate_toggle(request: web.Request) -> web.StreamResponse:
         rate = await services.get_rate(request.match_info["id"])
         await services.update_rate(rate.id, {"active": not rate.active})
     except BillingError as exc:
-        await flash(request, "error", exc.message)
+        await flash(request, "error", error_text(exc.message))
     raise back(request, "billing_rates")
 
 
@@ -261,7 +265,9 @@ async def statistics_page(request: web.Request) -> web.StreamResponse:
 
 
 async def settings_page(request: web.Request) -> web.Response:
-    return await render(request, "billing/settings.html", {"currencies": CURRENCIES})
+    return await render(request, "billing/settings.html", {
+        "currencies": CURRENCIES, "max_decimals": MAX_DECIMALS,
+        "default_decimals": CURRENCY_DECIMALS})
 
 
 async def settings_post(request: web.Request) -> web.StreamResponse:
@@ -270,10 +276,12 @@ async def settings_post(request: web.Request) -> web.StreamResponse:
     if "warning_seconds" in data:
         fields["warning_seconds"] = data["warning_seconds"]
     fields["block_unrated"] = data.get("block_unrated", "off")
+    if "decimals" in data:
+        fields["decimals"] = data["decimals"]
     try:
         await services.update_settings(fields)
     except BillingError as exc:
-        await flash(request, "error", f"{exc.field}: {exc.message}")
+        await flash(request, "error", error_text(exc.message, exc.field))
     else:
         await flash(request, "ok", _("Settings saved."))
     raise back(request, "billing_settings")
