@@ -296,6 +296,8 @@ def routes() -> list[Route]:
         r("GET", "/statistics", statistics, "api_billing_statistics",
           "Calls, talk time and cost by day, month or year",
           parameters=[*DATE_PARAMS, _q("extension", "one extension; empty = All"),
+                      _q("keyword", "part of extension numbers or names, as the call "
+                         "log's keyword (several extensions summed)"),
                       _q("by", "day, month or year"), FORMAT, *PAGE_PARAMS]),
         r("GET", "/calls", calls, "api_billing_calls", "Billing call log with costs",
           parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),

@@ -248,8 +248,9 @@ async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterato
 class StatsQuery:
     start: date | None
     end: date | None
-    extension: str
+    extension: str  # one extension, exactly (the API's ``extension``)
     by: str
+    keyword: str = ""  # part of extension numbers or names, as the call log's keyword
 
     @classmethod
     def parse(cls, filters: dict[str, str]) -> StatsQuery:
@@ -260,10 +261,11 @@ class StatsQuery:
         start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
         if start and end and end < start:
             raise BillingError(TO_BEFORE_FROM, "to")
-        return cls(start, end, (filters.get("extension") or "").strip(), by)
+        return cls(start, end, (filters.get("extension") or "").strip(), by,
+                   (filters.get("keyword") or "").strip())
 
 
-def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
+def _stats_sql(q: StatsQuery, extensions: list[str] | None = None) -> tuple[str, list[Any]]:
     """One row per local day, newest first: an ordered range of the covering index
     ``billing_call_stats`` (no sort, no table reads); months and years are summed in Python."""
     where, values = ["answered = ?", "settled = ?"], [True, True]
@@ -276,6 +278,9 @@ def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
     if q.extension:
         where.append("extension = ?")
         values.append(q.extension)
+    if extensions is not None:
+        where.append(f"extension IN ({', '.join('?' * len(extensions))})")
+        values.extend(extensions)
     body = ("SELECT local_date AS period, COUNT(*) AS calls, SUM(talk_time) AS talk, "
             "SUM(COALESCE(cost, 0)) AS cost FROM billing_call "
             f"WHERE {' AND '.join(where)} GROUP BY local_date ORDER BY local_date DESC")
@@ -315,16 +320,61 @@ async def statistics(filters: dict[str, str], offset: int = 0,
 
 async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], str]:
     """Every group of the statistics (newest first) and the extension's label."""
+    from coovox.plugins.billing.services import extension_names
+
     q = StatsQuery.parse(filters)
-    body, values = _stats_sql(q)
-    rows = _roll_up(await sql.fetch(body, values), PERIODS[q.by])
+    matched: list[str] | None = None
+    if q.keyword:
+        matched = await extensions_matching(q.keyword)
+        if not matched:
+            return [], q.keyword
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(matched or [None]), IN_CHUNK):
+        chunk = None if matched is None else matched[start:start + IN_CHUNK]
+        body, values = _stats_sql(q, chunk)
+        rows.extend(await sql.fetch(body, values))
+    if matched is not None and len(matched) > IN_CHUNK:  # several queries: merge the days
+        rows = _merge_days(rows)
+    rows = _roll_up(rows, PERIODS[q.by])
     label = "All"
     if q.extension:
-        from coovox.plugins.billing.services import extension_names
-
         name = (await extension_names([q.extension])).get(q.extension, "")
         label = caller(name, q.extension)
+    elif matched is not None:
+        names = await extension_names(matched[:MATCHES_SHOWN])
+        shown = [caller(names.get(n, ""), n) for n in matched[:MATCHES_SHOWN]]
+        more = len(matched) - len(shown)
+        label = ", ".join(shown) + (f" (+{more})" if more else "")
     return rows, label
+
+
+MATCHES_SHOWN = 3  # extensions named in the label of a keyword's statistics
+
+
+async def extensions_matching(keyword: str) -> list[str]:
+    """Extensions whose number or name contains ``keyword`` (case-insensitive, ``%`` and
+    ``_`` plain), as the call log's keyword matches calls: those configured now and those
+    with a billing account (an extension deleted since), sorted by number."""
+    from coovox.calls.keyword import like_pattern
+
+    pattern = like_pattern(keyword.lower())
+    rows = await sql.fetch(
+        "SELECT number AS n FROM calls_extension WHERE LOWER(number) LIKE ? ESCAPE '\\' "
+        "OR LOWER(name) LIKE ? ESCAPE '\\' UNION SELECT extension AS n FROM billing_account "
+        "WHERE LOWER(extension) LIKE ? ESCAPE '\\'", [pattern, pattern, pattern])
+    return sorted({str(r["n"]) for r in rows}, key=lambda n: (len(n), n))
+
+
+def _merge_days(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Day groups of several queries summed per day, newest first."""
+    days: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        day = days.setdefault(str(r["period"]), {"period": str(r["period"]), "calls": 0,
+                                                 "talk": 0.0, "cost": 0})
+        day["calls"] += int(r["calls"])
+        day["talk"] += float(r["talk"] or 0)
+        day["cost"] += int(r["cost"] or 0)
+    return [days[d] for d in sorted(days, reverse=True)]
 
 
 def _stats_row(r: dict[str, Any], label: str) -> dict[str, Any]:

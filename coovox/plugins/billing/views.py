@@ -47,7 +47,11 @@ async def render(request: web.Request, template: str, ctx: dict[str, Any],
                  status: int = 200) -> web.Response:
     settings = await services.get_settings()
     base = {"flashes": await pop_flashes(request), "currency": settings["currency_symbol"],
-            "billing_settings": settings, "decimals": settings["money_decimals"]}
+            "billing_settings": settings, "decimals": settings["money_decimals"],
+            "banners": [] if settings["active"] else [("warn", "billing-off", _(
+                "Billing is switched off: calls go out without being billed or refused for "
+                "money. Balances, rates and history are kept. An administrator switches it "
+                "on in Addons → Billing → Settings."))]}
     return aiohttp_jinja2.render_template(template, request, {**base, **ctx}, status=status)
 
 
@@ -74,16 +78,28 @@ def page_of(items: list[Any], total: int, lq, request: web.Request) -> Page:
     return Page(items, total, lq, path=request.path)
 
 
+async def fetch_page(lq, fetch) -> tuple[list[Any], int]:
+    """``fetch(offset, limit)`` for the page asked; a page past the end (``?page=999``)
+    is the last page, as on every other list."""
+    items, total = await fetch(lq.offset, lq.per_page)
+    last = max(1, -(-total // lq.per_page))
+    if lq.page > last:
+        lq.page = last
+        items, total = await fetch(lq.offset, lq.per_page)
+    return items, total
+
+
 # --- extensions ------------------------------------------------------------------------------
 
 
 async def extensions_page(request: web.Request, error: str = "", status: int = 200):
     lq, filters = _lenient(request)
     try:
-        items, total = await services.list_accounts(filters, lq.offset, lq.per_page)
+        items, total = await fetch_page(
+            lq, lambda o, n: services.list_accounts(filters, o, n))
     except BillingError as exc:
         lq.errors[exc.field or "number"] = exc.message
-        items, total = await services.list_accounts({}, lq.offset, lq.per_page)
+        items, total = await fetch_page(lq, lambda o, n: services.list_accounts({}, o, n))
     return await render(request, "billing/extensions.html", {
         "page": page_of(items, total, lq, request), "error": error}, status)
 
@@ -142,8 +158,12 @@ async def bulk_post(request: web.Request) -> web.StreamResponse:
 async def rates_page(request: web.Request) -> web.Response:
     lq, _f = _lenient(request)
     qs = Rate.all().order_by("id")
-    total = await qs.count()
-    rows = [services.rate_json(r) for r in await qs.offset(lq.offset).limit(lq.per_page)]
+
+    async def fetch(offset: int, limit: int) -> tuple[list[Any], int]:
+        rows = [services.rate_json(r) for r in await qs.offset(offset).limit(limit)]
+        return rows, await qs.count()
+
+    rows, total = await fetch_page(lq, fetch)
     return await render(request, "billing/rates.html",
                         {"page": page_of(rows, total, lq, request)})
 
@@ -233,7 +253,7 @@ async def _report(request: web.Request, template: str, basename: str, columns, f
         if fmt:
             await fetch(filters, 0, 1)  # validates the filters before streaming
             return await export_response(request, fmt, basename, columns, chunks(filters))
-        items, total = await fetch(filters, lq.offset, lq.per_page)
+        items, total = await fetch_page(lq, lambda o, n: fetch(filters, o, n))
     except BillingError as exc:
         lq.errors[exc.field or "from"] = exc.message
         filters = {}
