@@ -24,7 +24,7 @@ from coovox.plugins.billing.api import (
 from coovox.plugins.billing.models import Rate
 from coovox.plugins.billing.validation import CURRENCIES, BillingError, BillingErrors
 from coovox.web.errors import ApiError
-from coovox.web.formats import CURRENCY_DECIMALS, MAX_DECIMALS
+from coovox.web.formats import MAX_DECIMALS, currency_decimals
 from coovox.web.i18n import error_text
 from coovox.web.i18n import gettext as _
 from coovox.web.pagination import Page
@@ -285,9 +285,10 @@ async def statistics_page(request: web.Request) -> web.StreamResponse:
 
 
 async def settings_page(request: web.Request) -> web.Response:
+    settings = await services.get_settings()
+    decimals = {code: currency_decimals(code, settings["decimals"]) for code in CURRENCIES}
     return await render(request, "billing/settings.html", {
-        "currencies": CURRENCIES, "max_decimals": MAX_DECIMALS,
-        "default_decimals": CURRENCY_DECIMALS})
+        "currencies": CURRENCIES, "max_decimals": MAX_DECIMALS, "decimals_of": decimals})
 
 
 async def settings_post(request: web.Request) -> web.StreamResponse:
@@ -296,7 +297,9 @@ async def settings_post(request: web.Request) -> web.StreamResponse:
     if "warning_seconds" in data:
         fields["warning_seconds"] = data["warning_seconds"]
     fields["block_unrated"] = data.get("block_unrated", "off")
-    if "decimals" in data:
+    # the decimals shown were those of "decimals_for": they apply only to that currency
+    # (a changed currency keeps its own, unless the page's script showed its own)
+    if "decimals" in data and data.get("decimals_for", fields["currency"]) == fields["currency"]:
         fields["decimals"] = data["decimals"]
     try:
         await services.update_settings(fields)
