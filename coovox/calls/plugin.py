@@ -6,7 +6,7 @@ from pathlib import Path
 
 from coovox.calls import config_api, log_api, pages
 from coovox.hookspecs import hookimpl
-from coovox.hooktypes import MenuItem, ModelSpec, Route
+from coovox.hooktypes import MenuItem, ModelSpec, Route, StaticDir
 
 HERE = Path(__file__).parent
 
@@ -44,6 +44,11 @@ def coovox_routes(coovox) -> list[Route]:
 @hookimpl
 def coovox_menu_items() -> list[MenuItem]:
     return [*pages.menu_items()]
+
+
+@hookimpl
+def coovox_static_dirs() -> list[StaticDir]:
+    return [StaticDir("calls", HERE / "static")]
 
 
 @hookimpl

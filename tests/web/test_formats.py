@@ -94,7 +94,9 @@ async def test_every_time_on_the_pages_has_one_format_in_the_pbx_time_zone(clien
 async def test_the_live_page_formats_times_in_the_pbx_time_zone_too(client, data):
     client.csrf = await sign_in(client, "admin", ADMIN_PASSWORD)
     html = await (await client.get("/calls/live")).text()
-    assert f'data-timezone="{TZ}"' in html and "Intl.DateTimeFormat" in html
+    assert f'data-timezone="{TZ}"' in html
+    script = await (await client.get("/static/calls/live.js")).text()
+    assert "Intl.DateTimeFormat" in script and "dataset.timezone" in script
 
 
 async def _balance_cell(client) -> str:
