@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from coovox.hooktypes import ADMIN, BILLING
+from coovox.messages import Field, Msg
 from coovox.models import ApiToken, User, WebSession
 
 _hasher = PasswordHasher()
@@ -37,8 +38,13 @@ class UserError(ValueError):
 
     def __init__(self, message: str, field: str = "", code: str = "invalid"):
         super().__init__(message)
+        self.message = message  # a Msg or a msgid: shown translated on pages
         self.field = field
         self.code = code
+
+
+def _no_user(username: str) -> Msg:
+    return Msg("no user named %(name)s", name=repr(username))
 
 
 class PasswordHashBusy(Exception):
@@ -148,9 +154,12 @@ async def create_user(username: str, password: str, role: str = ADMIN) -> User:
         raise UserError("use letters, digits, '.', '_' or '-' (at most 64)", "username")
     problem = password_problem(password)
     if problem:
-        raise UserError(f"password {problem}", "password")
+        raise UserError(Msg("%(field)s %(problem)s", field=Field("password"),
+                            problem=Msg(problem)),
+                        "password")
     if await User.filter(username=username).exists():
-        raise UserError(f"user {username!r} already exists", "username", "conflict")
+        raise UserError(Msg("user %(name)s already exists", name=repr(username)), "username",
+                        "conflict")
     return await User.create(username=username, password_hash=await hash_password(password),
                              role=role)
 
@@ -159,13 +168,15 @@ async def set_password(username: str, password: str) -> None:
     """Change a password (strength checked); every web session of that user ends."""
     problem = password_problem(password)
     if problem:
-        raise UserError(f"password {problem}", "password")
+        raise UserError(Msg("%(field)s %(problem)s", field=Field("password"),
+                            problem=Msg(problem)),
+                        "password")
     user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
     if user is None:
-        raise UserError(f"no user named {username!r}", "username", "not_found")
+        raise UserError(_no_user(username), "username", "not_found")
     new_hash = await hash_password(password)
     if not await User.filter(id=user.id).update(password_hash=new_hash):
-        raise UserError(f"no user named {username!r}", "username", "not_found")
+        raise UserError(_no_user(username), "username", "not_found")
     await end_sessions(user.id)
 
 
@@ -206,10 +217,10 @@ async def delete_user(username: str) -> None:
         raise UserError("the admin account cannot be deleted", "username", "forbidden")
     user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
     if user is None:
-        raise UserError(f"no user named {username!r}", "username", "not_found")
+        raise UserError(_no_user(username), "username", "not_found")
     await end_sessions(user.id)  # also cascades; said here for databases without foreign keys
     if not await User.filter(id=user.id).delete():
-        raise UserError(f"no user named {username!r}", "username", "not_found")
+        raise UserError(_no_user(username), "username", "not_found")
 
 
 async def list_users() -> list[User]:
@@ -253,7 +264,7 @@ async def create_token(username: str, name: str = "") -> tuple[ApiToken, str]:
     """Create an API token for a user; returns the row and the token (shown once)."""
     user = await User.get_or_none(username=username)
     if user is None:
-        raise UserError(f"no user named {username!r}", "user", "not_found")
+        raise UserError(_no_user(username), "user", "not_found")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = await ApiToken.create(user=user, name=name, token_hash=token_hash(token),
                                 prefix=token[:10])
@@ -279,7 +290,7 @@ async def list_tokens(include_revoked: bool = False) -> list[ApiToken]:
 
 async def revoke_token(token_id: int) -> None:
     if not await ApiToken.filter(id=token_id, revoked=False).update(revoked=True):
-        raise UserError(f"no active token with id {token_id}", "id", "not_found")
+        raise UserError(Msg("no active token with id %(id)s", id=token_id), "id", "not_found")
 
 
 def token_dict(row: ApiToken) -> dict:

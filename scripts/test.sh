@@ -2,6 +2,8 @@
 # Install everything the tests need (Debian: postgresql, chromium, sip-tester; Python: .[test]
 # and the example plugin; the Asterisk kit of ../shared/asterisk) and run the whole test
 # suite. Extra arguments go to pytest.
+# The tests get their own environment, ./.venv-test: the product's ./.venv (scripts/run.sh)
+# stays as the product installs it (no test packages, no example plugin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -15,20 +17,25 @@ real_asterisk=yes
 [ $real_asterisk = no ] || command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
-  $SUDO "${APT[@]}" update -qq
-  $SUDO "${APT[@]}" install -y -qq "${need[@]}" >/dev/null
+  # wait (up to 10 min) for another apt/dpkg, e.g. unattended upgrades, instead of failing
+  APT=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
+  echo "test.sh: installing ${need[*]} (apt-get)"
+  $SUDO "${APT[@]}" update || { echo "test.sh: apt-get update failed (see above)" >&2; exit 1; }
+  $SUDO "${APT[@]}" install -y "${need[@]}" \
+    || { echo "test.sh: apt-get install ${need[*]} failed (see above)" >&2; exit 1; }
 fi
 PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/pip install --quiet -e ".[test]" -e examples/coovox-push-events
+VENV=.venv-test
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/pip" install --quiet --upgrade pip >/dev/null 2>&1 || true
+"$VENV/bin/pip" install --quiet -e ".[test]" -e examples/coovox-push-events
 # Asterisk 22 for tests/real, built once from ../shared/asterisk (cached; progress on
 # stderr). A failed build stops here; COOVOX_SKIP_REAL_ASTERISK=1 skips it and those tests,
 # COOVOX_ASTERISK_PREFIX names an Asterisk already installed.
 if [ $real_asterisk = yes ] && [ -z "${COOVOX_ASTERISK_PREFIX:-}" ]; then
-  bash ../shared/asterisk/build.sh >/dev/null
+  bash ../shared/asterisk/build.sh >/dev/null \
+    || { echo "test.sh: building Asterisk from ../shared/asterisk failed (see above)" >&2; exit 1; }
 fi
 mkdir -p test-artifacts
 export COOVOX_TEST_ARTIFACTS="$PWD/test-artifacts"
-exec .venv/bin/python -m pytest -p no:cacheprovider "$@"
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"

@@ -38,6 +38,7 @@ REQUIRED_OPERATIONS = {
 }
 
 Callback = Callable[..., Awaitable[None] | None]
+STILL_RETRYING_AFTER = 60.0  # seconds of failed retries before one "still retrying" line
 
 
 def _now_iso() -> str:
@@ -99,6 +100,7 @@ class AriConnection(AriRest):
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.check_swagger = check_swagger
+        self.still_retrying_after = STILL_RETRYING_AFTER
         self.connected = False
         self.connected_since: str | None = None
         self.last_error: str | None = None
@@ -158,6 +160,9 @@ class AriConnection(AriRest):
 
     async def _run(self) -> None:
         delay = self.backoff_initial
+        down_since: float | None = None  # loop time of the first failure of this outage
+        told: set[str] = set()  # errors of this outage already logged
+        still_told = False
         while not self._stopping:
             started = asyncio.get_running_loop().time()
             error: str | None = None
@@ -179,14 +184,29 @@ class AriConnection(AriRest):
             self._connected_event.clear()
             if self._stopping:
                 break
+            now = asyncio.get_running_loop().time()
             if was_connected:
-                log.warning("ARI websocket to %s lost: %s", self.url, self.last_error)
+                log.warning("ARI websocket to %s lost: %s; reconnecting", self.url,
+                            self.last_error)
                 self._fire(self.on_disconnect, self.last_error)
+                down_since, told, still_told = now, {self.last_error or ""}, False
+            elif down_since is None or (self.last_error or "") not in told:
+                # only changes are logged: the first failure and a new kind of error
+                if down_since is None:
+                    down_since, still_told = now, False
+                told.add(self.last_error or "")
+                log.warning("ARI: not connected to %s (%s); retrying every %g s",
+                            self.url, self.last_error, self.backoff_max)
+            elif not still_told and now - down_since >= self.still_retrying_after:
+                still_told = True
+                log.info("ARI: still not connected to %s after %d s (%s); still retrying "
+                         "(no more messages until the state changes)", self.url,
+                         now - down_since, self.last_error)
             # A connection that lived a while resets the backoff: first retry is fast.
-            if asyncio.get_running_loop().time() - started > 10 or was_connected:
+            if now - started > 10 or was_connected:
                 delay = self.backoff_initial
             wait = delay * random.uniform(0.9, 1.1)
-            log.info("ARI: reconnecting to %s in %.1f s (%s)", self.url, wait, self.last_error)
+            log.debug("ARI: reconnecting to %s in %.1f s (%s)", self.url, wait, self.last_error)
             await asyncio.sleep(wait)
             delay = min(delay * 2, self.backoff_max)
 

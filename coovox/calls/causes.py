@@ -63,12 +63,36 @@ def outcome_of_cause(cause: int | None) -> tuple[str, bool]:
     return FAILED, True  # congestion (34), unallocated (1), rejected (21), ...
 
 
+# Reasons a call record may carry (``Call.reason``): English words in the database and
+# the API, translated on pages (every one has a zh_CN translation: tests/web).
+CALLER_HUNG_UP = "caller hung up"
+CALLEE_HUNG_UP = "callee hung up"
+TRUNK_FAILED = "trunk failed"
+TRUNK_FULL = "trunk full"
+WRONG_PIN = "wrong PIN"
+TIME_LIMIT = "time limit"
+CAP_REACHED = "cap reached"
+INTERNAL_ERROR = "internal error"
+ENDED_WHILE_AWAY = "ended while away"
+INTERRUPTED = "interrupted"
+DB_UNAVAILABLE = "database unavailable"
+NO_ROUTE = "no route"
+UNKNOWN_EXTENSION = "unknown extension"
+EXTENSION_DISABLED = "extension disabled"
+FAILURE_REASONS = {CONGESTION: "congestion", 1: "unallocated number",
+                   CALL_REJECTED: "rejected", 38: "network out of order",
+                   3: "no route to destination"}
+REASONS: tuple[str, ...] = (
+    CALLER_HUNG_UP, CALLEE_HUNG_UP, TRUNK_FAILED, TRUNK_FULL, WRONG_PIN, TIME_LIMIT,
+    CAP_REACHED, INTERNAL_ERROR, ENDED_WHILE_AWAY, INTERRUPTED, DB_UNAVAILABLE, NO_ROUTE,
+    UNKNOWN_EXTENSION, EXTENSION_DISABLED, *FAILURE_REASONS.values(),
+)
+
+
 def reason_of(status: str, cause: int | None) -> str:
     """A short human reason for a failed attempt."""
     if status == FAILED:
-        return {CONGESTION: "congestion", 1: "unallocated number", CALL_REJECTED: "rejected",
-                38: "network out of order", 3: "no route to destination"}.get(
-                    cause or 0, "trunk failed")
+        return FAILURE_REASONS.get(cause or 0, TRUNK_FAILED)
     return ""
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from coovox.messages import Msg
+
 DEFAULT_PERMISSION = "DialPlan1"
 
 _NUMBER = re.compile(r"^[0-9]{1,32}$")
@@ -85,7 +87,7 @@ def clean_text(value: Any, field: str, max_length: int = 128) -> str:
         raise Invalid("must be text", field)
     value = value.strip()
     if len(value) > max_length:
-        raise Invalid(f"must be at most {max_length} characters", field)
+        raise Invalid(Msg("must be at most %(n)s characters", n=max_length), field)
     return value
 
 
@@ -115,8 +117,12 @@ def clean_int(value: Any, field: str, low: int, high: int | None = None,
     if not isinstance(value, int):
         raise Invalid("must be a whole number", field)
     if value < low or (high is not None and value > high):
-        span = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise Invalid(f"must be {span}" + (" or empty" if nullable else ""), field)
+        if high is None:
+            raise Invalid(Msg("must be at least %(low)s or empty" if nullable
+                              else "must be at least %(low)s", low=low), field)
+        raise Invalid(Msg("must be between %(low)s and %(high)s or empty" if nullable
+                          else "must be between %(low)s and %(high)s", low=low, high=high),
+                      field)
     return value
 
 
@@ -138,7 +144,7 @@ def clean_pattern(value: Any, field: str = "pattern") -> str:
         raise Invalid("must not contain spaces", field)
     problem = _pattern_problem(value)
     if problem:
-        raise Invalid(f"is not a valid dial pattern: {problem}", field)
+        raise Invalid(Msg("is not a valid dial pattern: %(problem)s", problem=problem), field)
     return value
 
 
@@ -166,7 +172,7 @@ def clean_names(value: Any, field: str, required: bool = False) -> list[str]:
     for item in value:
         name = clean_name(item, field)
         if name in out:
-            raise Invalid(f"lists {name!r} twice", field)
+            raise Invalid(Msg("lists %(name)s twice", name=repr(name)), field)
         out.append(name)
     if required and not out:
         raise Invalid("needs at least one entry", field)
@@ -182,10 +188,10 @@ def clean_pins(value: Any, field: str = "pins") -> list[str]:
     out: list[str] = []
     for pin in value:
         if not isinstance(pin, str) or not _PIN.match(pin):
-            raise Invalid(f"{pin!r} is not a PIN of 1 to 16 digits (send PINs as strings)",
-                          field)
+            raise Invalid(Msg("%(pin)s is not a PIN of 1 to 16 digits (send PINs as strings)",
+                              pin=repr(pin)), field)
         if pin in out:
-            raise Invalid(f"PIN {pin} is listed twice", field)
+            raise Invalid(Msg("PIN %(pin)s is listed twice", pin=pin), field)
         out.append(pin)
     return out
 
@@ -198,16 +204,17 @@ def clean_condition(value: Any, field: str = "condition") -> dict[str, Any] | No
         raise Invalid("must be an object with days, start and end", field)
     unknown = set(value) - {"days", "start", "end"}
     if unknown:
-        raise Invalid(f"unknown keys: {', '.join(sorted(unknown))}", field)
+        raise Invalid(Msg("unknown keys: %(keys)s", keys=", ".join(sorted(unknown))), field)
     days = value.get("days", list(range(7)))
     if (not isinstance(days, list) or not days
             or any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6
                    for d in days)):
         raise Invalid("days must be a non-empty list of 0 (Monday) to 6 (Sunday)", field)
     start, end = value.get("start", "00:00"), value.get("end", "23:59")
-    for label, t in (("start", start), ("end", end)):
+    for t, problem in ((start, Msg("start must be a time HH:MM")),
+                       (end, Msg("end must be a time HH:MM"))):
         if not isinstance(t, str) or not _TIME.match(t):
-            raise Invalid(f"{label} must be a time HH:MM", field)
+            raise Invalid(problem, field)
     if start == end:
         raise Invalid("start and end must differ", field)
     return {"days": sorted(set(days)), "start": start, "end": end}

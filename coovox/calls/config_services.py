@@ -18,6 +18,7 @@ from tortoise.models import Model
 from coovox.calls import config_rules as r
 from coovox.calls.config_rules import DEFAULT_PERMISSION, ConfigError, Conflict, Invalid, NotFound
 from coovox.calls.models import DialPermission, DialRule, Extension, PinSet, Trunk
+from coovox.messages import Field, Joined, Msg
 
 __all__ = ["ConfigError", "Conflict", "Invalid", "NotFound", "KINDS", "Kind", "get", "create",
            "update", "delete", "ensure_defaults", "serialize", "DEFAULT_PERMISSION"]
@@ -42,7 +43,8 @@ class Kind:
 def _pick(data: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise Invalid(f"unknown field; known fields: {', '.join(allowed)}", unknown[0])
+        raise Invalid(Msg("unknown field; known fields: %(fields)s", fields=", ".join(allowed)),
+                      unknown[0])
     return dict(data)
 
 
@@ -125,7 +127,8 @@ async def _missing(model: type[Model], names: list[str], field: str, what: str) 
     found = set(await model.filter(name__in=names).values_list("name", flat=True))
     absent = [n for n in names if n not in found]
     if absent:
-        raise Invalid(f"no {what} named {', '.join(repr(a) for a in absent)}", field)
+        raise Invalid(Msg("no %(kind)s named %(names)s", kind=Msg(what),
+                          names=", ".join(repr(a) for a in absent)), field)
 
 
 async def _refs_extension(data: dict[str, Any]) -> None:
@@ -150,29 +153,33 @@ async def _no_refs(data: dict[str, Any]) -> None:
 
 async def _users_of_trunk(name: str) -> list[str]:
     rules = await DialRule.all().order_by("name").values_list("name", "trunks")
-    return [f"dial rule {rn!r}" for rn, trunks in rules if name in (trunks or [])]
+    return [Msg("dial rule %(name)s", name=repr(rn)) for rn, trunks in rules
+            if name in (trunks or [])]
 
 
 async def _users_of_rule(name: str) -> list[str]:
     perms = await DialPermission.all().order_by("name").values_list("name", "dial_rules")
-    return [f"dial permission {pn!r}" for pn, rules in perms if name in (rules or [])]
+    return [Msg("dial permission %(name)s", name=repr(pn)) for pn, rules in perms
+            if name in (rules or [])]
 
 
 async def _users_of_pin_set(name: str) -> list[str]:
     rules = await DialRule.filter(pin_set=name).order_by("name").values_list("name", flat=True)
-    return [f"dial rule {rn!r}" for rn in rules]
+    return [Msg("dial rule %(name)s", name=repr(rn)) for rn in rules]
 
 
 async def _users_of_permission(name: str) -> list[str]:
     if name == DEFAULT_PERMISSION:
-        return ["the system (it is the default dial permission)"]
+        return [Msg("the system (it is the default dial permission)")]
     qs = Extension.filter(dial_permission=name)
     count = await qs.count()
     if not count:
         return []
     first = await qs.order_by("number").limit(5).values_list("number", flat=True)
-    more = f" and {count - len(first)} more" if count > len(first) else ""
-    return [f"extension(s) {', '.join(first)}{more}"]
+    if count > len(first):
+        return [Msg("extension(s) %(numbers)s and %(more)s more", numbers=", ".join(first),
+                    more=count - len(first))]
+    return [Msg("extension(s) %(numbers)s", numbers=", ".join(first))]
 
 
 async def _users_of_nothing(name: str) -> list[str]:
@@ -208,7 +215,8 @@ def serialize(kind: Kind, obj: Model) -> dict[str, Any]:
 async def get(kind: Kind, key: str) -> Model:
     obj = await kind.model.get_or_none(**{kind.key: key})
     if obj is None:
-        raise NotFound(f"no {kind.name} {key!r}", kind.key)
+        raise NotFound(Msg("no %(kind)s %(key)s", kind=Msg(kind.name), key=repr(key)),
+                       kind.key)
     return obj
 
 
@@ -216,20 +224,22 @@ async def create(kind: Kind, data: dict[str, Any]) -> Model:
     clean = kind.clean(_pick(data, kind.fields), True)
     values = {**kind.defaults, **clean}
     await kind.check_refs(values)
+    exists = Msg("a %(kind)s %(key)s already exists", kind=Msg(kind.name),
+                 key=repr(values[kind.key]))
     if await kind.model.exists(**{kind.key: values[kind.key]}):
-        raise Conflict(f"a {kind.name} {values[kind.key]!r} already exists", kind.key)
+        raise Conflict(exists, kind.key)
     try:
         return await kind.model.create(**values)
     except IntegrityError:
-        raise Conflict(f"a {kind.name} {values[kind.key]!r} already exists", kind.key) from None
+        raise Conflict(exists, kind.key) from None
 
 
 async def update(kind: Kind, key: str, data: dict[str, Any]) -> Model:
     obj = await get(kind, key)
     clean = kind.clean(_pick(data, kind.fields), False)
     if kind.key in clean and clean[kind.key] != key:
-        raise Invalid(f"the {kind.key} cannot be changed; add a new {kind.name} instead",
-                      kind.key)
+        raise Invalid(Msg("the %(field)s cannot be changed; add a new %(kind)s instead",
+                          field=Field(kind.key), kind=Msg(kind.name)), kind.key)
     await kind.check_refs(clean)
     for f, v in clean.items():
         setattr(obj, f, v)
@@ -241,7 +251,8 @@ async def delete(kind: Kind, key: str) -> None:
     obj = await get(kind, key)
     users = await kind.users_of(key)
     if users:
-        raise Conflict(f"{kind.name} {key!r} is used by {'; '.join(users)}", kind.key)
+        raise Conflict(Msg("%(kind)s %(key)s is used by %(users)s", kind=Msg(kind.name),
+                           key=repr(key), users=Joined(users)), kind.key)
     await obj.delete()
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DB_UNAVAILABLE = "database unavailable"
+DB_UNAVAILABLE = causes.DB_UNAVAILABLE
 CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE, DB_UNAVAILABLE})
 
 
@@ -51,7 +51,7 @@ class CallFlow:
             raise
         except Exception:
             log.exception("call %s failed", call.id)
-            await self._end(causes.FAILED, "internal error")
+            await self._end(causes.FAILED, causes.INTERNAL_ERROR)
 
     async def run_resumed(self) -> None:
         try:
@@ -60,7 +60,7 @@ class CallFlow:
             raise
         except Exception:
             log.exception("resumed call %s failed", self.call.id)
-            await self._end(causes.ANSWERED, "internal error")
+            await self._end(causes.ANSWERED, causes.INTERNAL_ERROR)
 
     # --- setup -----------------------------------------------------------------------------------
 
@@ -88,10 +88,10 @@ class CallFlow:
             await self._record()
             pin = await self._collect_pin(rule.pin_set)
             if self._caller_gone():
-                await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+                await self._end(causes.STATUS_NO_ANSWER, causes.CALLER_HUNG_UP)
                 return
             if pin is None:
-                await self._refuse("wrong PIN")
+                await self._refuse(causes.WRONG_PIN)
                 return
             info = call.info = replace(info, pin=pin)
             self.pending["pin"] = pin
@@ -104,13 +104,13 @@ class CallFlow:
         # written with the trunk just before dialling (or when the call ends before that)
         self.pending.update(cap=cap, decisions=services.decisions_to_json(decisions, cap, by))
         if self._caller_gone():
-            await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+            await self._end(causes.STATUS_NO_ANSWER, causes.CALLER_HUNG_UP)
             return
-        status, reason, cause = causes.FAILED, "trunk failed", None
+        status, reason, cause = causes.FAILED, causes.TRUNK_FAILED, None
         for trunk in result.trunks:
             if not await services.with_retry("counting a trunk's calls", partial(
                     services.trunk_has_room, trunk)):
-                status, reason, cause = causes.FAILED, "trunk full", None
+                status, reason, cause = causes.FAILED, causes.TRUNK_FULL, None
                 continue
             outcome = await self._dial(trunk.name, trunk.endpoint(result.sent),
                                        pin=bool(rule.pin_set))
@@ -118,7 +118,7 @@ class CallFlow:
                 await self._answer()
                 return
             if outcome == "caller gone":
-                await self._end(causes.STATUS_NO_ANSWER, "caller hung up")
+                await self._end(causes.STATUS_NO_ANSWER, causes.CALLER_HUNG_UP)
                 return
             if outcome == "no record":
                 await self._refuse(DB_UNAVAILABLE)
@@ -403,7 +403,7 @@ class CallFlow:
         if call.cap is None:
             return
         by = call.cap_by or services.CORE
-        reason = "time limit" if by == services.CORE else "cap reached"
+        reason = causes.TIME_LIMIT if by == services.CORE else causes.CAP_REACHED
         cap = call.cap
 
         async def reached() -> None:
@@ -416,7 +416,7 @@ class CallFlow:
         while True:
             gone = [leg for leg in call.legs() if leg in call.gone]
             if gone:
-                who = "caller hung up" if call.first_gone == call.caller else "callee hung up"
+                who = causes.CALLER_HUNG_UP if call.first_gone == call.caller else causes.CALLEE_HUNG_UP
                 await self._end(causes.ANSWERED, who)
                 return
             item = await self._next(None)
@@ -431,7 +431,7 @@ class CallFlow:
                     for leg in item.legs:
                         call.gone.setdefault(leg, None)
                     call.first_gone = call.first_gone or first
-                    who = "caller hung up" if first == call.caller else "callee hung up"
+                    who = causes.CALLER_HUNG_UP if first == call.caller else causes.CALLEE_HUNG_UP
                     await self._end(causes.ANSWERED, who, ended_at=item.at)
                     return
 

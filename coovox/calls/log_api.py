@@ -22,6 +22,7 @@ from coovox.calls.services import record_of
 from coovox.context import Coovox
 from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, Route
+from coovox.messages import Msg
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import ListSpec, prepare_and_count
@@ -36,7 +37,7 @@ def _keyword(qs: Any, value: str) -> Any:
 
 def _status(qs: Any, value: str) -> Any:
     if value not in STATUSES:
-        raise ValueError("must be one of: " + ", ".join(STATUSES))
+        raise ValueError(Msg("must be one of: %(choices)s", choices=", ".join(STATUSES)))
     return qs.filter(status=value)
 
 

@@ -16,6 +16,7 @@ from coovox.calls import causes
 from coovox.calls.log_api import CALL_LIST, STATUSES, filtered_calls, rows_with_fields
 from coovox.calls.models import Call, Trunk
 from coovox.web.errors import ApiError
+from coovox.web.formats import money_text
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY
 
@@ -30,6 +31,16 @@ def clock(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+async def money_format(coovox: Any) -> tuple[int | None, Any]:
+    """The decimals of money (from the billing plugin, when it runs) and a function showing
+    an amount with them."""
+    get = coovox.services.get("money_decimals")
+    decimals = await get() if get is not None else None
+    if decimals is None:
+        return None, lambda value: "" if value is None else str(value)
+    return decimals, lambda value: money_text(value, decimals)
 
 
 async def call_log_page(request: web.Request) -> web.Response:
@@ -51,7 +62,9 @@ async def call_log_page(request: web.Request) -> web.Response:
     items = await rows_with_fields(coovox, page.items)
     has_cost = any("cost" in i for i in items)
     download = page.params(page=None, per_page=None)
+    decimals, show_money = await money_format(coovox)
     context = {
+        "money_decimals": decimals, "show_money": show_money,
         "page": page, "items": items, "has_cost": has_cost, "dates": dates,
         "statuses": STATUSES, "trunks": await Trunk.all().order_by("name").values_list(
             "name", flat=True),
@@ -77,6 +90,8 @@ async def live_rows(coovox: Any) -> list[dict[str, Any]]:
 
 async def live_page(request: web.Request) -> web.Response:
     coovox = request.app[COOVOX_KEY]
+    decimals, show_money = await money_format(coovox)
     context = {"items": await live_rows(coovox), "clock": clock, "title": _("Live calls"),
-               "api_url": "/api/v1/calls/live"}
+               "api_url": "/api/v1/calls/live", "money_decimals": decimals,
+               "show_money": show_money}
     return aiohttp_jinja2.render_template("calls/live.html", request, context)

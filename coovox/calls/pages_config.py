@@ -18,6 +18,7 @@ from coovox.calls import config_services as svc
 from coovox.calls.config_api import LIST_SPECS
 from coovox.calls.config_services import ConfigError, Kind
 from coovox.calls.models import DialPermission, DialRule, PinSet, Trunk
+from coovox.web.i18n import error_text, translate
 from coovox.web.i18n import gettext as _
 
 FLASH_KEY = "calls_flash"
@@ -196,10 +197,16 @@ async def _render_form(request: web.Request, spec: PageSpec, values: dict[str, A
                                           status=status)
 
 
+def _labels(spec: PageSpec) -> dict[str, str]:
+    return {f.name: f.label for f in spec.fields}
+
+
 def _error_at(exc: ConfigError, spec: PageSpec) -> dict[str, str]:
+    """The message at its input; one about an input the form lacks names that input."""
     names = {f.name for f in spec.fields}
-    where = exc.field if exc.field in names else "_form"
-    return {where: _(exc.message)}
+    if exc.field in names:
+        return {exc.field: translate(exc.message, _labels(spec))}
+    return {"_form": error_text(exc.message, exc.field, _labels(spec))}
 
 
 async def new_form(request: web.Request, spec: PageSpec) -> web.Response:
@@ -261,7 +268,7 @@ async def delete(request: web.Request, spec: PageSpec) -> web.Response:
     except ConfigError as exc:
         if exc.status == 404:
             raise web.HTTPNotFound() from None
-        await flash(request, "error", _(exc.message))
+        await flash(request, "error", translate(exc.message, _labels(spec)))
     else:
         await flash(request, "ok", _("Deleted %(what)s %(key)s.", what=_(spec.singular),
                                      key=key))

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from coovox.calls.causes import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION
 from coovox.calls.patterns import PatternError, matches
 
-NO_ROUTE = "no route"
-UNKNOWN_EXTENSION = "unknown extension"
-EXTENSION_DISABLED = "extension disabled"
+__all__ = ["EXTENSION_DISABLED", "NO_ROUTE", "UNKNOWN_EXTENSION"]  # (also exported here)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import Any
 
 from tortoise import fields
 
+from coovox.messages import Msg
+
 SCALE = 10_000
 QUANTUM = Decimal("0.0001")
 LIMIT = Decimal("1e12")
@@ -33,7 +35,7 @@ def parse_money(value: Any, *, allow_negative: bool = True) -> Decimal:
         try:
             value = Decimal(text)
         except InvalidOperation:
-            raise MoneyError(f"is not a number: {text!r}") from None
+            raise MoneyError(Msg("is not a number: %(text)s", text=repr(text))) from None
     elif not isinstance(value, Decimal):
         raise MoneyError("must be a number")
     if not value.is_finite():

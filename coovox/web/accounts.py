@@ -11,6 +11,7 @@ from coovox.users import UserError
 from coovox.web import sessions
 from coovox.web.errors import ApiError, read_json
 from coovox.web.i18n import gettext as _
+from coovox.web.i18n import translate
 from coovox.web.pagination import ListSpec
 from coovox.web.security import current_user, renew_session
 
@@ -25,11 +26,12 @@ def _api_error(exc: UserError) -> ApiError:
 
 
 def _message(exc: UserError) -> str:
-    """A user error for a page, in the current language where known."""
-    text = str(exc)
-    if text.startswith("password "):
-        return _("Password") + ": " + _(text[len("password "):])
-    return _(text) if exc.code != "not_found" else text
+    """A user error for a page, in the current language."""
+    return translate(exc.message, LABELS)
+
+
+LABELS = {"password": "Password", "username": "User name", "current_password": "Current password",
+          "new_password": "New password", "user": "User", "name": "Name"}
 
 
 async def render_users(request: web.Request, status: int = 200, **extra) -> web.Response:

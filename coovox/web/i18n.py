@@ -7,7 +7,8 @@ The language of a request: the user's choice (cookie ``lang``), else the browser
 from __future__ import annotations
 
 import contextvars
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 from babel import Locale
-from babel.dates import format_datetime as babel_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
+from coovox.messages import Field, Joined, Msg, label_of
+from coovox.web.formats import currency_decimals, local_datetime, money_text, price_text
 from coovox.web.keys import COOVOX_KEY
 
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
@@ -51,6 +53,42 @@ def gettext(text: str, **params: Any) -> str:
 
 
 _ = gettext
+
+
+def translate(message: Any, labels: Mapping[str, str] | None = None) -> str:
+    """A message for a page in the current language: a :class:`~coovox.messages.Msg`
+    from its template (fields named by their translated label, ``labels`` first), any
+    other text looked up as a msgid (unknown text is shown as it is)."""
+    if isinstance(message, Msg):
+        params = {k: _param(v, labels) for k, v in message.params.items()}
+        try:
+            return gettext(message.template) % params
+        except (KeyError, TypeError, ValueError):  # a broken translation: say it in English
+            return message.template % params
+    if isinstance(message, Field):
+        return gettext(label_of(message, labels))
+    return gettext(str(message)) if message is not None else ""
+
+
+def _param(value: Any, labels: Mapping[str, str] | None) -> Any:
+    if isinstance(value, Msg | Field):
+        return translate(value, labels)
+    if isinstance(value, Joined):
+        return value.sep.join(translate(item, labels) for item in value.items)
+    return value
+
+
+def error_text(message: Any, field: str | None = None,
+               labels: Mapping[str, str] | None = None) -> str:
+    """An error shown away from its input (a banner, a flash): it must name the field.
+    A message that does not name it gets the field's label in front."""
+    text = translate(message, labels)
+    names_field = isinstance(message, Msg) and any(
+        isinstance(v, Field) for v in message.params.values())
+    if field and not names_field and field not in ("_form", "body"):
+        return gettext("%(field)s: %(problem)s", field=translate(Field(field), labels),
+                       problem=text)
+    return text
 
 
 def current_language() -> str:
@@ -89,25 +127,24 @@ async def language_middleware(request: web.Request, handler):
         _lang.reset(token)
 
 
-def money(value: Decimal | None, currency: str = "USD") -> str:
-    """Money for display in the current language, e.g. ``$12.3400`` / ``¥12.3400``."""
+def money(value: Decimal | None, currency: str = "USD", decimals: int | None = None) -> str:
+    """Money with its currency's sign and decimals, e.g. ``$12.35`` / ``US$12.35`` /
+    ``₫1,235`` (``decimals``: the billing setting; default the currency's own)."""
     if value is None:
         return ""
-    if currency == "Other":
-        return "¤" + format_decimal(value, format="#,##0.0000", locale=_babel_locale())
-    return format_currency(value, currency, format="¤#,##0.0000", locale=_babel_locale(),
+    places = currency_decimals(currency) if decimals is None else decimals
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    amount = Decimal(money_text(value, places))
+    if currency.upper() in ("OTHER", "¤"):
+        return "¤" + format_decimal(amount, format=pattern, locale=_babel_locale())
+    return format_currency(amount, currency, format="¤" + pattern, locale=_babel_locale(),
                            currency_digits=False)
 
 
-def format_datetime(value: datetime | None, tz: str = "UTC", fmt: str = "medium") -> str:
-    """A moment for display in the current language and the PBX time zone ``tz``."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    from zoneinfo import ZoneInfo
-
-    return babel_datetime(value.astimezone(ZoneInfo(tz)), format=fmt, locale=_babel_locale())
+def format_datetime(value: datetime | None, tz: str = "UTC", fmt: str = "") -> str:
+    """A moment as pages show it: ``YYYY-MM-DD HH:MM:SS`` in the PBX time zone ``tz``
+    (the same in every language; :mod:`coovox.web.formats`)."""
+    return local_datetime(value, tz)
 
 
 def _babel_locale() -> Locale:
@@ -126,9 +163,12 @@ def setup_i18n(app: web.Application) -> None:
     env = aiohttp_jinja2.get_env(app)
     tz = coovox.config.timezone
 
-    def pbx_datetime(value: datetime | None, fmt: str = "medium") -> str:
-        return format_datetime(value, tz, fmt)
+    def pbx_datetime(value: Any, fmt: str = "") -> str:
+        """Every time on a page: ``YYYY-MM-DD HH:MM:SS`` in the PBX time zone."""
+        return local_datetime(value, tz)
 
-    env.globals.update(_=gettext, money=money, languages=LANGUAGES,
+    env.globals.update(_=gettext, money=money, languages=LANGUAGES, translate=translate,
+                       error_text=error_text,
                        current_language=current_language, format_datetime=pbx_datetime)
     env.filters["datetime"] = pbx_datetime
+    env.globals.update(money_text=money_text, price_text=price_text, pbx_timezone=tz)

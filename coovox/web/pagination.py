@@ -231,7 +231,7 @@ class ListSpec:
             except ValueError as exc:
                 if strict:
                     raise ApiError(400, str(exc), name) from None
-                lq.errors[name] = str(exc)
+                lq.errors[name] = exc.args[0] if exc.args else str(exc)  # a Msg stays one
         return queryset
 
     def order(self, queryset: Any, lq: ListQuery) -> Any:

@@ -29,21 +29,31 @@ def _safe_next(value: str | None) -> str:
     return "/"
 
 
+async def _sign_in_context(next_url: str, username: str, error: str) -> dict:
+    """What the sign-in page shows; with no user at all, how to create the first one."""
+    from coovox.runner import command_name
+    from coovox.users import has_users
+
+    first_admin = "" if await has_users() else f"{command_name()} admin create admin"
+    return {"next": next_url, "username": username, "error": error,
+            "first_admin_command": first_admin}
+
+
 async def sign_in_page(request: web.Request) -> web.Response:
     return aiohttp_jinja2.render_template(
         "sign_in.html", request,
-        {"next": _safe_next(request.query.get("next")), "username": "", "error": ""})
+        await _sign_in_context(_safe_next(request.query.get("next")), "", ""))
 
 
 TOO_MANY = "Too many sign-in attempts. Wait %(seconds)s seconds and try again."
 BUSY = "The server is busy checking other sign-ins. Try again in a few seconds."
 
 
-def _sign_in_form(request: web.Request, nxt: str, username: str, error: str,
-                  status: int = 200, retry_after: int | None = None) -> web.Response:
+async def _sign_in_form(request: web.Request, nxt: str, username: str, error: str,
+                        status: int = 200, retry_after: int | None = None) -> web.Response:
     response = aiohttp_jinja2.render_template(
-        "sign_in.html", request, {"next": nxt, "username": username[:USERNAME_MAX],
-                                  "error": error}, status=status)
+        "sign_in.html", request,
+        await _sign_in_context(nxt, username[:USERNAME_MAX], error), status=status)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -65,7 +75,7 @@ async def sign_in(request: web.Request) -> web.Response:
     except Throttled as exc:
         log.warning("sign-in for user %r from %s refused: %s", shown, ip, exc.reason)
         request["weblog_note"] = "sign-in throttled"
-        return _sign_in_form(request, nxt, username, _(TOO_MANY, seconds=exc.retry_after),
+        return await _sign_in_form(request, nxt, username, _(TOO_MANY, seconds=exc.retry_after),
                              429, exc.retry_after)
     failed = succeeded = False
     try:
@@ -75,7 +85,7 @@ async def sign_in(request: web.Request) -> web.Response:
         except PasswordHashBusy:
             log.warning("sign-in for user %r from %s refused: password checks busy", shown, ip)
             request["weblog_note"] = "sign-in refused: busy"
-            return _sign_in_form(request, nxt, username, _(BUSY), 429, BUSY_RETRY_AFTER)
+            return await _sign_in_form(request, nxt, username, _(BUSY), 429, BUSY_RETRY_AFTER)
         request["weblog_user"] = (shown, user.role if user else "")
         error = ""
         if user is None:
@@ -91,7 +101,7 @@ async def sign_in(request: web.Request) -> web.Response:
                 error = refusal
         if error:
             request["weblog_note"] = "sign-in refused"
-            return _sign_in_form(request, nxt, username, error)
+            return await _sign_in_form(request, nxt, username, error)
         succeeded = True
     finally:
         throttle.finish(attempt, failed=failed, succeeded=succeeded)

@@ -8,6 +8,7 @@ cannot end up in it: only the method and the path.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -19,6 +20,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from tortoise.expressions import Q
 
+from coovox.messages import Msg
 from coovox.models import WebLog
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import ListSpec
@@ -35,6 +37,22 @@ def result_text(status: int, seconds: float) -> str:
     except ValueError:
         phrase = ""
     return f"{status} {phrase} ({seconds:.3f} s)".replace("  ", " ")
+
+
+RESULT_RE = re.compile(r"^(\d{3}) ([^(]*?) ?\(([\d.]+) s\)(.*)$")
+
+
+def shown_result(text: str) -> str:
+    """A stored result in the page's language: ``302 已重定向 (0.010 s)``."""
+    from coovox.web.i18n import gettext as _
+
+    m = RESULT_RE.match(text or "")
+    if not m:
+        return text
+    code, phrase, seconds, note = m.groups()
+    note = note.strip()
+    shown = f"{code} {_(phrase)} ({seconds} s)" if phrase else f"{code} ({seconds} s)"
+    return f"{shown} {_(note)}" if note else shown
 
 
 def action_text(method: str, path: str) -> str:
@@ -81,7 +99,7 @@ def parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError("use a date like 2026-01-31") from None
+        raise ValueError(Msg("use a date like 2026-01-31")) from None
 
 
 def day_start(value: str, tz: str) -> datetime:
@@ -120,7 +138,8 @@ async def weblog_page(request: web.Request) -> web.Response:
     spec = weblog_spec(request.app[COOVOX_KEY].config.timezone)
     lq = spec.parse(request.query)
     page = await spec.fetch(WebLog.all(), lq, path=request.path)
-    return aiohttp_jinja2.render_template("weblog.html", request, {"page": page})
+    return aiohttp_jinja2.render_template("weblog.html", request, {
+        "page": page, "shown_result": shown_result})
 
 
 async def api_weblog(request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """Run the real application for the browser tests: ``python -m tests.browser.serve``.
 
 Configuration comes from the environment (``COOVOX_*``) like ``coovox run``; the first
-administrator ``admin`` is created with ``FIRST_ADMIN_PASSWORD`` when missing.
+administrator ``admin`` is created with ``FIRST_ADMIN_PASSWORD`` when missing (an empty
+``FIRST_ADMIN_PASSWORD`` starts with no user).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ async def main() -> None:
     try:
         from coovox.users import create_user, has_users
 
-        if not await has_users():
-            await create_user("admin", os.environ["FIRST_ADMIN_PASSWORD"])
+        password = os.environ.get("FIRST_ADMIN_PASSWORD", "")
+        if password and not await has_users():  # empty: start with no user at all
+            await create_user("admin", password)
     finally:
         await coovox.close()
     await serve(Coovox(config=load_config(), plugins=PluginHost()))

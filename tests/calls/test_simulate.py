@@ -41,11 +41,13 @@ async def test_simulate_runs_calls_and_says_so(tmp_path):
     from coovox.calls.simulate import cmd_simulate
 
     port, ari_port = _free_port(), _free_port()
-    config = load_config(environ={}, data_dir=str(tmp_path / "data"), secret_key="x",
-                         web_port=port)
-    coovox = Coovox(config=config, plugins=PluginHost(load_entry_points=False))
+    # the configuration of `coovox run` (its data folder must stay untouched)
+    run_config = load_config(environ={}, data_dir=str(tmp_path / "data"), secret_key="x")
+    config = load_config(environ={}, data_dir=str(tmp_path / "sim-data"), secret_key="x")
+    coovox = Coovox(config=run_config, plugins=PluginHost(load_entry_points=False))
     task = asyncio.create_task(cmd_simulate(coovox, argparse.Namespace(
-        interval=0.2, calls=0, ari_port=ari_port)))
+        interval=0.2, calls=0, ari_port=ari_port, port=port,
+        data_dir=str(tmp_path / "sim-data"))))
     try:
         async with asyncio.timeout(30), aiohttp.ClientSession() as http:
             while True:  # until the app has dialled the trunk for three demo calls
@@ -75,8 +77,10 @@ async def test_simulate_runs_calls_and_says_so(tmp_path):
         rows = await Call.all()
         assert len(rows) >= 3
         assert all(r.extension in {"100", "101", "102", "103", "104"} for r in rows)
-        # calls still being set up when the simulator stopped stay active (closed at next start)
-        assert all(r.trunk == "pstn" for r in rows if r.status not in ("refused", "active"))
+        # the simulator's callers hung up at the stop: no call stays active
+        assert not [r for r in rows if r.status == "active"]
+        assert all(r.trunk == "pstn" for r in rows if r.status not in ("refused", "no answer"))
         assert any(r.trunk == "pstn" for r in rows)
     finally:
         await check.close()
+    assert not (tmp_path / "data").exists()  # nothing written into coovox run's data

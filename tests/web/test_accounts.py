@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
+
 from coovox.models import User
 from tests.conftest import ADMIN_PASSWORD, sign_in
 from tests.web.conftest import USER_PASSWORD, become, csrf_of
@@ -145,11 +147,24 @@ async def test_users_api(client, admin_token):
 
 
 async def test_first_admin_without_tty_logs_one_line(coovox, caplog):
-    from coovox.runner import first_admin
+    from coovox.runner import command_name, first_admin
 
     caplog.set_level(logging.WARNING)
     assert await first_admin(isatty=lambda: False) == "missing"
-    assert "no administrator yet: run `coovox admin create admin`" in caplog.text
+    assert f"no administrator yet: run `{command_name()} admin create admin`" in caplog.text
+
+
+@pytest.mark.parametrize("lang, hint", [("en", "No administrator exists yet."),
+                                        ("zh-CN", "尚未创建管理员。")])
+async def test_sign_in_page_says_how_to_create_the_first_administrator(client, lang, hint):
+    from coovox.runner import command_name
+    from coovox.users import create_user
+
+    html = await (await client.get("/sign-in", headers={"Accept-Language": lang})).text()
+    assert hint in html and f"{command_name()} admin create admin" in html
+    await create_user("admin", ADMIN_PASSWORD)
+    html = await (await client.get("/sign-in", headers={"Accept-Language": lang})).text()
+    assert hint not in html and "admin create admin" not in html
 
 
 async def test_first_admin_on_a_tty_asks_until_a_good_password(coovox):

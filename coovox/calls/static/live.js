@@ -11,6 +11,20 @@
     const mm = String(m).padStart(2, '0'), ss = String(r).padStart(2, '0');
     return h ? h + ':' + mm + ':' + ss : mm + ':' + ss;
   }
+  // every time on a page: YYYY-MM-DD HH:MM:SS in the PBX time zone (the API: ISO 8601)
+  const local = new Intl.DateTimeFormat('sv-SE', {timeZone: table.dataset.timezone,
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+    second: '2-digit', hour12: false});
+  function when(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    return isNaN(d) ? iso : local.format(d).replace('T', ' ');
+  }
+  function money(v) {
+    if (v === null || v === undefined) return '';
+    const places = table.dataset.decimals;
+    return places === '' || isNaN(Number(v)) ? v : Number(v).toFixed(Number(places));
+  }
   function cell(text, cls) {
     const td = document.createElement('td');
     td.textContent = text === null || text === undefined ? '' : text;
@@ -30,9 +44,9 @@
       tr.dataset.call = c.id;
       const who = c.extension + (c.extension_name ? ' (' + c.extension_name + ')' : '');
       const state = c.state === 'talking' ? table.dataset.talking : table.dataset.dialling;
-      [cell((c.started_at || '').slice(0, 19).replace('T', ' ')), cell(who), cell(c.dialed),
+      [cell(when(c.started_at)), cell(who), cell(c.dialed),
        cell(c.trunk), cell(state), cell(clock(c.duration)), cell(clock(c.talk_time), 'talk'),
-       cell(c.cost === undefined ? '' : c.cost, 'num')].forEach(td => tr.appendChild(td));
+       cell(c.cost === undefined ? '' : money(c.cost), 'num')].forEach(td => tr.appendChild(td));
       body.appendChild(tr);
     }
   }

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import BILLING, Route
+from coovox.messages import Field, Msg
 from coovox.plugins.billing import reports, services
 from coovox.plugins.billing.validation import BillingError
 from coovox.web.errors import ApiError, read_json
@@ -117,7 +118,8 @@ async def bulk_edit(request: web.Request) -> web.Response:
     data = await read_json(request)
     exts = data.get("extensions")
     if not isinstance(exts, list) or not exts:
-        raise BillingError("extensions must be a non-empty list", "extensions")
+        raise BillingError(Msg("%(field)s must be a non-empty list", field=Field("extensions")),
+                           "extensions")
     fields = {k: v for k, v in data.items() if k != "extensions"}
     changed = await services.update_accounts([str(e) for e in exts],
                                              services.bulk_changes(fields))
@@ -143,7 +145,7 @@ async def list_recharges(request: web.Request) -> web.StreamResponse:
 async def post_recharge(request: web.Request) -> web.Response:
     data = await read_json(request)
     if "amount" not in data:
-        raise BillingError("amount is required", "amount")
+        raise BillingError(Msg("%(field)s is required", field=Field("amount")), "amount")
     exts = data.get("extensions")
     if exts is None and "extension" in data:
         exts = [data["extension"]]
@@ -294,6 +296,8 @@ def routes() -> list[Route]:
         r("GET", "/statistics", statistics, "api_billing_statistics",
           "Calls, talk time and cost by day, month or year",
           parameters=[*DATE_PARAMS, _q("extension", "one extension; empty = All"),
+                      _q("keyword", "part of extension numbers or names, as the call "
+                         "log's keyword (several extensions summed)"),
                       _q("by", "day, month or year"), FORMAT, *PAGE_PARAMS]),
         r("GET", "/calls", calls, "api_billing_calls", "Billing call log with costs",
           parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),

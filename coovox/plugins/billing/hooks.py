@@ -22,6 +22,14 @@ def start(coovox: Any) -> None:
     global _meter
     _meter = Meter(coovox.config.timezone)
     coovox.services["billing"] = _meter
+    coovox.services["money_decimals"] = money_decimals
+
+
+async def money_decimals() -> int:
+    """The decimals pages show money with (the currency's, a billing setting)."""
+    from coovox.plugins.billing.services import get_settings
+
+    return (await get_settings())["money_decimals"]
 
 
 @hookimpl

@@ -19,6 +19,7 @@ from tortoise.expressions import Q
 
 from coovox.calls.keyword import KeywordQ
 from coovox.calls.models import Call
+from coovox.messages import Field, Msg
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
 from coovox.plugins.billing.validation import BillingError
@@ -29,6 +30,7 @@ PERIODS = {"day": 10, "month": 7, "year": 4}
 CHUNK = 2000
 IN_CHUNK = 1000  # ids per IN (...) list
 KEYWORD_COLUMNS = ("extension", "extension_name")
+TO_BEFORE_FROM = Msg("%(to)s must not be before %(from)s", to=Field("to"), **{"from": Field("from")})
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -37,14 +39,15 @@ def parse_day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise BillingError(f"{field} must be a date YYYY-MM-DD", field) from None
+        raise BillingError(Msg("%(field)s must be a date YYYY-MM-DD", field=Field(field)),
+                           field) from None
 
 
 def day_range(filters: dict[str, str], tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
     """UTC bounds [from 00:00, to+1 00:00) of the local days of ``from``/``to``."""
     start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
     if start and end and end < start:
-        raise BillingError("to must not be before from", "to")
+        raise BillingError(TO_BEFORE_FROM, "to")
     lo = datetime.combine(start, time(0), tz).astimezone(UTC) if start else None
     hi = datetime.combine(end + timedelta(days=1), time(0), tz).astimezone(UTC) if end else None
     return lo, hi
@@ -77,7 +80,8 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if filters.get("status"):
         status = filters["status"].strip().lower()
         if status not in CALL_STATUSES:
-            raise BillingError("status must be one of: " + ", ".join(CALL_STATUSES), "status")
+            raise BillingError(Msg("%(field)s must be one of: %(choices)s", field=Field("status"),
+                                   choices=", ".join(CALL_STATUSES)), "status")
         qs = qs.filter(status=status)
     return qs.order_by("-started_at", "-id")
 
@@ -244,21 +248,24 @@ async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterato
 class StatsQuery:
     start: date | None
     end: date | None
-    extension: str
+    extension: str  # one extension, exactly (the API's ``extension``)
     by: str
+    keyword: str = ""  # part of extension numbers or names, as the call log's keyword
 
     @classmethod
     def parse(cls, filters: dict[str, str]) -> StatsQuery:
         by = (filters.get("by") or "day").strip().lower()
         if by not in PERIODS:
-            raise BillingError("by must be day, month or year", "by")
+            raise BillingError(Msg("%(field)s must be day, month or year", field=Field("by")),
+                               "by")
         start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
         if start and end and end < start:
-            raise BillingError("to must not be before from", "to")
-        return cls(start, end, (filters.get("extension") or "").strip(), by)
+            raise BillingError(TO_BEFORE_FROM, "to")
+        return cls(start, end, (filters.get("extension") or "").strip(), by,
+                   (filters.get("keyword") or "").strip())
 
 
-def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
+def _stats_sql(q: StatsQuery, extensions: list[str] | None = None) -> tuple[str, list[Any]]:
     """One row per local day, newest first: an ordered range of the covering index
     ``billing_call_stats`` (no sort, no table reads); months and years are summed in Python."""
     where, values = ["answered = ?", "settled = ?"], [True, True]
@@ -271,6 +278,9 @@ def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:
     if q.extension:
         where.append("extension = ?")
         values.append(q.extension)
+    if extensions is not None:
+        where.append(f"extension IN ({', '.join('?' * len(extensions))})")
+        values.extend(extensions)
     body = ("SELECT local_date AS period, COUNT(*) AS calls, SUM(talk_time) AS talk, "
             "SUM(COALESCE(cost, 0)) AS cost FROM billing_call "
             f"WHERE {' AND '.join(where)} GROUP BY local_date ORDER BY local_date DESC")
@@ -310,16 +320,61 @@ async def statistics(filters: dict[str, str], offset: int = 0,
 
 async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], str]:
     """Every group of the statistics (newest first) and the extension's label."""
+    from coovox.plugins.billing.services import extension_names
+
     q = StatsQuery.parse(filters)
-    body, values = _stats_sql(q)
-    rows = _roll_up(await sql.fetch(body, values), PERIODS[q.by])
+    matched: list[str] | None = None
+    if q.keyword:
+        matched = await extensions_matching(q.keyword)
+        if not matched:
+            return [], q.keyword
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(matched or [None]), IN_CHUNK):
+        chunk = None if matched is None else matched[start:start + IN_CHUNK]
+        body, values = _stats_sql(q, chunk)
+        rows.extend(await sql.fetch(body, values))
+    if matched is not None and len(matched) > IN_CHUNK:  # several queries: merge the days
+        rows = _merge_days(rows)
+    rows = _roll_up(rows, PERIODS[q.by])
     label = "All"
     if q.extension:
-        from coovox.plugins.billing.services import extension_names
-
         name = (await extension_names([q.extension])).get(q.extension, "")
         label = caller(name, q.extension)
+    elif matched is not None:
+        names = await extension_names(matched[:MATCHES_SHOWN])
+        shown = [caller(names.get(n, ""), n) for n in matched[:MATCHES_SHOWN]]
+        more = len(matched) - len(shown)
+        label = ", ".join(shown) + (f" (+{more})" if more else "")
     return rows, label
+
+
+MATCHES_SHOWN = 3  # extensions named in the label of a keyword's statistics
+
+
+async def extensions_matching(keyword: str) -> list[str]:
+    """Extensions whose number or name contains ``keyword`` (case-insensitive, ``%`` and
+    ``_`` plain), as the call log's keyword matches calls: those configured now and those
+    with a billing account (an extension deleted since), sorted by number."""
+    from coovox.calls.keyword import like_pattern
+
+    pattern = like_pattern(keyword.lower())
+    rows = await sql.fetch(
+        "SELECT number AS n FROM calls_extension WHERE LOWER(number) LIKE ? ESCAPE '\\' "
+        "OR LOWER(name) LIKE ? ESCAPE '\\' UNION SELECT extension AS n FROM billing_account "
+        "WHERE LOWER(extension) LIKE ? ESCAPE '\\'", [pattern, pattern, pattern])
+    return sorted({str(r["n"]) for r in rows}, key=lambda n: (len(n), n))
+
+
+def _merge_days(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Day groups of several queries summed per day, newest first."""
+    days: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        day = days.setdefault(str(r["period"]), {"period": str(r["period"]), "calls": 0,
+                                                 "talk": 0.0, "cost": 0})
+        day["calls"] += int(r["calls"])
+        day["talk"] += float(r["talk"] or 0)
+        day["cost"] += int(r["cost"] or 0)
+    return [days[d] for d in sorted(days, reverse=True)]
 
 
 def _stats_row(r: dict[str, Any], label: str) -> dict[str, Any]:

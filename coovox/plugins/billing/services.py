@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from coovox.calls.models import Extension
+from coovox.messages import Field, Msg
 from coovox.models import Setting, set_setting
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Account, Rate, Recharge
@@ -25,10 +26,12 @@ from coovox.plugins.billing.validation import (
     whole,
 )
 from coovox.storage.money import fmt, from_units, to_units
+from coovox.web.formats import MAX_DECIMALS, currency_decimals
 
 NS = "billing"
 DEFAULT_SETTINGS: dict[str, Any] = {
     "active": False, "currency": "USD", "block_unrated": False, "warning_seconds": 0,
+    "decimals": {},  # currency -> decimals money is shown with (unset: the currency's own)
 }
 
 # --- settings --------------------------------------------------------------------------------
@@ -45,6 +48,9 @@ async def get_settings() -> dict[str, Any]:
         if value is not None:
             out[key] = value
     out["currency_symbol"] = CURRENCIES.get(out["currency"], "¤")
+    if not isinstance(out["decimals"], dict):
+        out["decimals"] = {}
+    out["money_decimals"] = currency_decimals(out["currency"], out["decimals"])
     return out
 
 
@@ -54,12 +60,18 @@ async def update_settings(data: dict[str, Any], plugins: Any = None) -> dict[str
     if "currency" in data:
         cur = str(data["currency"] or "").strip().upper()
         if cur not in CURRENCIES:
-            raise BillingError("currency must be one of: " + ", ".join(CURRENCIES), "currency")
+            raise BillingError(Msg("%(field)s must be one of: %(choices)s", field=Field("currency"),
+                                   choices=", ".join(CURRENCIES)), "currency")
         changes["currency"] = cur
     if "block_unrated" in data:
         changes["block_unrated"] = flag(data["block_unrated"], "block_unrated")
     if "warning_seconds" in data:
         changes["warning_seconds"] = whole(data["warning_seconds"], "warning_seconds", 0, 3600)
+    if "decimals" in data:  # of the currency chosen now (or the one in use)
+        current = await get_settings()
+        currency = changes.get("currency", current["currency"])
+        places = whole(data["decimals"], "decimals", 0, MAX_DECIMALS)
+        changes["decimals"] = {**current["decimals"], currency: places}
     if "active" in data:
         active = flag(data["active"], "active")
         if plugins is not None:
@@ -70,7 +82,8 @@ async def update_settings(data: dict[str, Any], plugins: Any = None) -> dict[str
         changes["active"] = active
     for key, value in changes.items():
         # Tortoise's JSONField refuses a bare str that is not JSON text: wrap strings
-        await set_setting(NS, key, {"value": value} if isinstance(value, str) else value)
+        await set_setting(NS, key, {"value": value} if isinstance(value, str | dict)
+                          else value)
     return await get_settings()
 
 
@@ -143,7 +156,8 @@ async def get_account(extension: str) -> dict[str, Any]:
     ext = await Extension.get_or_none(number=extension)
     acc = await Account.get_or_none(extension=extension)
     if ext is None and acc is None:
-        raise BillingError(f"no extension {extension}", "extension", status=404)
+        raise BillingError(Msg("no extension %(extension)s", extension=extension), "extension",
+                           status=404)
     if acc is None:
         await ensure_account(extension)
         acc = await Account.get(extension=extension)
@@ -168,7 +182,7 @@ def account_changes(data: dict[str, Any]) -> dict[str, Any]:
                            "extensions", "name", "csrf_token"}
     if unknown:
         field = sorted(unknown)[0]
-        raise BillingError(f"{field} cannot be changed here", field)
+        raise BillingError(Msg("%(field)s cannot be changed here", field=Field(field)), field)
     return out
 
 
@@ -176,13 +190,14 @@ async def update_accounts(extensions: list[str], changes: dict[str, Any]) -> int
     """Apply validated ``changes`` to accounts (one transaction); resets total recharges
     of accounts whose payment type changes."""
     if not extensions:
-        raise BillingError("select at least one extension", "extensions")
+        raise BillingError(Msg("select at least one extension"), "extensions")
     known = set(await Extension.filter(number__in=extensions).values_list("number", flat=True))
     known |= set(await Account.filter(extension__in=extensions).values_list("extension",
                                                                              flat=True))
     missing = [e for e in extensions if e not in known]
     if missing:
-        raise BillingError(f"no extension {missing[0]}", "extensions", status=404)
+        raise BillingError(Msg("no extension %(extension)s", extension=missing[0]), "extensions",
+                           status=404)
     async with in_transaction() as db:
         for ext in extensions:
             await ensure_account(ext, db)
@@ -212,10 +227,10 @@ def bulk_changes(data: dict[str, Any]) -> dict[str, Any]:
     fields = {}
     for name in ticked:
         if name not in ("enabled", "credit", "status", "payment_type"):
-            raise BillingError(f"{name} cannot be bulk edited", "apply")
+            raise BillingError(Msg("%(field)s cannot be bulk edited", field=Field(name)), "apply")
         fields[name] = data.get(name, False if name == "enabled" else None)
     if not fields:
-        raise BillingError("tick at least one field to change", "apply")
+        raise BillingError(Msg("tick at least one field to change"), "apply")
     return account_changes(fields)
 
 
@@ -234,30 +249,33 @@ async def correct(extension: str, amount_in: Any, reason: str, by: str,
     """A correction of one extension's balance (usually negative); needs a reason."""
     amount = money(amount_in, "amount")
     if amount == 0:
-        raise BillingError("amount must not be 0", "amount")
+        raise BillingError(Msg("%(field)s must not be 0", field=Field("amount")), "amount")
     reason = (reason or "").strip()
     if not reason:
-        raise BillingError("a correction needs a reason", "reason")
+        raise BillingError(Msg("a correction needs a reason"), "reason")
     if len(reason) > 255:
-        raise BillingError("reason is longer than 255 characters", "reason")
+        raise BillingError(Msg("%(field)s is longer than 255 characters", field=Field("reason")),
+                           "reason")
     return (await _apply([extension], amount, by, now, correction=True, reason=reason))[0]
 
 
 async def _apply(extensions: list[str], amount: Decimal, by: str, now: datetime, *,
                  correction: bool, reason: str) -> list[dict[str, Any]]:
     if isinstance(extensions, str) or not isinstance(extensions, list | tuple):
-        raise BillingError("extensions must be a list of extension numbers", "extensions")
+        raise BillingError(Msg("%(field)s must be a list of extension numbers",
+                               field=Field("extensions")), "extensions")
     exts = [str(e).strip() for e in extensions if str(e).strip()]
     if not exts:
-        raise BillingError("select at least one extension", "extensions")
+        raise BillingError(Msg("select at least one extension"), "extensions")
     if len(set(exts)) != len(exts):
-        raise BillingError("an extension is listed twice", "extensions")
+        raise BillingError(Msg("an extension is listed twice"), "extensions")
     names = await extension_names(exts)
     has_account = set(await Account.filter(extension__in=exts).values_list("extension",
                                                                            flat=True))
     missing = [e for e in exts if e not in names and e not in has_account]
     if missing:
-        raise BillingError(f"no extension {missing[0]}", "extensions", status=404)
+        raise BillingError(Msg("no extension %(extension)s", extension=missing[0]), "extensions",
+                           status=404)
     units = to_units(amount)
     out = []
     async with in_transaction() as db:
@@ -337,10 +355,10 @@ async def get_rate(rate_id: Any) -> Rate:
     try:
         rid = int(rate_id)
     except (TypeError, ValueError):
-        raise BillingError("rate id must be a whole number", "id", status=404) from None
+        raise BillingError(Msg("rate id must be a whole number"), "id", status=404) from None
     rate = await Rate.get_or_none(id=rid)
     if rate is None:
-        raise BillingError(f"no rate {rid}", "id", status=404)
+        raise BillingError(Msg("no rate %(id)s", id=rid), "id", status=404)
     return rate
 
 

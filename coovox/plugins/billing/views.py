@@ -22,8 +22,10 @@ from coovox.plugins.billing.api import (
     who,
 )
 from coovox.plugins.billing.models import Rate
-from coovox.plugins.billing.validation import CURRENCIES, BillingError
+from coovox.plugins.billing.validation import CURRENCIES, BillingError, BillingErrors
 from coovox.web.errors import ApiError
+from coovox.web.formats import MAX_DECIMALS, currency_decimals
+from coovox.web.i18n import error_text
 from coovox.web.i18n import gettext as _
 from coovox.web.pagination import Page
 
@@ -45,7 +47,11 @@ async def render(request: web.Request, template: str, ctx: dict[str, Any],
                  status: int = 200) -> web.Response:
     settings = await services.get_settings()
     base = {"flashes": await pop_flashes(request), "currency": settings["currency_symbol"],
-            "billing_settings": settings}
+            "billing_settings": settings, "decimals": settings["money_decimals"],
+            "banners": [] if settings["active"] else [("warn", "billing-off", _(
+                "Billing is switched off: calls go out without being billed or refused for "
+                "money. Balances, rates and history are kept. An administrator switches it "
+                "on in Addons → Billing → Settings."))]}
     return aiohttp_jinja2.render_template(template, request, {**base, **ctx}, status=status)
 
 
@@ -72,16 +78,28 @@ def page_of(items: list[Any], total: int, lq, request: web.Request) -> Page:
     return Page(items, total, lq, path=request.path)
 
 
+async def fetch_page(lq, fetch) -> tuple[list[Any], int]:
+    """``fetch(offset, limit)`` for the page asked; a page past the end (``?page=999``)
+    is the last page, as on every other list."""
+    items, total = await fetch(lq.offset, lq.per_page)
+    last = max(1, -(-total // lq.per_page))
+    if lq.page > last:
+        lq.page = last
+        items, total = await fetch(lq.offset, lq.per_page)
+    return items, total
+
+
 # --- extensions ------------------------------------------------------------------------------
 
 
 async def extensions_page(request: web.Request, error: str = "", status: int = 200):
     lq, filters = _lenient(request)
     try:
-        items, total = await services.list_accounts(filters, lq.offset, lq.per_page)
+        items, total = await fetch_page(
+            lq, lambda o, n: services.list_accounts(filters, o, n))
     except BillingError as exc:
         lq.errors[exc.field or "number"] = exc.message
-        items, total = await services.list_accounts({}, lq.offset, lq.per_page)
+        items, total = await fetch_page(lq, lambda o, n: services.list_accounts({}, o, n))
     return await render(request, "billing/extensions.html", {
         "page": page_of(items, total, lq, request), "error": error}, status)
 
@@ -91,8 +109,7 @@ async def _apply(request: web.Request, action) -> web.StreamResponse:
     try:
         text = await action(data)
     except BillingError as exc:
-        await flash(request, "error", f"{exc.field}: {exc.message}" if exc.field else
-                    exc.message)
+        await flash(request, "error", error_text(exc.message, exc.field))
     else:
         await flash(request, "ok", text)
     raise back(request, "billing_extensions", str(data.get("back_query") or ""))
@@ -141,17 +158,22 @@ async def bulk_post(request: web.Request) -> web.StreamResponse:
 async def rates_page(request: web.Request) -> web.Response:
     lq, _f = _lenient(request)
     qs = Rate.all().order_by("id")
-    total = await qs.count()
-    rows = [services.rate_json(r) for r in await qs.offset(lq.offset).limit(lq.per_page)]
+
+    async def fetch(offset: int, limit: int) -> tuple[list[Any], int]:
+        rows = [services.rate_json(r) for r in await qs.offset(offset).limit(limit)]
+        return rows, await qs.count()
+
+    rows, total = await fetch_page(lq, fetch)
     return await render(request, "billing/rates.html",
                         {"page": page_of(rows, total, lq, request)})
 
 
-async def _rate_form(request: web.Request, rate: dict[str, Any], error: str = "",
-                     field: str = "", status: int = 200) -> web.Response:
+async def _rate_form(request: web.Request, rate: dict[str, Any],
+                     errors: dict[str, Any] | None = None, status: int = 200) -> web.Response:
+    """The rate form; ``errors`` (field -> message) are ALL shown, each at its input."""
     exts = await Extension.all().order_by("number").values("number", "name")
     return await render(request, "billing/rate_form.html", {
-        "rate": rate, "error": error, "error_field": field, "extensions": exts}, status)
+        "rate": rate, "errors": errors or {}, "extensions": exts}, status)
 
 
 DEFAULT_RATE = {"id": None, "active": True, "remark": "", "prefix": "", "length": 0,
@@ -191,7 +213,9 @@ async def rate_save(request: web.Request) -> web.StreamResponse:
             await services.create_rate(fields)
     except BillingError as exc:
         shown = {**DEFAULT_RATE, **fields, "id": rid}
-        return await _rate_form(request, shown, exc.message, exc.field or "", 400)
+        errors = exc.errors if isinstance(exc, BillingErrors) else {
+            exc.field or "_form": exc.message}
+        return await _rate_form(request, shown, errors, 400)
     await flash(request, "ok", _("Rate saved."))
     raise back(request, "billing_rates")
 
@@ -200,7 +224,7 @@ async def rate_delete(request: web.Request) -> web.StreamResponse:
     try:
         await services.delete_rate(request.match_info["id"])
     except BillingError as exc:
-        await flash(request, "error", exc.message)
+        await flash(request, "error", error_text(exc.message))
     else:
         await flash(request, "ok", _("Rate deleted."))
     raise back(request, "billing_rates")
@@ -211,7 +235,7 @@ async def rate_toggle(request: web.Request) -> web.StreamResponse:
         rate = await services.get_rate(request.match_info["id"])
         await services.update_rate(rate.id, {"active": not rate.active})
     except BillingError as exc:
-        await flash(request, "error", exc.message)
+        await flash(request, "error", error_text(exc.message))
     raise back(request, "billing_rates")
 
 
@@ -229,7 +253,7 @@ async def _report(request: web.Request, template: str, basename: str, columns, f
         if fmt:
             await fetch(filters, 0, 1)  # validates the filters before streaming
             return await export_response(request, fmt, basename, columns, chunks(filters))
-        items, total = await fetch(filters, lq.offset, lq.per_page)
+        items, total = await fetch_page(lq, lambda o, n: fetch(filters, o, n))
     except BillingError as exc:
         lq.errors[exc.field or "from"] = exc.message
         filters = {}
@@ -261,7 +285,10 @@ async def statistics_page(request: web.Request) -> web.StreamResponse:
 
 
 async def settings_page(request: web.Request) -> web.Response:
-    return await render(request, "billing/settings.html", {"currencies": CURRENCIES})
+    settings = await services.get_settings()
+    decimals = {code: currency_decimals(code, settings["decimals"]) for code in CURRENCIES}
+    return await render(request, "billing/settings.html", {
+        "currencies": CURRENCIES, "max_decimals": MAX_DECIMALS, "decimals_of": decimals})
 
 
 async def settings_post(request: web.Request) -> web.StreamResponse:
@@ -270,10 +297,14 @@ async def settings_post(request: web.Request) -> web.StreamResponse:
     if "warning_seconds" in data:
         fields["warning_seconds"] = data["warning_seconds"]
     fields["block_unrated"] = data.get("block_unrated", "off")
+    # the decimals shown were those of "decimals_for": they apply only to that currency
+    # (a changed currency keeps its own, unless the page's script showed its own)
+    if "decimals" in data and data.get("decimals_for", fields["currency"]) == fields["currency"]:
+        fields["decimals"] = data["decimals"]
     try:
         await services.update_settings(fields)
     except BillingError as exc:
-        await flash(request, "error", f"{exc.field}: {exc.message}")
+        await flash(request, "error", error_text(exc.message, exc.field))
     else:
         await flash(request, "ok", _("Settings saved."))
     raise back(request, "billing_settings")

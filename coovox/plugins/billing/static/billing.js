@@ -35,5 +35,15 @@
   if (pickAll) pickAll.addEventListener("change", () => {
     document.querySelectorAll("#ext-picker label:not([hidden]) input").forEach((i) => { i.checked = pickAll.checked; });
   });
+  // settings: the decimals shown follow the currency chosen
+  const currency = document.getElementById("currency");
+  const places = document.getElementById("decimals");
+  if (currency && places) {
+    const of = JSON.parse(places.dataset.of);
+    currency.addEventListener("change", () => {
+      places.value = String(of[currency.value]);
+      document.getElementById("decimals-for").value = currency.value;
+    });
+  }
   update();
 })();
