@@ -3,6 +3,7 @@
 * ``ChannelHangupRequest`` with ``soft: true`` carries Asterisk's soft-hangup flag
   (32 = explicit ARI DELETE, 16 = PBX thread ended), NOT a Q.850 cause: it is ignored as a
   cause.  Without ``soft`` the cause is Q.850.
+  Flag 4 = Asterisk shutting down (``core stop now``): every channel gets one at once.
 * ``ChannelDestroyed.cause`` is always Q.850.
 * ``Dial.dialstatus``: ``""`` start, ``RINGING``, ``PROGRESS``, ``ANSWER``, ``BUSY``,
   ``CONGESTION`` (``NOANSWER`` never reaches the app: the dial timeout shows as the
@@ -18,6 +19,13 @@ USER_BUSY = 17
 NO_ANSWER = 19
 CALL_REJECTED = 21
 CONGESTION = 34
+
+SOFT_SHUTDOWN = 4  # AST_SOFTHANGUP_SHUTDOWN
+
+# reasons of answered calls nobody hung up: Asterisk was stopped under them, or both
+# legs were gone when CooVox could look again (Asterisk lost, CooVox away)
+ASTERISK_SHUTDOWN = "Asterisk shut down"
+ENDED_WHILE_AWAY = "ended while away"
 
 ANSWERED = "answered"
 STATUS_NO_ANSWER = "no answer"
@@ -49,6 +57,14 @@ def q850_cause(event: dict[str, Any]) -> int | None:
     if kind == "ChannelDestroyed":
         return cause
     return None
+
+
+def is_shutdown(event: dict[str, Any]) -> bool:
+    """A hangup request because Asterisk is shutting down (soft, flag 4)."""
+    cause = event.get("cause")
+    return (event.get("type") == "ChannelHangupRequest" and bool(event.get("soft"))
+            and isinstance(cause, int) and not isinstance(cause, bool)
+            and bool(cause & SOFT_SHUTDOWN))
 
 
 def outcome_of_cause(cause: int | None) -> tuple[str, bool]:

@@ -416,7 +416,12 @@ class CallFlow:
         while True:
             gone = [leg for leg in call.legs() if leg in call.gone]
             if gone:
-                who = "caller hung up" if call.first_gone == call.caller else "callee hung up"
+                if call.shutdown:  # nobody hung up: Asterisk is stopping
+                    who = causes.ASTERISK_SHUTDOWN
+                elif call.first_gone == call.caller:
+                    who = "caller hung up"
+                else:
+                    who = "callee hung up"
                 await self._end(causes.ANSWERED, who)
                 return
             item = await self._next(None)
@@ -431,7 +436,12 @@ class CallFlow:
                     for leg in item.legs:
                         call.gone.setdefault(leg, None)
                     call.first_gone = call.first_gone or first
-                    who = "caller hung up" if first == call.caller else "callee hung up"
+                    if all(leg in item.legs for leg in call.legs()):
+                        # both gone unseen (Asterisk restarted, or both hung up while the
+                        # websocket was down): who hung up first is not known
+                        who = causes.ENDED_WHILE_AWAY
+                    else:
+                        who = "caller hung up" if first == call.caller else "callee hung up"
                     await self._end(causes.ANSWERED, who, ended_at=item.at)
                     return
 

@@ -314,7 +314,7 @@ class CallController:
             except AriError:
                 pass
         status = causes.ANSWERED if row.answered_at else causes.FAILED
-        reason = "ended while away" if row.answered_at else "interrupted"
+        reason = causes.ENDED_WHILE_AWAY if row.answered_at else "interrupted"
         ended_at = now
         if self.alive_before_start is not None:  # the last moment the old process was alive
             ended_at = max(row.answered_at or row.started_at, min(now, self.alive_before_start))
