@@ -3,6 +3,7 @@
 * ``ChannelHangupRequest`` with ``soft: true`` carries Asterisk's soft-hangup flag
   (32 = explicit ARI DELETE, 16 = PBX thread ended), NOT a Q.850 cause: it is ignored as a
   cause.  Without ``soft`` the cause is Q.850.
+  Flag 4 = Asterisk shutting down (``core stop now``): every channel gets one at once.
 * ``ChannelDestroyed.cause`` is always Q.850.
 * ``Dial.dialstatus``: ``""`` start, ``RINGING``, ``PROGRESS``, ``ANSWER``, ``BUSY``,
   ``CONGESTION`` (``NOANSWER`` never reaches the app: the dial timeout shows as the
@@ -18,6 +19,8 @@ USER_BUSY = 17
 NO_ANSWER = 19
 CALL_REJECTED = 21
 CONGESTION = 34
+
+SOFT_SHUTDOWN = 4  # AST_SOFTHANGUP_SHUTDOWN
 
 ANSWERED = "answered"
 STATUS_NO_ANSWER = "no answer"
@@ -51,6 +54,14 @@ def q850_cause(event: dict[str, Any]) -> int | None:
     return None
 
 
+def is_shutdown(event: dict[str, Any]) -> bool:
+    """A hangup request because Asterisk is shutting down (soft, flag 4)."""
+    cause = event.get("cause")
+    return (event.get("type") == "ChannelHangupRequest" and bool(event.get("soft"))
+            and isinstance(cause, int) and not isinstance(cause, bool)
+            and bool(cause & SOFT_SHUTDOWN))
+
+
 def outcome_of_cause(cause: int | None) -> tuple[str, bool]:
     """Status and "try the next trunk" for a trunk leg that ended before answering."""
     if cause == USER_BUSY:
@@ -73,6 +84,9 @@ WRONG_PIN = "wrong PIN"
 TIME_LIMIT = "time limit"
 CAP_REACHED = "cap reached"
 INTERNAL_ERROR = "internal error"
+# answered calls nobody hung up: Asterisk was stopped under them, or both legs were gone
+# when CooVox could look again (Asterisk lost, CooVox away)
+ASTERISK_SHUTDOWN = "Asterisk shut down"
 ENDED_WHILE_AWAY = "ended while away"
 INTERRUPTED = "interrupted"
 DB_UNAVAILABLE = "database unavailable"
@@ -84,7 +98,7 @@ FAILURE_REASONS = {CONGESTION: "congestion", 1: "unallocated number",
                    3: "no route to destination"}
 REASONS: tuple[str, ...] = (
     CALLER_HUNG_UP, CALLEE_HUNG_UP, TRUNK_FAILED, TRUNK_FULL, WRONG_PIN, TIME_LIMIT,
-    CAP_REACHED, INTERNAL_ERROR, ENDED_WHILE_AWAY, INTERRUPTED, DB_UNAVAILABLE, NO_ROUTE,
+    CAP_REACHED, INTERNAL_ERROR, ASTERISK_SHUTDOWN, ENDED_WHILE_AWAY, INTERRUPTED, DB_UNAVAILABLE, NO_ROUTE,
     UNKNOWN_EXTENSION, EXTENSION_DISABLED, *FAILURE_REASONS.values(),
 )
 

@@ -416,7 +416,12 @@ class CallFlow:
         while True:
             gone = [leg for leg in call.legs() if leg in call.gone]
             if gone:
-                who = causes.CALLER_HUNG_UP if call.first_gone == call.caller else causes.CALLEE_HUNG_UP
+                if call.shutdown:  # nobody hung up: Asterisk is stopping
+                    who = causes.ASTERISK_SHUTDOWN
+                elif call.first_gone == call.caller:
+                    who = causes.CALLER_HUNG_UP
+                else:
+                    who = causes.CALLEE_HUNG_UP
                 await self._end(causes.ANSWERED, who)
                 return
             item = await self._next(None)
@@ -431,7 +436,13 @@ class CallFlow:
                     for leg in item.legs:
                         call.gone.setdefault(leg, None)
                     call.first_gone = call.first_gone or first
-                    who = causes.CALLER_HUNG_UP if first == call.caller else causes.CALLEE_HUNG_UP
+                    if all(leg in item.legs for leg in call.legs()):
+                        # both gone unseen (Asterisk restarted, or both hung up while the
+                        # websocket was down): who hung up first is not known
+                        who = causes.ENDED_WHILE_AWAY
+                    else:
+                        who = (causes.CALLER_HUNG_UP if first == call.caller
+                               else causes.CALLEE_HUNG_UP)
                     await self._end(causes.ANSWERED, who, ended_at=item.at)
                     return
 

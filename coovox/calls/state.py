@@ -50,6 +50,7 @@ class CallState:
     in_stasis: set[str] = field(default_factory=set)  # legs whose StasisStart was seen
     hung_up_by_us: set[str] = field(default_factory=set)
     first_gone: str | None = None
+    shutdown: bool = False  # Asterisk is hanging every channel up (core stop now)
     ringback: str | None = None  # playback id of tone:ring for a caller answered for a PIN
     task: asyncio.Task | None = None
 
@@ -70,6 +71,8 @@ class CallState:
             return
         if not causes.is_leg_gone(event):
             return
+        if causes.is_shutdown(event):
+            self.shutdown = True
         if channel in self.hung_up_by_us:
             if event.get("type") == "ChannelDestroyed":
                 self.destroyed.add(channel)

@@ -13,7 +13,8 @@ playbacks and applications REST subset with the event sequences of the captured 
     double.far_end("123450", FarEnd(answer_after=0.2, hangup_after=1, cause=16))
     await double.phone_hangup(cid); await double.far_hangup(out_id, cause=16)
     await double.send_dtmf(cid, "1234#")
-    await double.drop_websocket(down_for=1.0); await double.restart()
+    await double.drop_websocket(down_for=1.0); await double.restart()  # a crash
+    await double.shutdown()  # "core stop now": every channel hung up, then a restart
     double.requests      # [SimRequest(method, path, query, at)]
     await double.wait_request("POST", r"/dial$", timeout=2)
     double.sent_events   # [SentEvent(at, event)]; await double.wait_event("Dial", dialstatus="ANSWER")

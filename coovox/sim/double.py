@@ -171,6 +171,15 @@ class AriDouble:
         self.engine.reset()
         await self._close_sockets()
 
+    async def shutdown(self, linger: float = 0.3) -> None:
+        """``core stop now``: unlike a crash (:meth:`restart`) Asterisk hangs up every
+        channel and the app gets those events; requests are still answered for ``linger``
+        seconds, then the websockets close and everything is gone."""
+        self.engine.shutdown()
+        await self.flush()
+        await asyncio.sleep(linger)
+        await self.restart()
+
     async def wait_request(self, method: str, path_regex: str, timeout: float = 5.0,
                            *, start: int = 0) -> SimRequest:
         """First request (index >= ``start``) matching ``method`` and ``path_regex``."""

@@ -20,6 +20,7 @@ from coovox.sim.state import (
     HANGUP_REASONS,
     SOFT_APPUNLOAD,
     SOFT_EXPLICIT,
+    SOFT_SHUTDOWN,
     FarEnd,
     SimBridge,
     SimChannel,
@@ -388,6 +389,16 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         self._teardown(ch, 19)
 
     # --- whole system -----------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """``core stop now`` (Asterisk 22.10): every channel gets a soft hangup request with
+        flag 4 (shutdown) at once, then each is torn down and destroyed with cause 16."""
+        stasis = [ch for ch in self.channels.values() if ch.in_stasis and not ch.gone]
+        for ch in stasis:
+            self.chan_event("ChannelHangupRequest", ch, cause=SOFT_SHUTDOWN, soft=True)
+        for ch in stasis:
+            if not ch.gone:
+                self._teardown(ch, 16)
 
     def reset(self) -> None:
         """Asterisk restarted: everything gone, nobody told."""

@@ -24,6 +24,7 @@ HANGUP_REASONS = {
 }
 SOFT_EXPLICIT = 32   # AST_SOFTHANGUP_EXPLICIT: any ARI DELETE
 SOFT_APPUNLOAD = 16  # AST_SOFTHANGUP_APPUNLOAD: the dialplan thread of a channel ends
+SOFT_SHUTDOWN = 4    # AST_SOFTHANGUP_SHUTDOWN: "core stop now" hangs up every channel
 
 
 def cause_text(cause: int) -> str:

@@ -28,6 +28,34 @@ async def test_websocket_drop_with_missed_hangup(app, double):
     assert ctl.ari.status()["reconnects"] >= 1
 
 
+async def test_asterisk_lost_under_a_call_blames_nobody(app, double):
+    """Asterisk killed or restarted: when the app is back both legs are gone and nobody was
+    seen hanging up, so the record says "ended while away" (not "caller hung up"), at the
+    time the loss was noticed."""
+    await double.place_call("100", "9123455")
+    await active_answered()
+    await asyncio.sleep(0.2)
+    await double.restart()
+    lost_noticed = app.now()
+    (done,) = await finished(timeout=10)
+    assert (done.status, done.reason, done.cause) == ("answered", "ended while away", None)
+    assert abs((done.ended_at - lost_noticed).total_seconds()) < 0.5
+    assert done.talk_time == pytest.approx((done.ended_at - done.answered_at).total_seconds())
+
+
+async def test_asterisk_shutdown_under_a_call_is_the_reason(app, double):
+    """``core stop now``: Asterisk hangs up both legs itself (soft hangup, flag 4) and says
+    so before it goes: the record says "Asterisk shut down", ended when it did."""
+    await double.place_call("100", "9123455")
+    await active_answered()
+    await asyncio.sleep(0.2)
+    stopped = app.now()
+    await double.shutdown()
+    (done,) = await finished(timeout=10)
+    assert (done.status, done.reason, done.cause) == ("answered", "Asterisk shut down", 16)
+    assert abs((done.ended_at - stopped).total_seconds()) < 0.3
+
+
 async def test_websocket_drop_call_survives(app, double):
     ctl = app.services["calls"]
     caller = await double.place_call("100", "9123455")

@@ -241,6 +241,19 @@ async def test_drop_websocket_refuses_reconnects_for_a_while(double):
         assert double.connected
 
 
+async def test_shutdown_hangs_up_every_channel_tells_the_app_then_closes(double):
+    """``core stop now`` on Asterisk 22.10: soft hangup requests with flag 4 for every
+    channel at once, then the usual teardown, then the websocket closes."""
+    async with App(double) as app:
+        caller = await double.place_call("100", "9123450")
+        await double.shutdown(linger=0.05)
+        await asyncio.wait_for(app.reader, 2)
+        request = await app.wait("ChannelHangupRequest", cause=4, soft=True)
+        assert request["channel"]["id"] == caller
+        assert app.types(caller)[-2:] == ["ChannelHangupRequest", "StasisEnd"]
+        assert not double.channels and not double.bridges
+
+
 async def test_restart_forgets_everything_and_tells_nobody(double):
     async with App(double) as app:
         caller = await double.place_call("100", "9123450")

@@ -15,9 +15,10 @@ from tests.real.kit.asterisk import (
     skip_requested,
 )
 from tests.real.kit.coovox import Api, CoovoxApp
+from tests.real.kit.proxy import TcpProxy
 from tests.real.kit.sipp import Carrier, Phone, SippResult, SippRun
 from tests.real.kit.stack import RealStack
 
 __all__ = ["Api", "AriClient", "Asterisk", "AsteriskConfig", "Carrier", "CoovoxApp",
            "KitError", "Leg", "Observer", "Phone", "RealStack", "SippResult", "SippRun",
-           "asterisk_prefix", "render_config", "sipp", "skip_requested"]
+           "TcpProxy", "asterisk_prefix", "render_config", "sipp", "skip_requested"]

@@ -73,6 +73,10 @@ class Observer:
         self._connected = asyncio.Event()
 
     async def start(self, timeout: float = 10) -> Observer:
+        """Connect (again, after Asterisk restarted: the events seen so far are kept)."""
+        if self._task is not None and not self._task.done():
+            return self
+        self._connected.clear()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="ari-observer")
         await asyncio.wait_for(self._connected.wait(), timeout)
         return self

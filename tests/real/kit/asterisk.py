@@ -312,6 +312,18 @@ class Asterisk:
             raise KitError(f"asterisk -rx {command!r} failed ({proc.returncode}): {text}")
         return proc.returncode, text
 
+    async def kill(self) -> None:
+        """SIGKILL, as a crash: no BYE to anyone, no event, every channel gone.  ``start()``
+        runs it again with the same configuration (ports, passwords)."""
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            proc.send_signal(signal.SIGKILL)
+            await proc.wait()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
     def log_text(self) -> str:
         parts = []
         for path in (self.console, self.dirs["log"] / "messages.log"):

@@ -206,6 +206,21 @@ class CoovoxApp(App):
             return bool((await self.api.health())["ari"].get("connected"))
         await until(connected, timeout, "ARI connected")
 
+    async def local_health(self) -> dict[str, Any]:
+        """``/healthz`` as a probe on this machine sees it (no sign-in: 127.0.0.1 gets the
+        details, among them ``ari.connected``)."""
+        async with aiohttp.ClientSession() as s, s.get(self.url + "/healthz") as r:
+            return await r.json()
+
+    async def check(self) -> tuple[int, str]:
+        """``coovox check`` (the money invariants): its exit code and output."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "coovox", "check", cwd=str(ROOT), env=self.env,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT, preexec_fn=die_with_parent)
+        out, _ = await proc.communicate()
+        return proc.returncode, out.decode(errors="replace")
+
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 

@@ -24,6 +24,7 @@ from typing import Any
 from tests.real.kit.ari import AriClient, Observer
 from tests.real.kit.asterisk import Asterisk, AsteriskConfig
 from tests.real.kit.coovox import Api, CoovoxApp
+from tests.real.kit.proxy import TcpProxy
 from tests.real.kit.sipp import Carrier, Phone, SippRun
 
 
@@ -38,20 +39,24 @@ class RealStack:
     ``with_coovox=False``: Asterisk alone (the dialplan without the Stasis app).
     ``observe=False``: no observer websocket (it doubles Asterisk's ARI event work; a
     benchmark may not want it).
+    ``ari_proxy=True``: CooVox reaches Asterisk's HTTP port through ``self.proxy``, a
+    :class:`~tests.real.kit.proxy.TcpProxy` the test can cut (a network outage).
     """
 
     def __init__(self, prefix: Path, *, workdir: Path | None = None,
                  phones: tuple[str, ...] = ("100", "101", "199"), rtp_ports: int = 400,
                  dial_timeout: int | None = 4, refuse_tone_seconds: float | None = 0.5,
                  coovox_env: dict[str, str] | None = None, with_coovox: bool = True,
-                 observe: bool = True, keep: bool = False) -> None:
+                 observe: bool = True, keep: bool = False, ari_proxy: bool = False) -> None:
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="coovox-real-"))
         self.keep = keep
         self.with_coovox = with_coovox
         self.observe = observe
         self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports)
         self.asterisk = Asterisk(prefix, self.cfg, logs_to=self.dir)
-        self.app = CoovoxApp(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password,
+        self.proxy = TcpProxy(self.cfg.http_port) if ari_proxy else None
+        ari_url = self.proxy.url if self.proxy else self.cfg.ari_url
+        self.app = CoovoxApp(ari_url, self.cfg.ari_user, self.cfg.ari_password,
                              workdir=self.dir / "coovox", dial_timeout=dial_timeout,
                              refuse_tone_seconds=refuse_tone_seconds, **(coovox_env or {}))
         self.ari = AriClient(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password)
@@ -76,6 +81,8 @@ class RealStack:
         await self.asterisk.start()
         if self.observe:
             await self.observer.start()
+        if self.proxy is not None:
+            await self.proxy.start()
         if self.with_coovox:
             self.api = await self.app.launch()
 
@@ -110,7 +117,10 @@ class RealStack:
     async def stop(self) -> None:
         """Stop everything that was started, even after a failure, in reverse order."""
         errors: list[BaseException] = []
-        for step in (self.stop_sipp, self.app.stop, self.observer.stop, self.asterisk.stop):
+        steps = [self.stop_sipp, self.app.stop, self.observer.stop, self.asterisk.stop]
+        if self.proxy is not None:
+            steps.insert(2, self.proxy.stop)
+        for step in steps:
             try:
                 await step()
             except Exception as exc:  # keep stopping the rest
