@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+PROMPT_LANGUAGES = ("en", "zh")
+
 
 class ConfigError(Exception):
     """A configuration value is wrong; the message names the key and the problem."""
@@ -72,6 +74,14 @@ def _name(value: Any) -> str:
     return value
 
 
+def _prompt_language(value: Any) -> str:
+    value = _text(value).strip().lower().replace("_", "-")
+    value = {"zh-cn": "zh", "cn": "zh", "en-us": "en"}.get(value, value)
+    if value not in PROMPT_LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(PROMPT_LANGUAGES)}, not {value!r}")
+    return value
+
+
 def _keys(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [v for v in value.replace(",", " ").split() if v]
@@ -120,6 +130,9 @@ KEYS: tuple[Key, ...] = (
     Key("secret_key", _text, "key for session cookies (generated in the data dir if empty)", secret=True),
     Key("node_name", _name, "name of this node when several share one database"),
     Key("simulation", _bool, "true when running against the built-in ARI double"),
+    Key("prompt_language", _prompt_language, "language of the voice prompts callers hear: en or zh"),
+    Key("sounds_dir", _text, "folder of the voice prompts (<language>/<name>.wav); empty: the "
+        "prompts shipped with CooVox. Asterisk must be able to read it"),
 )
 KEY_BY_NAME = {k.name: k for k in KEYS}
 
@@ -142,6 +155,8 @@ class Config:
     secret_key: str = ""
     node_name: str = "node1"
     simulation: bool = False
+    prompt_language: str = "en"
+    sounds_dir: str = ""
     source: str = field(default="defaults", compare=False)
 
     @property
@@ -251,7 +266,8 @@ def load_config(
 
 
 # Environment variables read elsewhere (tests, benchmarks), not configuration keys.
-_OTHER_ENV = frozenset({"COOVOX_HEAVY", "COOVOX_TEST_ARTIFACTS", "COOVOX_CHROMIUM"})
+_OTHER_ENV = frozenset({"COOVOX_HEAVY", "COOVOX_TEST_ARTIFACTS", "COOVOX_CHROMIUM",
+                        "COOVOX_SKIP_REAL_ASTERISK", "COOVOX_ASTERISK_PREFIX"})
 
 
 def config_fields() -> list[str]:

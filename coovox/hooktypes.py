@@ -124,7 +124,13 @@ class CallControl(Protocol):
         """Hang up both legs now; ``billed_until`` is the talk time the call is billed to."""
 
     async def play_tone(self, call_id: str, tone: str) -> bool:
-        """Play an Asterisk tone (``tone:beep``) to the caller; False when not possible."""
+        """Play Asterisk media to the caller (``tone:!1400/500``, a tone string, or an
+        indication name such as ``tone:ring``; several URIs comma-separated); False when
+        not possible."""
+
+    async def play_prompt(self, call_id: str, name: str) -> bool:
+        """A beep, then CooVox's voice prompt ``name`` (``low-balance``, see
+        :mod:`coovox.calls.prompts`) in the configured ``prompt_language``."""
 
     def schedule(self, call_id: str, at_talk_seconds: float,
                  callback: Callable[[], Awaitable[None]]) -> None:

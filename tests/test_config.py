@@ -123,7 +123,13 @@ BAD_ENV = [
     ({"COOVOX_TIMEZONE": "Mars/Olympus"}, "timezone"),
     ({"COOVOX_ARI_APP": "bad app;"}, "ari_app"),
     ({"COOVOX_WEB_PROT": "8080"}, "COOVOX_WEB_PROT"),
+    ({"COOVOX_PROMPT_LANGUAGE": "klingon"}, "prompt_language"),
 ]
+
+
+def test_prompt_language_accepts_common_spellings():
+    assert load_config(environ={"COOVOX_PROMPT_LANGUAGE": "zh_CN"}).prompt_language == "zh"
+    assert load_config(environ={}).prompt_language == "en"
 
 
 @pytest.mark.parametrize(("env", "named"), BAD_ENV, ids=[e[1] + ":" + list(e[0].values())[0]

@@ -252,6 +252,9 @@ class FakeControl:
     async def play_tone(self, call_id: str, tone: str) -> bool:
         return True
 
+    async def play_prompt(self, call_id: str, name: str) -> bool:
+        return True
+
     def schedule(self, call_id: str, at_talk_seconds: float,
                  callback: Callable[[], Awaitable[None]]) -> None:
         self.timers.append((call_id, at_talk_seconds))

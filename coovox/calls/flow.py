@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from coovox.ari import AriError
-from coovox.calls import causes, services
+from coovox.calls import causes, prompts, services
 from coovox.calls.routing import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION, Refusal
 from coovox.calls.state import CallState, Marker, channel_of
 from coovox.hooktypes import CallInfo
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PIN_PROMPT = "sound:agent-pass"  # "please enter your password followed by the pound key"
-PIN_WRONG = "sound:auth-incorrect"
 DB_UNAVAILABLE = "database unavailable"
 CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE, DB_UNAVAILABLE})
 
@@ -208,7 +206,7 @@ class CallFlow:
         call, ctl = self.call, self.ctl
         await self._quiet(self.ari.channel_answer(call.caller))
         for _ in range(ctl.pin_tries):
-            await self._quiet(self.ari.channel_play(call.caller, PIN_PROMPT))
+            await self._quiet(self.ari.channel_play(call.caller, ctl.prompt(prompts.PIN_ENTER)))
             digits = ""
             deadline = self.loop.time() + ctl.pin_timeout
             while True:
@@ -227,7 +225,7 @@ class CallFlow:
                         break
             if digits and await services.pin_valid(pin_set, digits):
                 return digits
-            await self._quiet(self.ari.channel_play(call.caller, PIN_WRONG))
+            await self._quiet(self.ari.channel_play(call.caller, ctl.prompt(prompts.PIN_WRONG)))
         return None
 
     # --- refusal ---------------------------------------------------------------------------------
@@ -282,6 +280,16 @@ class CallFlow:
                 self._forget_out(causes.FAILED, True, None)
                 return "no record"
         await self._ringing(pin)
+        # Asterisk answers the create first and puts the leg into Stasis a moment later
+        # (its StasisStart may also come before the answer): a dial before that gets 409.
+        entered = await self._wait_in_stasis(out)
+        if entered is not True:
+            await self._hangup_leg(out)
+            if entered == "caller gone":
+                return "caller gone"
+            log.warning("call %s: trunk %s: the new channel never entered Stasis", call.id,
+                        trunk)
+            return self._forget_out(causes.FAILED, True, None)
         try:
             await self.ari.channel_dial(out, caller=call.caller, timeout=ctl.dial_timeout)
         except AriError as exc:
@@ -323,6 +331,24 @@ class CallFlow:
             elif (kind == "ChannelStateChange" and channel_of(item) == out
                   and (item.get("channel") or {}).get("state") == "Up"):
                 return "answered"
+
+    async def _wait_in_stasis(self, out: str) -> bool | str:
+        """Wait for the created leg's StasisStart: True, "caller gone", or False when the
+        leg ended or did not enter within ``stasis_wait`` seconds."""
+        call = self.call
+        deadline = self.loop.time() + self.ctl.stasis_wait
+        while out not in call.in_stasis:
+            if self._caller_gone():
+                return "caller gone"
+            if out in call.gone:
+                return False
+            item = await self._next(deadline - self.loop.time())
+            if item is None:
+                return False
+            if isinstance(item, Marker) and item.kind == "vanished":
+                for leg in item.legs:
+                    call.gone.setdefault(leg, None)
+        return True
 
     def _forget_out(self, status: str, failover: bool, cause: int | None):
         if failover and self.call.out:

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from coovox.ari import AriConnection, AriError, default_event_key
-from coovox.calls import causes, services
+from coovox.calls import causes, prompts, services
 from coovox.calls.config_cache import ConfigCache
 from coovox.calls.flow import CallFlow
 from coovox.calls.models import Call
@@ -39,18 +39,21 @@ class CallController:
     Settings (seconds) may be changed by tests: ``dial_timeout`` (the Dial ``timeout``),
     ``dial_grace`` (extra wait before we end a dial ourselves), ``pin_timeout`` (per try),
     ``pin_tries``, ``refuse_tone_seconds``, ``cause_wait`` (wait for ChannelDestroyed's
-    Q.850 cause when the first hangup event carried none).
+    Q.850 cause when the first hangup event carried none), ``stasis_wait`` (wait for a
+    created trunk leg to enter Stasis before it is dialled).
     """
 
     def __init__(self, coovox: Coovox, ari: AriConnection | None = None, *,
                  dial_timeout: int = 60, dial_grace: float = 5.0, pin_timeout: float = 10.0,
                  pin_tries: int = 3, refuse_tone_seconds: float = 1.5,
-                 cause_wait: float = 1.0) -> None:
+                 cause_wait: float = 1.0, stasis_wait: float = 5.0) -> None:
         cfg = coovox.config
         self.coovox = coovox
         self.app = cfg.ari_app
         self.node = cfg.node_name
         self.timezone = cfg.timezone
+        self.prompt_language = cfg.prompt_language
+        self.sounds_dir = cfg.sounds_dir
         self.ari = ari or AriConnection(cfg.ari_url, cfg.ari_user, cfg.ari_password, cfg.ari_app,
                                         on_event=self.on_event, on_connect=self.on_connect,
                                         on_disconnect=self.on_disconnect,
@@ -61,6 +64,7 @@ class CallController:
         self.pin_tries = pin_tries
         self.refuse_tone_seconds = refuse_tone_seconds
         self.cause_wait = cause_wait
+        self.stasis_wait = stasis_wait
         self.heartbeat_path = cfg.data_path / f"calls-alive-{self.node}"
         self.heartbeat_every = 2.0
         self.alive_before_start = _read_heartbeat(self.heartbeat_path)
@@ -388,6 +392,15 @@ class CallController:
         call.queue.put_nowait(Marker("cut", reason=reason, billed_until=billed_until,
                                      plugin=plugin or services.CORE))
         return True
+
+    def prompt(self, name: str) -> str:
+        """The media URI of one of CooVox's voice prompts in the configured language."""
+        return prompts.prompt_media(name, self.prompt_language, self.sounds_dir)
+
+    async def play_prompt(self, call_id: str, name: str) -> bool:
+        """A short beep, then the voice prompt ``name`` (the beep is heard even where the
+        prompt's file cannot be read)."""
+        return await self.play_tone(call_id, f"{prompts.BEEP},{self.prompt(name)}")
 
     async def play_tone(self, call_id: str, tone: str) -> bool:
         call = self.calls.get(call_id)

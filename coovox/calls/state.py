@@ -47,6 +47,7 @@ class CallState:
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     gone: dict[str, int | None] = field(default_factory=dict)  # leg -> Q.850 cause if known
     destroyed: set[str] = field(default_factory=set)
+    in_stasis: set[str] = field(default_factory=set)  # legs whose StasisStart was seen
     hung_up_by_us: set[str] = field(default_factory=set)
     first_gone: str | None = None
     ringback: str | None = None  # playback id of tone:ring for a caller answered for a PIN
@@ -62,7 +63,12 @@ class CallState:
     def note(self, event: dict[str, Any]) -> None:
         """Update leg state from an event (synchronously, before it is queued)."""
         channel = channel_of(event)
-        if channel is None or not causes.is_leg_gone(event):
+        if channel is None:
+            return
+        if event.get("type") == "StasisStart":
+            self.in_stasis.add(channel)
+            return
+        if not causes.is_leg_gone(event):
             return
         if channel in self.hung_up_by_us:
             if event.get("type") == "ChannelDestroyed":

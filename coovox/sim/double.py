@@ -126,6 +126,15 @@ class AriDouble:
         self.engine.time_scale = value
 
     @property
+    def stasis_entry_delay(self) -> float:
+        """Upper bound (s) of the random time a created channel takes to enter Stasis."""
+        return self.engine.stasis_entry_delay
+
+    @stasis_entry_delay.setter
+    def stasis_entry_delay(self, value: float) -> None:
+        self.engine.stasis_entry_delay = value
+
+    @property
     def connected(self) -> bool:
         return bool(self._sockets)
 

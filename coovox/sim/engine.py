@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -43,8 +44,12 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
     """Channels, bridges, playbacks of one Asterisk and its single Stasis ``app``."""
 
     def __init__(self, app: str, emit: Callable[[dict[str, Any]], None], *,
-                 time_scale: float = 1.0, sound_duration: float = 0.5) -> None:
+                 time_scale: float = 1.0, sound_duration: float = 0.5,
+                 stasis_entry_delay: float = 0.02) -> None:
         self.app = app
+        # a channel made by POST /channels/create enters Stasis up to this many seconds
+        # after the request was answered (uniformly at random; 0 = at once)
+        self.stasis_entry_delay = stasis_entry_delay
         self._emit = emit
         self.time_scale = time_scale
         self.sound_duration = sound_duration
@@ -269,7 +274,7 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
     def create(self, endpoint: str, app: str, app_args: str | None, originator: str | None,
                formats: str | None, variables: dict[str, str] | None,
                channel_id: str | None = None, other_id: str | None = None) -> dict[str, Any]:
-        """POST /channels/create: returns the snapshot; StasisStart follows at once.
+        """POST /channels/create: returns the snapshot; StasisStart follows a moment later.
         ``channel_id`` / ``other_id``: ids chosen by the app (409 when taken)."""
         if originator and formats:
             raise SimError(400, "Originator and formats can't both be specified")
@@ -302,18 +307,30 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
             origin.subscribed = True  # stasis_app_subscribe_channel(originator)
         out.subscribed = True
         args = [a for a in (app_args or "").split(",")] if app_args else []
+        # Asterisk answers the request first and puts the channel into Stasis a moment
+        # later on another thread: until then a dial gets 409 "not in Stasis application".
+        delay = random.uniform(0.0, self.stasis_entry_delay) if self.stasis_entry_delay else 0
+        self._later(out, delay, self._enter_stasis, out, args)
+        return response
+
+    def _enter_stasis(self, out: SimChannel, args: list[str]) -> None:
+        if out.gone:
+            return
         app_data = ",".join([self.app, *args])
         out.dialplan = dict(out.dialplan, app_name="Stasis", app_data=app_data)
         out.in_stasis = True
         self.chan_event("ChannelDialplan", out, dialplan_app="Stasis", dialplan_app_data=app_data)
         self.chan_event("ChannelVarset", out, variable="STASISSTATUS", value="")
         self.chan_event("StasisStart", out, args=args)
-        return response
 
     def dial(self, channel_id: str, caller: str | None, timeout: str | None) -> None:
         ch = self.channel(channel_id)
-        if ch.kind != "outbound" or ch.dialing or not ch.in_stasis:
-            raise SimError(409, "Channel cannot be dialed")
+        if not ch.in_stasis:  # resource_channels.c find_control()
+            raise SimError(409, "Channel not in Stasis application")
+        if ch.kind != "outbound":
+            raise SimError(409, "Dialing a channel not created by ARI")
+        if ch.dialing:
+            raise SimError(409, "Channel is not in the 'Down' state")
         try:
             limit = int(timeout) if timeout not in (None, "") else 0
         except ValueError:

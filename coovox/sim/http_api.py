@@ -109,7 +109,7 @@ def add_routes(app: web.Application, double: AriDouble) -> None:
 
     async def play(request: web.Request) -> web.Response:
         media = _multi(request, "media")
-        playback = eng.play(cid(request), media[0] if media else "", q(request, "playbackId"))
+        playback = eng.play(cid(request), ",".join(media), q(request, "playbackId"))
         return _json(playback, status=201)
 
     async def variable_get(request: web.Request) -> web.Response:

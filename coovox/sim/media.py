@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coovox.sim.errors import SimError
@@ -10,6 +12,36 @@ from coovox.sim.state import SimBridge, SimChannel, SimPlayback
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+
+# Indications of the test kit's indications.conf (and of Asterisk's sample): a tone name
+# is one of these or a tone string such as "!1400/500" ("!" = once, not repeated).
+TONE_NAMES = frozenset({"dial", "busy", "ring", "congestion", "callwaiting", "dialrecall",
+                        "record", "info", "stutter"})
+_TONE_PART = re.compile(r"!?(?:M?\d+(?:[+*]\d+)?)(?:/\d+)?$")
+SOUND_FORMATS = (".wav", ".ulaw", ".alaw", ".sln", ".gsm", ".g722")
+
+
+def media_length(uri: str, sound_seconds: float) -> float | None:
+    """How long the double plays ``uri``: None when Asterisk would fail it (a sound file
+    that does not exist - the kit ships no sounds, so only absolute paths of files of
+    your own play -, an unknown tone), ``inf`` for a tone that repeats until stopped."""
+    kind, _, target = uri.partition(":")
+    if kind == "tone":
+        name = target.split(";")[0]
+        if name in TONE_NAMES:
+            return float("inf")
+        parts = name.split(",")
+        if not name or not all(_TONE_PART.match(p) for p in parts):
+            return None
+        if all(p.startswith("!") for p in parts):
+            return sum(int(p.partition("/")[2] or 0) for p in parts) / 1000
+        return float("inf")
+    if kind == "sound" and target.startswith("/"):
+        if any(Path(target + ext).is_file() for ext in SOUND_FORMATS):
+            return sound_seconds
+        return None
+    return None
 
 
 class PlaybacksMixin:
@@ -22,13 +54,15 @@ class PlaybacksMixin:
     _later: Callable[..., None]
 
     def play(self, channel_id: str, media: str, playback_id: str | None) -> dict[str, Any]:
+        """POST /channels/{id}/play: ``media`` may list several URIs (comma-separated)."""
         ch = self.channel(channel_id)
-        if not media:
+        uris = [m for m in (media or "").split(",") if m]
+        if not uris:
             raise SimError(400, "media is required")
         playback_id = playback_id or str(uuid.uuid4())
         if playback_id in self.playbacks:
             raise SimError(409, "Playback id already in use")
-        playback = SimPlayback(playback_id, media, ch.id)
+        playback = SimPlayback(playback_id, uris[0], ch.id, next_uris=uris[1:])
         self.playbacks[playback_id] = playback
         ch.playbacks.append(playback_id)
         response = playback.snapshot()
@@ -40,10 +74,24 @@ class PlaybacksMixin:
             return
         playback.state = "playing"
         self.event("PlaybackStarted", playback=playback.snapshot())
-        if not playback.media_uri.startswith("tone:"):  # sounds end by themselves
-            ch = self.channels.get(playback.channel_id)
-            self._later(ch, self.sound_duration * self.time_scale,
-                        self._finish_playback, playback, "done")
+        ch = self.channels.get(playback.channel_id)
+        length = media_length(playback.media_uri, self.sound_duration * self.time_scale)
+        if length is None:  # no such file or tone: Asterisk fails it at once
+            self._later(ch, 0, self._media_done, playback, "failed")
+        elif length != float("inf"):  # sounds and one-shot tones end by themselves
+            self._later(ch, length, self._media_done, playback, "done")
+
+    def _media_done(self, playback: SimPlayback, state: str) -> None:
+        """One media URI ended: the next one of the list, or the playback is finished."""
+        if playback.id not in self.playbacks:
+            return
+        if playback.next_uris:
+            playback.state = "continuing"
+            self.event("PlaybackContinuing", playback=playback.snapshot())
+            playback.media_uri = playback.next_uris.pop(0)
+            self._start_playback(playback)
+            return
+        self._finish_playback(playback, state)
 
     def _finish_playback(self, playback: SimPlayback, state: str) -> None:
         if self.playbacks.pop(playback.id, None) is None:

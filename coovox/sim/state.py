@@ -141,8 +141,12 @@ class SimPlayback:
     channel_id: str
     state: str = "queued"
     timer: Any = None
+    next_uris: list[str] = dataclasses.field(default_factory=list)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"id": self.id, "media_uri": self.media_uri,
-                "target_uri": f"channel:{self.channel_id}", "language": "en",
-                "state": self.state}
+        snap = {"id": self.id, "media_uri": self.media_uri}
+        if self.next_uris:
+            snap["next_media_uri"] = self.next_uris[0]
+        snap.update({"target_uri": f"channel:{self.channel_id}", "language": "en",
+                     "state": self.state})
+        return snap

@@ -190,6 +190,7 @@ RESOURCES: dict[str, dict[str, Any]] = {
                            dialstring="string", dialstatus=("string", True)),
             "PlaybackStarted": _model("PlaybackStarted", playback=("Playback", True)),
             "PlaybackFinished": _model("PlaybackFinished", playback=("Playback", True)),
+            "PlaybackContinuing": _model("PlaybackContinuing", playback=("Playback", True)),
         },
     },
 }

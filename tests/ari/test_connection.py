@@ -146,6 +146,7 @@ async def test_noise_events_never_reach_handlers(double, connect):
     bridge = await conn.bridge_create()
     await conn.bridge_add(bridge["id"], [caller])
     out = await conn.channel_create("Local/123450@pstn", "coovox", "outbound", caller)
+    await double.wait_event("StasisStart", channel_id=out["id"])  # else 409, as Asterisk
     await conn.channel_dial(out["id"], caller=caller, timeout=30)
     await double.wait_event("Dial", dialstatus="ANSWER")
     await conn.bridge_add(bridge["id"], [out["id"]])

@@ -112,7 +112,8 @@ async def test_plugin_cut_with_billed_until(app, double):
     control = SEEN_A["control"]
     await asyncio.sleep(0.1)
     assert control.talk_seconds(row.id) > 0
-    assert await control.play_tone(row.id, "tone:beep")
+    assert await control.play_tone(row.id, "tone:!1400/500")
+    assert await control.play_prompt(row.id, "low-balance")
     assert await control.cut(row.id, "insufficient funds", billed_until=0.05, plugin="gate_a")
     (row,) = await finished()
     assert (row.status, row.reason) == ("answered", "insufficient funds")

@@ -1,6 +1,7 @@
 """PIN entry (right, wrong three times, right on the third try) and the rule's time limit."""
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,20 @@ async def test_caller_answered_for_pin_hears_ringback_tone(app, double):
     plays = [r.query["media"] for r in double.requests if r.path.endswith(f"{caller}/play")]
     assert plays[-1] == "tone:ring"
     assert [r for r in double.requests if r.method == "DELETE" and "/playbacks/" in r.path]
+
+
+async def test_prompts_are_the_shipped_files_in_the_configured_language(app, double):
+    """The kit's Asterisk has no core sounds: the PIN prompts are CooVox's own files, in
+    the language of ``prompt_language``; wrong PINs hear the "not valid" prompt."""
+    app.services["calls"].prompt_language = "zh"
+    caller = await double.place_call("100", "8777")
+    await _wait_play(double, caller, 1)
+    await double.send_dtmf(caller, "0000#")
+    await _wait_play(double, caller, 2)
+    media = [r.query["media"] for r in double.requests
+             if r.path == f"/ari/channels/{caller}/play"][:2]
+    assert [m.rsplit("/", 2)[-2:] for m in media] == [["zh", "pin-enter"], ["zh", "pin-wrong"]]
+    for uri in media:
+        assert Path(uri.removeprefix("sound:") + ".wav").is_file()
+    finished_play = await double.wait_event("PlaybackFinished")
+    assert finished_play["playback"]["state"] == "done"  # the double fails missing files

@@ -119,3 +119,25 @@ async def test_busy_does_not_fail_over(app, double):
     (row,) = await finished()
     assert (row.status, row.trunk) == ("busy", "bad")
     assert len([r for r in double.requests if r.path.endswith("/create")]) == 1
+
+
+async def test_trunk_leg_is_dialled_only_once_it_entered_stasis(app, double):
+    """Asterisk puts a created channel into Stasis a moment after answering the create;
+    a dial before that gets 409 and used to fail the call as "trunk failed"."""
+    double.stasis_entry_delay = 0.3
+    double.far_end("123450", FarEnd(hangup_after=0.1))
+    await double.place_call("100", "9123450")
+    (row,) = await finished()
+    assert (row.status, row.reason, row.trunk) == ("answered", "callee hung up", "pstn")
+    dials = [r for r in double.requests if r.method == "POST" and r.path.endswith("/dial")]
+    assert len(dials) == 1
+
+
+async def test_many_calls_with_random_stasis_entry_none_fails(app, double):
+    double.stasis_entry_delay = 0.05
+    for number in ("9100", "9110", "9120", "9130", "9140", "9150", "9160", "9170"):
+        double.far_end(number[1:], FarEnd(hangup_after=0.1))
+    await asyncio.gather(*(double.place_call("100", n) for n in
+                           ("9100", "9110", "9120", "9130", "9140", "9150", "9160", "9170")))
+    rows = await finished(8)
+    assert sorted((r.status, r.reason) for r in rows) == [("answered", "callee hung up")] * 8

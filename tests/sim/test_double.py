@@ -9,6 +9,7 @@ import sys
 import aiohttp
 import pytest
 
+from coovox.calls.prompts import PIN_WRONG, prompt_media
 from coovox.sim import AppNotRegistered, AriDouble, FarEnd
 from tests.sim.conftest import PASSWORD, USER
 
@@ -61,6 +62,15 @@ class App:
                         return event
                 await asyncio.sleep(0.005)
 
+    async def wait_stasis(self, channel_id: str, timeout: float = 2.0) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                for event in self.events:
+                    if (event["type"] == "StasisStart"
+                            and event["channel"]["id"] == channel_id):
+                        return event
+                await asyncio.sleep(0.002)
+
     def types(self, channel_id: str | None = None) -> list[str]:
         return [e["type"] for e in self.events
                 if channel_id is None or (e.get("channel") or e.get("peer") or {}).get("id")
@@ -71,6 +81,7 @@ async def outbound(app: App, caller: str, number: str) -> str:
     status, out = await app.rest("POST", "/channels/create", endpoint=number, app="coovox",
                                  appArgs="outbound", originator=caller)
     assert status == 200, out
+    await app.wait_stasis(out["id"])  # a dial before its StasisStart gets 409
     status, _ = await app.rest("POST", f"/channels/{out['id']}/dial", caller=caller, timeout=30)
     assert status == 204
     return out["id"]
@@ -167,11 +178,25 @@ async def test_phone_hangup_of_a_call_never_dialled_ends_with_stasis_end(double)
 async def test_playbacks_sound_finishes_and_tone_on_answered_channel_is_done(double):
     async with App(double) as app:
         caller = await double.place_call("100", "9123450")
-        status, playback = await app.rest("POST", f"/channels/{caller}/play",
-                                          media="sound:hello-world")
+        prompt = prompt_media(PIN_WRONG, "en")
+        status, playback = await app.rest("POST", f"/channels/{caller}/play", media=prompt)
         assert status == 201 and playback["state"] == "queued"
         finished = await double.wait_event("PlaybackFinished")
         assert finished["playback"]["state"] == "done"
+        # as on the kit's Asterisk: no core sounds, no tone named "beep"
+        for media in ("sound:hello-world", "tone:beep", "sound:/no/such/file"):
+            start = len(double.sent_events)
+            await app.rest("POST", f"/channels/{caller}/play", media=media)
+            failed = await double.wait_event("PlaybackFinished", start=start)
+            assert failed["playback"]["media_uri"] == media
+            assert failed["playback"]["state"] == "failed"
+        # a list: a one-shot tone, then the prompt
+        start = len(double.sent_events)
+        await app.rest("POST", f"/channels/{caller}/play", media=f"tone:!1400/100,{prompt}")
+        continuing = await double.wait_event("PlaybackContinuing", start=start)
+        assert continuing["playback"]["next_media_uri"] == prompt
+        done = await double.wait_event("PlaybackFinished", start=start)
+        assert (done["playback"]["media_uri"], done["playback"]["state"]) == (prompt, "done")
         await app.rest("POST", f"/channels/{caller}/answer")
         status, tone = await app.rest("POST", f"/channels/{caller}/play", media="tone:ring",
                                       playbackId="pb-1")
@@ -313,3 +338,46 @@ async def test_without_event_log_the_app_still_gets_every_event():
             assert quiet.sent_events == [] and quiet.dropped_events == []
     finally:
         await quiet.stop()
+
+
+async def test_created_channel_enters_stasis_after_the_answer_and_refuses_an_early_dial(double):
+    """As Asterisk: POST /channels/create answers, the channel enters Stasis a moment later
+    on another thread, and a dial before its StasisStart gets 409."""
+    double.stasis_entry_delay = 0.2
+    async with App(double) as app:
+        caller = await double.place_call("100", "9123450")
+        status, out = await app.rest("POST", "/channels/create", endpoint="Local/123450@pstn",
+                                     app="coovox", appArgs="outbound", originator=caller)
+        assert status == 200
+        assert "StasisStart" not in app.types(out["id"])
+        status, body = await app.rest("POST", f"/channels/{out['id']}/dial", caller=caller)
+        assert (status, body) == (409, {"message": "Channel not in Stasis application"})
+        start = await app.wait_stasis(out["id"], timeout=1.0)
+        assert start["args"] == ["outbound"]
+        assert app.types(out["id"])[-3:] == ["ChannelDialplan", "ChannelVarset", "StasisStart"]
+        status, _ = await app.rest("POST", f"/channels/{out['id']}/dial", caller=caller)
+        assert status == 204
+        status, body = await app.rest("POST", f"/channels/{out['id']}/dial", caller=caller)
+        assert status == 409
+        await app.rest("DELETE", f"/channels/{out['id']}")
+        await app.rest("DELETE", f"/channels/{caller}")
+
+
+async def test_entry_delay_is_random_within_its_bound(double):
+    double.stasis_entry_delay = 0.05
+    loop = asyncio.get_running_loop()
+    async with App(double) as app:
+        waits = []
+        for _ in range(12):
+            caller = await double.place_call("100", "9123450")
+            await app.wait_stasis(caller)
+            t0 = loop.time()
+            status, out = await app.rest("POST", "/channels/create",
+                                         endpoint="Local/123450@pstn", app="coovox",
+                                         appArgs="outbound", originator=caller)
+            await app.wait_stasis(out["id"])
+            waits.append(loop.time() - t0)
+            await app.rest("DELETE", f"/channels/{out['id']}")
+            await app.rest("DELETE", f"/channels/{caller}")
+        assert max(waits) < 1.0
+        assert max(waits) - min(waits) > 0.005  # not a fixed delay

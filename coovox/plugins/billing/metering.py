@@ -194,9 +194,11 @@ class Meter:
             return
         warn_at = cut_at - seconds
         if warn_at <= talk:
+            if state.warned:  # another boundary's check warned while this one awaited
+                return
             state.warned = True
             await BillingCall.filter(call_id=call_id).update(warned=True)
-            await control.play_tone(call_id, "tone:beep")
+            await control.play_prompt(call_id, "low-balance")
             return
 
         async def check() -> None:

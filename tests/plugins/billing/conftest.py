@@ -38,6 +38,9 @@ class FakeControl:
         self.tones.append((call_id, tone, self.talk.get(call_id, 0.0)))
         return True
 
+    async def play_prompt(self, call_id: str, name: str) -> bool:
+        return await self.play_tone(call_id, f"prompt:{name}")
+
     def schedule(self, call_id: str, at_talk_seconds: float, callback) -> None:
         self.timers.append((call_id, at_talk_seconds, callback))
 

@@ -8,6 +8,7 @@ import io
 import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -77,7 +78,13 @@ async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(app, double):
     assert bill.cost == Decimal("0.03")
     assert (await Account.get(extension="100")).balance == Decimal(0)
     play = await double.wait_request("POST", r"/play$")
-    assert play.query.get("media") == "tone:beep"
+    # a beep every Asterisk can play, then the shipped low-balance prompt (English)
+    beep, prompt = play.query.get("media").split(",")
+    assert beep == "tone:!1400/500"
+    assert prompt.startswith("sound:/") and prompt.endswith("/sounds/en/low-balance")
+    assert Path(prompt[len("sound:"):] + ".wav").is_file()
+    plays = [r for r in double.requests if r.method == "POST" and r.path.endswith("/play")]
+    assert len(plays) == 1  # warned once, however many boundaries planned the warning
     order = [(r.method, r.path) for r in double.requests]
     beep = order.index((play.method, play.path))
     hangups = [i for i, (m, p) in enumerate(order)

@@ -81,7 +81,7 @@ async def test_warning_tone_before_a_certain_cut(meter, control):
     await setup_billing(balance="0.10", rate=ONE_SECOND, warning=3)
     await place_call(meter, control, "c1", 60)
     assert len(control.tones) == 1
-    assert control.tones[0][1] == "tone:beep" and control.tones[0][2] == 7.0
+    assert control.tones[0][1] == "prompt:low-balance" and control.tones[0][2] == 7.0
     assert control.cut_of("c1")[2] == 10.0
 
 

@@ -1,0 +1,28 @@
+"""The voice prompts callers hear, shipped in ``coovox/sounds/<language>/<name>.wav``.
+
+Asterisk plays a file by its absolute path without the extension (``sound:/dir/name``), so
+it must run on this machine (or see the same path).  ``sounds_dir`` points elsewhere, e.g.
+to recorded prompts of your own with the same names.  The texts are in
+``scripts/make-prompts.sh``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SHIPPED = Path(__file__).resolve().parent.parent / "sounds"
+PIN_ENTER = "pin-enter"      # "Please enter your PIN, followed by the pound key."
+PIN_WRONG = "pin-wrong"      # "That PIN is not valid."
+LOW_BALANCE = "low-balance"  # "Your balance is low. This call will end soon."
+NAMES = (PIN_ENTER, PIN_WRONG, LOW_BALANCE)
+# 1400 Hz for half a second, once ("!"): a tone string every Asterisk plays, while a
+# name such as "beep" exists only where indications.conf defines it
+BEEP = "tone:!1400/500"
+
+
+def prompt_media(name: str, language: str, sounds_dir: str = "") -> str:
+    """The ARI media URI of prompt ``name`` in ``language``."""
+    if name not in NAMES:
+        raise ValueError(f"unknown prompt {name!r}")
+    base = Path(sounds_dir) if sounds_dir else SHIPPED
+    return f"sound:{(base / language / name).resolve()}"
