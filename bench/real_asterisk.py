@@ -420,8 +420,8 @@ DB_FUNCTIONS = (
     ("  billing: open the call's billing row", "billing/ledger.py", "_insert_call_on"),
     ("  billing: a live charge", "billing/ledger.py", "_charge_on"),
     ("  billing: settlement at the end", "billing/ledger.py", "_end_on"),
-    ("  sqlite3: execute (all statements)", "~", "<method 'execute' of 'sqlite3.Connection"
-     " objects>"),
+    ("  sqlite3: execute (all statements)", "~",
+     "<method 'execute' of 'sqlite3.Connection' objects>"),
 )
 
 
