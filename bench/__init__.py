@@ -7,5 +7,6 @@ in a subprocess, with an event-loop-lag monitor; ``appmain`` is its entry point)
 ``baseline`` (the minimal Stasis app), ``seed`` (the configuration calls run with), ``rig``
 (double + measured process), ``admission`` (points 1, 2, 6), ``capacity`` (points 3, 4),
 ``datagen`` + ``reports_bench`` (point 5), ``sqlite_commit`` (cost of one commit),
-``runner`` (the command line).
+``real_asterisk`` (billed calls through a real Asterisk, issue 12 point 4), ``runner`` (the
+command line).
 """

@@ -13,11 +13,11 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import admission, capacity, reports_bench, rest_client
+from bench import admission, capacity, real_asterisk, reports_bench, rest_client
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
-BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports")
+BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -44,6 +44,8 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
                                                n=300 if quick else 3000),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
+        "real": lambda: real_asterisk.bench_real(
+            res, real_asterisk.Sizes.quick() if quick else real_asterisk.Sizes()),
     }
     for name in names:
         res.current = name

@@ -223,3 +223,9 @@ class AriRest:
     async def application_get(self) -> dict:
         """GET /applications/{app}: ``channel_ids``/``bridge_ids`` the app is subscribed to."""
         return await self.request("GET", f"/applications/{_q(self.app)}")
+
+    async def application_filter(self, disallowed: list[str]) -> dict:
+        """PUT /applications/{app}/eventFilter: Asterisk stops sending the app these event
+        types (the allowed list is left as it is)."""
+        return await self.request("PUT", f"/applications/{_q(self.app)}/eventFilter",
+                                  body={"disallowed": [{"type": t} for t in disallowed]})

@@ -60,6 +60,9 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         self.far_ends: dict[str, FarEnd] = {}
         self.app_registered = False
         self.connected = False
+        # the app's event filter (PUT /applications/{app}/eventFilter): [{"type": ...}]
+        self.events_allowed: list[dict[str, Any]] = []
+        self.events_disallowed: list[dict[str, Any]] = []
         self._reset_ids()
 
     # --- ids, events ------------------------------------------------------------------------
@@ -74,9 +77,46 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
 
     def event(self, kind: str, **fields: Any) -> None:
         """Emit one event to the app (the transport drops it when nobody listens)."""
+        if not self.event_allowed(kind):
+            return
         event = {"type": kind, "timestamp": ari_time(), **fields,
                  "asterisk_id": ASTERISK_ID, "application": self.app}
         self._emit(event)
+
+    def event_allowed(self, kind: str) -> bool:
+        """As Asterisk's app_event_filter_allowed: in the allowed list (or that list is
+        empty) and not in the disallowed list."""
+        allowed = not self.events_allowed or any(
+            f.get("type") == kind for f in self.events_allowed)
+        return allowed and not any(f.get("type") == kind for f in self.events_disallowed)
+
+    def set_event_filter(self, body: Any) -> None:
+        """The rules of PUT /applications/{app}/eventFilter: an empty body clears both
+        lists; a list given is set, a list not given is left as it is."""
+        if body is None or body == {}:
+            self.events_allowed, self.events_disallowed = [], []
+            return
+        if not isinstance(body, dict):
+            raise SimError(400, "Invalid format definition")
+        lists = {}
+        for name in ("allowed", "disallowed"):
+            if name not in body:
+                continue
+            value = body[name]
+            if not isinstance(value, list) or not all(
+                    isinstance(f, dict) and isinstance(f.get("type"), str) and f["type"]
+                    for f in value):
+                raise SimError(400, "Invalid format definition")
+            lists[name] = [dict(f) for f in value]
+        if "allowed" in lists:
+            self.events_allowed = lists["allowed"]
+        if "disallowed" in lists:
+            self.events_disallowed = lists["disallowed"]
+
+    def _unregister_app(self) -> None:
+        """The app is destroyed: a new one starts without an event filter."""
+        self.app_registered = False
+        self.events_allowed, self.events_disallowed = [], []
 
     def chan_event(self, kind: str, ch: SimChannel, **fields: Any) -> None:
         if ch.delivered:
@@ -105,7 +145,8 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         return {"name": self.app,
                 "channel_ids": [c.id for c in self.channels.values() if c.delivered],
                 "bridge_ids": list(self.bridges), "endpoint_ids": [], "device_names": [],
-                "events_allowed": [], "events_disallowed": []}
+                "events_allowed": [dict(f) for f in self.events_allowed],
+                "events_disallowed": [dict(f) for f in self.events_disallowed]}
 
     def has_subscriptions(self) -> bool:
         return bool(self.bridges) or any(c.delivered for c in self.channels.values())
@@ -113,7 +154,7 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
     def check_app(self) -> None:
         """An inactive app without subscriptions is destroyed (as Asterisk does)."""
         if not self.connected and not self.has_subscriptions():
-            self.app_registered = False
+            self._unregister_app()
 
     # --- phone side -------------------------------------------------------------------------
 
@@ -408,6 +449,6 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         self.channels.clear()
         self.bridges.clear()
         self.playbacks.clear()
-        self.app_registered = False
+        self._unregister_app()
         self._reset_ids()
         self._epoch += 1

@@ -171,6 +171,16 @@ def add_routes(app: web.Application, double: AriDouble) -> None:
             raise SimError(404, "Application not found")
         return _json(eng.app_snapshot())
 
+    async def application_filter(request: web.Request) -> web.Response:
+        if request.match_info["name"] != eng.app or not eng.app_registered:
+            raise SimError(404, "Application not found")
+        try:
+            body = json.loads(await request.text() or "null")
+        except ValueError:
+            raise SimError(400, "Request body is not valid JSON") from None
+        eng.set_event_filter(body)
+        return _json(eng.app_snapshot())
+
     async def info(request: web.Request) -> web.Response:
         return _json({"system": {"version": "22.10.1-coovox-sim",
                                  "entity_id": "02:fc:00:00:00:01"}})
@@ -205,6 +215,7 @@ def add_routes(app: web.Application, double: AriDouble) -> None:
     r.add_post("/ari/bridges/{bridge_id}/removeChannel", bridge_remove)
     r.add_get("/ari/applications", applications)
     r.add_get("/ari/applications/{name}", application)
+    r.add_put("/ari/applications/{name}/eventFilter", application_filter)
     r.add_get("/ari/asterisk/info", info)
     r.add_get("/ari/asterisk/ping", ping)
 

@@ -149,11 +149,16 @@ RESOURCES: dict[str, dict[str, Any]] = {
             _api("/applications/{applicationName}",
                  _op("GET", "get", "Application", [_p("applicationName", "path")],
                      [NOT_FOUND])),
+            _api("/applications/{applicationName}/eventFilter",
+                 _op("PUT", "filter", "Application",
+                     [_p("applicationName", "path"), _p("filter", "body", "object")],
+                     [(400, "Bad request."), NOT_FOUND])),
         ],
         "models": {"Application": _model(
             "Application", name=("string", True), channel_ids=("List[string]", True),
             bridge_ids=("List[string]", True), endpoint_ids=("List[string]", True),
-            device_names=("List[string]", True))},
+            device_names=("List[string]", True),
+            events_allowed=("List[object]", True), events_disallowed=("List[object]", True))},
     },
     "events": {
         "apis": [

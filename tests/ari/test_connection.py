@@ -140,7 +140,8 @@ async def test_slow_handler_of_one_call_does_not_delay_another(double, connect):
 
 async def test_noise_events_never_reach_handlers(double, connect):
     seen = []
-    conn = await connect(on_event=seen.append)
+    # without the event filter (an Asterisk older than 13.26 sends them anyway)
+    conn = await connect(on_event=seen.append, filter_noise=False)
     await conn.wait_connected(3)
     caller = await double.place_call("100", "9123450")
     bridge = await conn.bridge_create()
@@ -158,6 +159,52 @@ async def test_noise_events_never_reach_handlers(double, connect):
     assert NOISE_EVENTS <= sent  # the double did send them
     assert not NOISE_EVENTS & {e["type"] for e in seen}
     assert [e["type"] for e in seen].count("ChannelDestroyed") == 2
+
+
+async def test_asterisk_is_asked_not_to_send_noise_events(double, connect):
+    seen = []
+    conn = await connect(on_event=seen.append)
+    await conn.wait_connected(3)
+    await wait_for(lambda: double.engine.events_disallowed, 3)
+    app = double.engine.app_snapshot()
+    assert {f["type"] for f in app["events_disallowed"]} == NOISE_EVENTS
+    assert app["events_allowed"] == []
+    caller = await double.place_call("100", "9123450")
+    await conn.channel_hangup(caller)
+    await double.wait_event("StasisEnd", channel_id=caller)
+    await conn.router.drain(3)
+    sent = [e.event["type"] for e in double.sent_events]
+    assert "StasisStart" in sent and not NOISE_EVENTS & set(sent)
+    assert [e["type"] for e in seen] == sent
+
+
+async def test_a_server_without_event_filters_is_used_all_the_same(fake_server, caplog):
+    async def websocket(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"type": "ChannelVarset", "channel": {"id": "1.1"}}))
+        await ws.send_str(json.dumps({"type": "StasisStart", "args": [],
+                                      "channel": {"id": "1.2"}}))
+        async for _ in ws:
+            pass
+        return ws
+
+    async def no_filter(request):
+        return web.json_response({"message": "Not found"}, status=404)
+
+    url = await fake_server([web.get("/ari/events", websocket),
+                             web.put("/ari/applications/coovox/eventFilter", no_filter)])
+    seen = []
+    conn = AriConnection(url, USER, PASSWORD, "coovox", on_event=seen.append,
+                         check_swagger=False)
+    caplog.set_level(logging.INFO, logger="coovox.ari.connection")
+    try:
+        await conn.start()
+        await wait_for(lambda: seen and "does not filter" in caplog.text, 3)
+        assert [e["type"] for e in seen] == ["StasisStart"]
+        assert conn.connected
+    finally:
+        await conn.stop()
 
 
 async def test_malformed_events_are_ignored(fake_server):

@@ -105,6 +105,42 @@ async def test_place_call_is_refused_while_the_app_does_not_exist(double):
         await double.place_call("100", "9123450")
 
 
+async def test_event_filter_of_the_app_works_as_in_asterisk(double):
+    """PUT /applications/{app}/eventFilter: disallowed types are not sent, only allowed
+    ones when that list is not empty; {} clears both; a bad body is refused (400), another
+    app is not found (404); a destroyed app forgets its filter."""
+    async with App(double) as app:
+        url = double.url + "/ari/applications/coovox/eventFilter"
+
+        async def put(body: object, name: str = "coovox") -> tuple[int, dict]:
+            async with app.session.put(url.replace("/coovox/", f"/{name}/"), json=body) as r:
+                return r.status, await r.json()
+
+        status, info = await put({"disallowed": [{"type": "ChannelVarset"}]})
+        assert status == 200 and info["events_disallowed"] == [{"type": "ChannelVarset"}]
+        caller = await double.place_call("100", "9123450")
+        await app.wait_stasis(caller)
+        await app.rest("POST", f"/channels/{caller}/variable", variable="X", value="1")
+        await app.rest("POST", f"/channels/{caller}/answer")
+        await app.wait("ChannelStateChange")
+        assert "ChannelVarset" not in app.types(caller)
+        assert (await put({"allowed": [{"type": "StasisEnd"}]}))[1]["events_disallowed"] == [
+            {"type": "ChannelVarset"}]  # the list not given is kept
+        await app.rest("POST", f"/channels/{caller}/ring")
+        await app.rest("DELETE", f"/channels/{caller}")
+        await app.wait("StasisEnd")
+        assert app.types(caller)[-2:] == ["ChannelStateChange", "StasisEnd"]
+        assert [(await put(body))[0] for body in (
+            {"allowed": "StasisEnd"}, {"disallowed": [{"name": "x"}]}, [1])] == [400] * 3
+        assert (await put({}, name="other"))[0] == 404
+        status, info = await put({})
+        assert (info["events_allowed"], info["events_disallowed"]) == ([], [])
+        await put({"disallowed": [{"type": "StasisStart"}]})
+    async with App(double) as app:  # the app had no channel left: destroyed, then new
+        status, info = await app.rest("GET", "/applications/coovox")
+        assert info["events_disallowed"] == []
+
+
 async def test_app_with_channels_survives_a_websocket_loss_and_misses_events(double):
     async with App(double) as app:
         caller = await double.place_call("100", "9123450")
