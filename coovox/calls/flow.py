@@ -351,9 +351,14 @@ class CallFlow:
         return True
 
     def _forget_out(self, status: str, failover: bool, cause: int | None):
-        if failover and self.call.out:
-            self.ctl.unregister(self.call.out)
-            self.call.out = None
+        call = self.call
+        if failover and call.out:
+            failed, call.out = call.out, None
+            self.ctl.unregister(failed)
+            # a trunk leg that Asterisk hung up itself (a PJSIP carrier's 503) went first; it
+            # must not count as the end of the call the next trunk may answer
+            if call.first_gone == failed:
+                call.first_gone = next((leg for leg in call.gone if leg in call.legs()), None)
         return status, failover, cause
 
     async def _stop_ringback(self) -> None:
