@@ -25,7 +25,10 @@ SOUND_FORMATS = (".wav", ".ulaw", ".alaw", ".sln", ".gsm", ".g722")
 def media_length(uri: str, sound_seconds: float) -> float | None:
     """How long the double plays ``uri``: None when Asterisk would fail it (a sound file
     that does not exist - the kit ships no sounds, so only absolute paths of files of
-    your own play -, an unknown tone), ``inf`` for a tone that repeats until stopped."""
+    your own play -, an unknown tone), ``inf`` for a tone: Asterisk 22's
+    ``ast_control_tone`` returns only when the playback is stopped or the channel hangs
+    up, even for a one-shot tone (``!1400/500`` goes silent but never finishes), so a
+    media listed after a tone never plays."""
     kind, _, target = uri.partition(":")
     if kind == "tone":
         name = target.split(";")[0]
@@ -34,8 +37,6 @@ def media_length(uri: str, sound_seconds: float) -> float | None:
         parts = name.split(",")
         if not name or not all(_TONE_PART.match(p) for p in parts):
             return None
-        if all(p.startswith("!") for p in parts):
-            return sum(int(p.partition("/")[2] or 0) for p in parts) / 1000
         return float("inf")
     if kind == "sound" and target.startswith("/"):
         if any(Path(target + ext).is_file() for ext in SOUND_FORMATS):
