@@ -46,6 +46,9 @@ def media_length(uri: str, sound_seconds: float) -> float | None:
 
 
 class PlaybacksMixin:
+    """Playbacks as Asterisk 22 runs them: one at a time per channel, in the order asked
+    (a play while another plays waits for it), each media of a list in turn."""
+
     channels: dict[str, SimChannel]
     playbacks: dict[str, SimPlayback]
     time_scale: float
@@ -65,9 +68,11 @@ class PlaybacksMixin:
             raise SimError(409, "Playback id already in use")
         playback = SimPlayback(playback_id, uris[0], ch.id, next_uris=uris[1:])
         self.playbacks[playback_id] = playback
+        busy = bool(ch.playbacks)  # Asterisk plays one playback at a time per channel
         ch.playbacks.append(playback_id)
         response = playback.snapshot()
-        self._later(ch, 0, self._start_playback, playback)
+        if not busy:
+            self._later(ch, 0, self._start_playback, playback)
         return response
 
     def _start_playback(self, playback: SimPlayback) -> None:
@@ -100,6 +105,9 @@ class PlaybacksMixin:
         ch = self.channels.get(playback.channel_id)
         if ch is not None and playback.id in ch.playbacks:
             ch.playbacks.remove(playback.id)
+            queued = [self.playbacks[p] for p in ch.playbacks if p in self.playbacks]
+            if queued and queued[0].state == "queued":  # the next one of the channel
+                self._later(ch, 0, self._start_playback, queued[0])
         if playback.state == "queued":
             return  # never started: no events
         playback.state = state
