@@ -38,18 +38,23 @@ class RealStack:
     ``with_coovox=False``: Asterisk alone (the dialplan without the Stasis app).
     ``observe=False``: no observer websocket (it doubles Asterisk's ARI event work; a
     benchmark may not want it).
+    ``carriers``: more trunk endpoints, copies of the shipped ``[carrier]`` on ports of
+    their own (dial string ``PJSIP/{number}@<name>``; far ends in ``self.carriers``).
+    ``ip_phones``: phones recognised by address and port, without authentication.
     """
 
     def __init__(self, prefix: Path, *, workdir: Path | None = None,
                  phones: tuple[str, ...] = ("100", "101", "199"), rtp_ports: int = 400,
                  dial_timeout: int | None = 4, refuse_tone_seconds: float | None = 0.5,
                  coovox_env: dict[str, str] | None = None, with_coovox: bool = True,
-                 observe: bool = True, keep: bool = False) -> None:
+                 observe: bool = True, keep: bool = False, carriers: tuple[str, ...] = (),
+                 ip_phones: tuple[str, ...] = ()) -> None:
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="coovox-real-"))
         self.keep = keep
         self.with_coovox = with_coovox
         self.observe = observe
-        self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports)
+        self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports, carriers=carriers,
+                                  ip_phones=ip_phones)
         self.asterisk = Asterisk(prefix, self.cfg, logs_to=self.dir)
         self.app = CoovoxApp(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password,
                              workdir=self.dir / "coovox", dial_timeout=dial_timeout,
@@ -57,6 +62,9 @@ class RealStack:
         self.ari = AriClient(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password)
         self.observer = Observer(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password)
         self.carrier = Carrier(self.cfg.carrier_port, workdir=self.dir / "sipp")
+        # more trunks (``carriers``): endpoint name -> its far end
+        self.carriers = {name: Carrier(port, workdir=self.dir / "sipp")
+                         for name, port in self.cfg.carrier_ports.items()}
         self.runs: list[SippRun] = []
         self.api: Api | None = None
         self.since = 0  # the observer's position at the start of the current test
@@ -82,9 +90,13 @@ class RealStack:
     def phone(self, user: str, *, password: str | None = None,
               local_port: int | None = None) -> Phone:
         """The phone (PJSIP endpoint) ``user`` (``password`` default: its own); its calls are
-        stopped by :meth:`after_test`."""
+        stopped by :meth:`after_test`.  A phone of ``ip_phones`` sends from its own port
+        and has no password."""
+        ip_phone = user in self.cfg.ip_phone_ports
+        if ip_phone:
+            local_port = local_port or self.cfg.ip_phone_ports[user]
         if password is None:
-            password = self.cfg.passwords[user]
+            password = "" if ip_phone else self.cfg.passwords[user]
         return Phone(user, password, self.cfg.sip_port, workdir=self.dir / "sipp",
                      local_port=local_port, runs=self.runs)
 
@@ -94,6 +106,8 @@ class RealStack:
         for run in runs:
             await run.stop()
         await self.carrier.stop()
+        for carrier in self.carriers.values():
+            await carrier.stop()
 
     async def after_test(self, idle_timeout: float = 10) -> tuple[list[dict], list[dict]]:
         """Between tests: SIPp stopped; then what Asterisk still has (channels, bridges)
