@@ -128,8 +128,9 @@ class CallControl(Protocol):
 
     async def play_tone(self, call_id: str, tone: str) -> bool:
         """Play Asterisk media to the caller (``tone:!1400/500``, a tone string, or an
-        indication name such as ``tone:ring``; several URIs comma-separated); False when
-        not possible."""
+        indication name such as ``tone:ring``, ``sound:/abs/path``; several URIs
+        comma-separated); False when not possible.  Asterisk plays a ``tone:`` until the
+        call ends (even a one-shot ``!`` tone): nothing listed or played after it is heard."""
 
     async def play_prompt(self, call_id: str, name: str) -> bool:
         """A beep, then CooVox's voice prompt ``name`` (``low-balance``, see

@@ -20,4 +20,7 @@ say en en-us low-balance "Your balance is low. This call will end soon."
 say zh cmn pin-enter "请输入密码，以井号键结束。"
 say zh cmn pin-wrong "密码错误。"
 say zh cmn low-balance "您的余额不足，本次通话即将结束。"
+# the beep before the low-balance prompt: 1400 Hz, half a second, the same in every language
+sox -n -r 8000 -c 1 -b 16 -e signed-integer coovox/sounds/beep.wav synth 0.5 sine 1400 \
+  vol -6dB fade 0.01 0.5 0.01
 echo "prompts written to coovox/sounds/"

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 DB_UNAVAILABLE = causes.DB_UNAVAILABLE
 CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE, DB_UNAVAILABLE})
+PROMPT_WAIT = 5.0  # seconds the last "not valid" prompt may take before the refusal
 
 
 class CallFlow:
@@ -202,11 +203,19 @@ class CallFlow:
     # --- PIN -------------------------------------------------------------------------------------
 
     async def _collect_pin(self, pin_set: str) -> str | None:
-        """Answer, prompt, collect DTMF up to '#' or a timeout; 3 tries. None = wrong."""
+        """Answer, prompt, collect DTMF up to '#' or a timeout; 3 tries. None = wrong.
+
+        Asterisk plays a channel's playbacks one after the other and DTMF does not stop
+        them, so a caller who types ahead has prompts queued.  After the last wrong PIN
+        those are dropped and the "not valid" prompt is heard to its end before the
+        refusal: hanging up at once cut it, and the busy tone queued behind it.  (Prompts
+        are not stopped while the caller types: Asterisk then stops emulating the DTMF
+        of a phone that sends no audio, and the next digits arrive only much later.)"""
         call, ctl = self.call, self.ctl
         await self._quiet(self.ari.channel_answer(call.caller))
-        for _ in range(ctl.pin_tries):
-            await self._quiet(self.ari.channel_play(call.caller, ctl.prompt(prompts.PIN_ENTER)))
+        prompting: list[str] = []  # ids of the prompts playing or queued on the caller
+        for attempt in range(1, ctl.pin_tries + 1):
+            await self._prompt(prompts.PIN_ENTER, prompting)
             digits = ""
             deadline = self.loop.time() + ctl.pin_timeout
             while True:
@@ -215,7 +224,11 @@ class CallFlow:
                     break
                 if self._caller_gone():
                     return None
-                if (isinstance(item, dict) and item.get("type") == "ChannelDtmfReceived"
+                if not isinstance(item, dict):
+                    continue
+                if item.get("type") == "PlaybackFinished":
+                    self._played(item, prompting)
+                elif (item.get("type") == "ChannelDtmfReceived"
                         and channel_of(item) == call.caller):
                     digit = str(item.get("digit", ""))
                     if digit == "#":
@@ -225,8 +238,35 @@ class CallFlow:
                         break
             if digits and await services.pin_valid(pin_set, digits):
                 return digits
-            await self._quiet(self.ari.channel_play(call.caller, ctl.prompt(prompts.PIN_WRONG)))
+            if attempt == ctl.pin_tries:  # the typing is over: what is queued is stale
+                await self._stop_prompts(prompting)
+            await self._prompt(prompts.PIN_WRONG, prompting)
+        deadline = self.loop.time() + max(ctl.pin_timeout, PROMPT_WAIT)
+        while prompting and not self._caller_gone():
+            item = await self._next(deadline - self.loop.time())
+            if item is None:
+                break
+            if isinstance(item, dict) and item.get("type") == "PlaybackFinished":
+                self._played(item, prompting)
         return None
+
+    async def _prompt(self, name: str, prompting: list[str]) -> None:
+        try:
+            playback = await self.ari.channel_play(self.call.caller, self.ctl.prompt(name))
+            prompting.append(playback["id"])
+        except (AriError, KeyError, TypeError) as exc:
+            log.debug("call %s: prompt %s not played: %s", self.call.id, name, exc)
+
+    @staticmethod
+    def _played(event: dict[str, Any], prompting: list[str]) -> None:
+        playback_id = (event.get("playback") or {}).get("id")
+        if playback_id in prompting:
+            prompting.remove(playback_id)
+
+    async def _stop_prompts(self, prompting: list[str]) -> None:
+        playbacks, prompting[:] = list(prompting), []
+        for playback_id in playbacks:
+            await self._quiet(self.ari.playback_stop(playback_id))
 
     # --- refusal ---------------------------------------------------------------------------------
 
@@ -351,9 +391,14 @@ class CallFlow:
         return True
 
     def _forget_out(self, status: str, failover: bool, cause: int | None):
-        if failover and self.call.out:
-            self.ctl.unregister(self.call.out)
-            self.call.out = None
+        call = self.call
+        if failover and call.out:
+            failed, call.out = call.out, None
+            self.ctl.unregister(failed)
+            # a trunk leg that Asterisk hung up itself (a PJSIP carrier's 503) went first; it
+            # must not count as the end of the call the next trunk may answer
+            if call.first_gone == failed:
+                call.first_gone = next((leg for leg in call.gone if leg in call.legs()), None)
         return status, failover, cause
 
     async def _stop_ringback(self) -> None:

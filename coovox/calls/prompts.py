@@ -15,9 +15,11 @@ PIN_ENTER = "pin-enter"      # "Please enter your PIN, followed by the pound key
 PIN_WRONG = "pin-wrong"      # "That PIN is not valid."
 LOW_BALANCE = "low-balance"  # "Your balance is low. This call will end soon."
 NAMES = (PIN_ENTER, PIN_WRONG, LOW_BALANCE)
-# 1400 Hz for half a second, once ("!"): a tone string every Asterisk plays, while a
-# name such as "beep" exists only where indications.conf defines it
-BEEP = "tone:!1400/500"
+# 1400 Hz for half a second, shipped as a file (``coovox/sounds/beep.wav``, the same in
+# every language).  Not the tone string ``tone:!1400/500``: Asterisk plays a ``tone:``
+# until the playback is stopped, even a one-shot one, so the prompt listed after it
+# would never play.  Where the beep cannot be read, Asterisk goes on with the prompt.
+BEEP = f"sound:{(SHIPPED / 'beep').resolve()}"
 
 
 def prompt_media(name: str, language: str, sounds_dir: str = "") -> str:

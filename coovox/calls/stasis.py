@@ -155,6 +155,12 @@ class CallController:
                     call.note(event)
                     call.queue.put_nowait(event)
                     return
+        playback = event.get("playback")
+        if isinstance(playback, dict):  # a prompt played to a call's leg (PIN entry)
+            target = str(playback.get("target_uri", ""))
+            call = self.by_channel.get(target.removeprefix("channel:"))
+            if call is not None and target.startswith("channel:"):
+                call.queue.put_nowait(event)
 
     def _start_call(self, event: dict[str, Any], args: list[str]) -> None:
         channel = event.get("channel") or {}

@@ -25,7 +25,10 @@ SOUND_FORMATS = (".wav", ".ulaw", ".alaw", ".sln", ".gsm", ".g722")
 def media_length(uri: str, sound_seconds: float) -> float | None:
     """How long the double plays ``uri``: None when Asterisk would fail it (a sound file
     that does not exist - the kit ships no sounds, so only absolute paths of files of
-    your own play -, an unknown tone), ``inf`` for a tone that repeats until stopped."""
+    your own play -, an unknown tone), ``inf`` for a tone: Asterisk 22's
+    ``ast_control_tone`` returns only when the playback is stopped or the channel hangs
+    up, even for a one-shot tone (``!1400/500`` goes silent but never finishes), so a
+    media listed after a tone never plays."""
     kind, _, target = uri.partition(":")
     if kind == "tone":
         name = target.split(";")[0]
@@ -34,8 +37,6 @@ def media_length(uri: str, sound_seconds: float) -> float | None:
         parts = name.split(",")
         if not name or not all(_TONE_PART.match(p) for p in parts):
             return None
-        if all(p.startswith("!") for p in parts):
-            return sum(int(p.partition("/")[2] or 0) for p in parts) / 1000
         return float("inf")
     if kind == "sound" and target.startswith("/"):
         if any(Path(target + ext).is_file() for ext in SOUND_FORMATS):
@@ -45,6 +46,9 @@ def media_length(uri: str, sound_seconds: float) -> float | None:
 
 
 class PlaybacksMixin:
+    """Playbacks as Asterisk 22 runs them: one at a time per channel, in the order asked
+    (a play while another plays waits for it), each media of a list in turn."""
+
     channels: dict[str, SimChannel]
     playbacks: dict[str, SimPlayback]
     time_scale: float
@@ -64,9 +68,11 @@ class PlaybacksMixin:
             raise SimError(409, "Playback id already in use")
         playback = SimPlayback(playback_id, uris[0], ch.id, next_uris=uris[1:])
         self.playbacks[playback_id] = playback
+        busy = bool(ch.playbacks)  # Asterisk plays one playback at a time per channel
         ch.playbacks.append(playback_id)
         response = playback.snapshot()
-        self._later(ch, 0, self._start_playback, playback)
+        if not busy:
+            self._later(ch, 0, self._start_playback, playback)
         return response
 
     def _start_playback(self, playback: SimPlayback) -> None:
@@ -99,6 +105,9 @@ class PlaybacksMixin:
         ch = self.channels.get(playback.channel_id)
         if ch is not None and playback.id in ch.playbacks:
             ch.playbacks.remove(playback.id)
+            queued = [self.playbacks[p] for p in ch.playbacks if p in self.playbacks]
+            if queued and queued[0].state == "queued":  # the next one of the channel
+                self._later(ch, 0, self._start_playback, queued[0])
         if playback.state == "queued":
             return  # never started: no events
         playback.state = state

@@ -88,3 +88,46 @@ async def test_prompts_are_the_shipped_files_in_the_configured_language(app, dou
         assert Path(uri.removeprefix("sound:") + ".wav").is_file()
     finished_play = await double.wait_event("PlaybackFinished")
     assert finished_play["playback"]["state"] == "done"  # the double fails missing files
+
+
+def _events(double, *kinds):
+    return [s.event for s in double.sent_events if s.event["type"] in kinds]
+
+
+async def test_the_last_wrong_pin_prompt_and_the_busy_tone_are_heard(app, double):
+    """Asterisk plays a channel's playbacks one after the other: refusing at once after
+    the third wrong PIN hung up in the middle of "not valid", before the busy tone (seen
+    on a real Asterisk)."""
+    double.engine.sound_duration = 0.3
+    caller = await double.place_call("100", "8777")
+    for attempt in range(3):
+        await _wait_play(double, caller, 1 + 2 * attempt)
+        await double.send_dtmf(caller, "0000#")
+    (row,) = await finished()
+    assert (row.status, row.reason) == ("refused", "wrong PIN")
+    events = _events(double, "PlaybackStarted", "PlaybackFinished", "ChannelHangupRequest")
+    hangup = next(i for i, e in enumerate(events) if e["type"] == "ChannelHangupRequest")
+    before = [(e["type"], e["playback"]["media_uri"].rsplit("/", 1)[-1], e["playback"]["state"])
+              for e in events[:hangup]]
+    assert before[-2:] == [("PlaybackFinished", "pin-wrong", "done"),
+                           ("PlaybackStarted", "tone:busy", "playing")], before
+
+
+async def test_prompts_typed_ahead_are_dropped_after_the_last_wrong_pin(app, double):
+    """A caller typing all three PINs at once has "enter"/"not valid" prompts queued: after
+    the last wrong PIN they are stopped, the last "not valid" and the busy tone follow."""
+    double.engine.sound_duration = 1.0
+    caller = await double.place_call("100", "8777")
+    await _wait_play(double, caller, 1)
+    await double.send_dtmf(caller, "0000#1111#2222#")
+    (row,) = await finished()
+    assert (row.status, row.reason) == ("refused", "wrong PIN")
+    stops = [r.path for r in double.requests if r.method == "DELETE" and "/playbacks/" in r.path]
+    assert len(stops) >= 2, "the stale prompts were stopped"
+    events = _events(double, "PlaybackStarted", "PlaybackFinished", "ChannelHangupRequest")
+    hangup = next(i for i, e in enumerate(events) if e["type"] == "ChannelHangupRequest")
+    before = [(e["type"], e["playback"]["media_uri"].rsplit("/", 1)[-1], e["playback"]["state"])
+              for e in events[:hangup]]
+    assert before[-3:] == [("PlaybackStarted", "pin-wrong", "playing"),
+                           ("PlaybackFinished", "pin-wrong", "done"),
+                           ("PlaybackStarted", "tone:busy", "playing")], before

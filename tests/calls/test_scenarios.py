@@ -113,6 +113,35 @@ async def test_trunk_failover_on_congestion(app, double):
     assert creates == ["Local/4449@pstn", "Local/444@pstn"]
 
 
+async def test_after_failover_the_record_tells_who_ended_the_answered_call(app, double):
+    """A PJSIP trunk leg refused by the carrier is hung up by Asterisk itself (cause 34)
+    before the app deletes it: that failed attempt ended first, yet the answered call on
+    the next trunk was ended by the caller, with cause 16 (found on a real Asterisk)."""
+    double.far_end("4449", FarEnd(ring_forever=True))  # trunk "bad" dials <number>9
+    double.far_end("444", FarEnd())  # answers and stays
+    caller = await double.place_call("100", "7444")
+    dial = await double.wait_request("POST", r"/dial$")
+    await double.far_hangup(dial.path.split("/")[-2], cause=34)
+    row = await active_answered()
+    assert row.trunk == "pstn"
+    await asyncio.sleep(0.2)
+    await double.phone_hangup(caller)
+    (row,) = await finished()
+    assert (row.status, row.reason, row.cause, row.trunk) == (
+        "answered", "caller hung up", 16, "pstn")
+
+
+async def test_after_failover_the_callee_hanging_up_gives_its_own_cause(app, double):
+    double.far_end("4449", FarEnd(ring_forever=True))
+    double.far_end("444", FarEnd(hangup_after=0.2))
+    await double.place_call("100", "7444")
+    dial = await double.wait_request("POST", r"/dial$")
+    await double.far_hangup(dial.path.split("/")[-2], cause=34)
+    (row,) = await finished()
+    assert (row.status, row.reason, row.cause, row.trunk) == (
+        "answered", "callee hung up", 16, "pstn")
+
+
 async def test_busy_does_not_fail_over(app, double):
     double.far_end("4449", FarEnd(busy=True))
     await double.place_call("100", "7444")

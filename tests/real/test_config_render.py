@@ -49,3 +49,21 @@ def test_a_shipped_file_of_another_shape_fails_loudly(tmp_path):
     with pytest.raises(KitError, match=r"pjsip.conf.*\[carrier\] match"):
         render_config(AsteriskConfig(rtp_start=30000), tmp_path / "etc",
                       dirs={"etc": tmp_path / "etc"}, dialplan=plan)
+
+
+def test_more_trunks_are_copies_of_the_shipped_carrier_and_ip_phones_have_no_auth(tmp_path):
+    cfg = AsteriskConfig(phones=("100",), carriers=("carrier2",), ip_phones=("102",),
+                         carrier_port=15070, carrier_ports={"carrier2": 15080},
+                         ip_phone_ports={"102": 15090}, rtp_start=30000)
+    etc = tmp_path / "etc"
+    render_config(cfg, etc, dirs={"etc": etc})
+    pjsip = (etc / "pjsip.conf").read_text()
+    added = pjsip.split("; --- test trunk carrier2", 1)[1]
+    trunk, phone = added.split("; --- test phone 102", 1)
+    shipped = (DIALPLAN / "pjsip.conf").read_text()
+    keys = {k for k in re.findall(r"^\s*(\w+)\s*=", shipped.split("[carrier]", 1)[1], re.M)}
+    assert keys <= set(re.findall(r"^\s*(\w+)\s*=", trunk, re.M))  # every shipped setting
+    assert "contact = sip:127.0.0.1:15080" in trunk and "match = 127.0.0.1:15080" in trunk
+    assert "endpoint = carrier2" in trunk and "outbound_auth = carrier2" in trunk
+    assert "[102](phone)" in phone and "match = 127.0.0.1:15090" in phone
+    assert "auth" not in phone.replace("(phone)", "") and "callerid" not in phone

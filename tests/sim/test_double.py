@@ -9,7 +9,7 @@ import sys
 import aiohttp
 import pytest
 
-from coovox.calls.prompts import PIN_WRONG, prompt_media
+from coovox.calls.prompts import BEEP, PIN_WRONG, prompt_media
 from coovox.sim import AppNotRegistered, AriDouble, FarEnd
 from tests.sim.conftest import PASSWORD, USER
 
@@ -226,13 +226,23 @@ async def test_playbacks_sound_finishes_and_tone_on_answered_channel_is_done(dou
             failed = await double.wait_event("PlaybackFinished", start=start)
             assert failed["playback"]["media_uri"] == media
             assert failed["playback"]["state"] == "failed"
-        # a list: a one-shot tone, then the prompt
+        # a list: the beep file, then the prompt
         start = len(double.sent_events)
-        await app.rest("POST", f"/channels/{caller}/play", media=f"tone:!1400/100,{prompt}")
+        await app.rest("POST", f"/channels/{caller}/play", media=f"{BEEP},{prompt}")
         continuing = await double.wait_event("PlaybackContinuing", start=start)
         assert continuing["playback"]["next_media_uri"] == prompt
         done = await double.wait_event("PlaybackFinished", start=start)
         assert (done["playback"]["media_uri"], done["playback"]["state"]) == (prompt, "done")
+        # a tone, even a one-shot one, plays until stopped (Asterisk's ast_control_tone):
+        # what is listed after it never plays
+        start = len(double.sent_events)
+        status, once = await app.rest("POST", f"/channels/{caller}/play",
+                                      media=f"tone:!1400/100,{prompt}")
+        await double.wait_event("PlaybackStarted", start=start)
+        await asyncio.sleep(0.3)
+        assert [s.event["type"] for s in double.sent_events[start:]] == ["PlaybackStarted"]
+        await app.rest("DELETE", f"/playbacks/{once['id']}")
+        await double.wait_event("PlaybackFinished", start=start)
         await app.rest("POST", f"/channels/{caller}/answer")
         status, tone = await app.rest("POST", f"/channels/{caller}/play", media="tone:ring",
                                       playbackId="pb-1")

@@ -78,11 +78,18 @@ async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(app, double):
     assert bill.cost == Decimal("0.03")
     assert (await Account.get(extension="100")).balance == Decimal(0)
     play = await double.wait_request("POST", r"/play$")
-    # a beep every Asterisk can play, then the shipped low-balance prompt (English)
+    # the shipped beep, then the shipped low-balance prompt (English), in one playback
     beep, prompt = play.query.get("media").split(",")
-    assert beep == "tone:!1400/500"
+    assert beep.startswith("sound:/") and beep.endswith("/sounds/beep")
     assert prompt.startswith("sound:/") and prompt.endswith("/sounds/en/low-balance")
-    assert Path(prompt[len("sound:"):] + ".wav").is_file()
+    assert all(Path(m[len("sound:"):] + ".wav").is_file() for m in (beep, prompt))
+    # the prompt played to its end before the cut (after a tone: beep, which never ends on
+    # Asterisk, it would never have started)
+    events = [s.event for s in double.sent_events
+              if s.event["type"] in ("PlaybackFinished", "ChannelHangupRequest")]
+    assert events[0]["type"] == "PlaybackFinished", events
+    assert (events[0]["playback"]["media_uri"], events[0]["playback"]["state"]) == (
+        prompt, "done")
     plays = [r for r in double.requests if r.method == "POST" and r.path.endswith("/play")]
     assert len(plays) == 1  # warned once, however many boundaries planned the warning
     order = [(r.method, r.path) for r in double.requests]

@@ -5,7 +5,7 @@ README section "Tests against a real Asterisk" and :mod:`tests.real.kit.stack`.
 """
 
 from tests.real.kit import sipp
-from tests.real.kit.ari import AriClient, Leg, Observer
+from tests.real.kit.ari import AriClient, Leg, Observer, Playback
 from tests.real.kit.asterisk import (
     Asterisk,
     AsteriskConfig,
@@ -20,5 +20,5 @@ from tests.real.kit.sipp import Carrier, Phone, SippResult, SippRun
 from tests.real.kit.stack import RealStack
 
 __all__ = ["Api", "AriClient", "Asterisk", "AsteriskConfig", "Carrier", "CoovoxApp",
-           "KitError", "Leg", "Observer", "Phone", "RealStack", "SippResult", "SippRun",
-           "TcpProxy", "asterisk_prefix", "render_config", "sipp", "skip_requested"]
+           "KitError", "Leg", "Observer", "Phone", "Playback", "RealStack", "SippResult",
+           "SippRun", "TcpProxy", "asterisk_prefix", "render_config", "sipp", "skip_requested"]

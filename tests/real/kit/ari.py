@@ -151,6 +151,49 @@ class Observer:
             by_id.setdefault(e["channel"]["id"], []).append(e)
         return [Leg.of(events) for events in by_id.values()]
 
+    def playbacks(self, since: int = 0, channel: str | None = None) -> list[Playback]:
+        """Every playback seen since ``since`` (on ``channel``, an id, if given), in order of
+        start."""
+        found = Playback.all_of(self.events[since:])
+        return [p for p in found if channel is None or p.channel == channel]
+
+
+class Playback:
+    """One ARI playback as Asterisk reported it: its channel, every media it went through
+    (``media``: ``PlaybackStarted`` then each ``PlaybackContinuing``), its final ``state``
+    (``done``, ``failed``, ``stopped``...; None while it plays) and the times."""
+
+    def __init__(self, pid: str) -> None:
+        self.id = pid
+        self.channel = ""
+        self.media: list[str] = []
+        self.state: str | None = None
+        self.started: datetime | None = None
+        self.finished: datetime | None = None
+
+    @classmethod
+    def all_of(cls, events: list[dict[str, Any]]) -> list[Playback]:
+        found: dict[str, Playback] = {}
+        for e in events:
+            pb = e.get("playback")
+            if not isinstance(pb, dict) or not e.get("type", "").startswith("Playback"):
+                continue
+            p = found.setdefault(pb["id"], cls(pb["id"]))
+            target = pb.get("target_uri", "")
+            p.channel = target.split(":", 1)[1] if target.startswith("channel:") else target
+            at = ari_time(e["timestamp"])
+            if e["type"] in ("PlaybackStarted", "PlaybackContinuing"):
+                if not p.media or p.media[-1] != pb.get("media_uri"):
+                    p.media.append(pb.get("media_uri", ""))
+                p.started = p.started or at
+            elif e["type"] == "PlaybackFinished":
+                p.state, p.finished = pb.get("state"), at
+        return list(found.values())
+
+    def __repr__(self) -> str:
+        return (f"<Playback {self.media} on {self.channel} state={self.state} "
+                f"started={self.started} finished={self.finished}>")
+
 
     async def destroyed_legs(self, name_prefix: str, count: int, since: int = 0,
                              timeout: float = 10) -> list[Leg]:

@@ -122,10 +122,20 @@ class AsteriskConfig:
     ari_user: str = "coovox"
     ari_password: str = field(default_factory=lambda: "ari-" + secrets.token_hex(12))
     passwords: dict[str, str] = field(default_factory=dict)
+    # more trunk endpoints made exactly like the shipped [carrier], each on its own port
+    carriers: tuple[str, ...] = ()
+    carrier_ports: dict[str, int] = field(default_factory=dict)
+    # phones identified by their address and port (no authentication), from (phone)
+    ip_phones: tuple[str, ...] = ()
+    ip_phone_ports: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for phone in self.phones:
             self.passwords.setdefault(phone, f"pw-{phone}-" + secrets.token_hex(6))
+        for name in self.carriers:
+            self.carrier_ports.setdefault(name, free_udp_port())
+        for name in self.ip_phones:
+            self.ip_phone_ports.setdefault(name, free_udp_port())
         if not self.rtp_start:
             self.rtp_start = free_udp_range(self.rtp_ports)
 
@@ -161,6 +171,10 @@ def render_config(cfg: AsteriskConfig, etc: Path, *, dirs: dict[str, Path],
     pjsip = rewrite(pjsip, rules, where="pjsip.conf")
     extra = [p for p in cfg.phones if p not in names]
     pjsip += "".join(phone_endpoint(p, cfg.passwords[p]) for p in extra)
+    pjsip += "".join(carrier_endpoint(shipped["pjsip.conf"], name, cfg.carrier_ports[name])
+                     for name in cfg.carriers)
+    pjsip += "".join(ip_phone_endpoint(name, cfg.ip_phone_ports[name])
+                     for name in cfg.ip_phones)
     files["pjsip.conf"] = pjsip
     files.update(harness_files(cfg, dirs))
     for name, text in files.items():
@@ -174,6 +188,41 @@ def phone_endpoint(name: str, password: str) -> str:
             f'callerid = "Test {name}" <{name}>\n\n'
             f"[{name}](phone-auth)\nusername = {name}\npassword = {password}\n\n"
             f"[{name}](phone-aor)\n")
+
+
+def sections_named(text: str, name: str) -> str:
+    """Every section ``[name]`` of a .conf text (with its lines, comments included)."""
+    out: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        head = re.match(r"\s*\[([^\]]+)\]", line)
+        if head:
+            inside = head.group(1) == name
+        if inside:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def carrier_endpoint(shipped_pjsip: str, name: str, port: int) -> str:
+    """One more trunk endpoint ``name``: the shipped ``[carrier]`` sections (endpoint, auth,
+    aor, identify) under another name, reached at and identified by 127.0.0.1:``port``."""
+    clone = sections_named(shipped_pjsip, "carrier")
+    clone = re.sub(r"^\s*\[carrier\]", f"[{name}]", clone, flags=re.M)
+    clone = re.sub(r"^(\s*(?:endpoint|outbound_auth|aors)\s*=\s*)carrier\b", rf"\g<1>{name}",
+                   clone, flags=re.M)
+    clone = rewrite(clone, [Rewrite(name, "contact", f"sip:{HOST}:{port}"),
+                            Rewrite(name, "match", f"{HOST}:{port}"),
+                            Rewrite(name, "password", f"{name}-" + secrets.token_hex(6))],
+                    where=f"pjsip.conf [carrier] copied as [{name}]")
+    return f"\n; --- test trunk {name} (a copy of [carrier], added by tests/real) ---\n{clone}"
+
+
+def ip_phone_endpoint(name: str, port: int) -> str:
+    """A phone built from the shipped ``(phone)`` template, without ``callerid`` and without
+    authentication, recognised by its source address and port only (``identify``)."""
+    return (f"\n; --- test phone {name} identified by address (added by tests/real) ---\n"
+            f"[{name}](phone)\n\n"
+            f"[{name}]\ntype = identify\nendpoint = {name}\nmatch = {HOST}:{port}\n")
 
 
 def harness_files(cfg: AsteriskConfig, dirs: dict[str, Path]) -> dict[str, str]:

@@ -273,14 +273,23 @@ def _talk(hangup_after: float | None, bye_timeout: float, send_bye: str) -> str:
 def phone_scenario(user: str, *, hangup_after: float | None, dtmf: str = "",
                    dtmf_after: float = 0.5, dtmf_gap: float = 0.25,
                    cancel_after: float | None = None, bye_timeout: float = 120,
-                   challenge: bool = True) -> str:
+                   challenge: bool = True, from_user: str | None = None,
+                   from_display: str | None = None, headers: tuple[str, ...] = ()) -> str:
     """A phone that authenticates (401, INVITE again with credentials; ``challenge=False``:
     one INVITE without credentials) and then either cancels ``cancel_after`` s after 180
     Ringing, or accepts any refusal (:data:`REFUSALS`, 401/407), or on 200 OK sends ``dtmf`` as SIP
     INFO (application/dtmf-relay) and hangs up after ``hangup_after`` s of talk (None:
     waits up to ``bye_timeout`` s for the far end's BYE; a BYE from the far end is always
-    accepted)."""
-    frm = f'"Phone {user}" <sip:{user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
+    accepted).
+
+    What the phone claims to be: ``from_user``/``from_display`` (default ``user`` and
+    "Phone <user>") in the From header, ``headers`` added to the INVITEs as they are (e.g.
+    ``"P-Asserted-Identity: <sip:100@127.0.0.1>"``); it authenticates as ``user``."""
+    from_user = user if from_user is None else from_user
+    display = f"Phone {user}" if from_display is None else from_display
+    frm = (f'"{display}" <sip:{from_user}@[local_ip]:[local_port]>'
+           ';tag=[pid]SIPpTag00[call_number]')
+    extra = "".join(f"{h.strip()}\n        " for h in headers)
     to = "<sip:[service]@[remote_ip]:[remote_port]>"
     invite = f"""
         INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
@@ -293,7 +302,7 @@ def phone_scenario(user: str, *, hangup_after: float | None, dtmf: str = "",
         Max-Forwards: 70
         User-Agent: coovox-tests phone {user}
         Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE
-        {{auth}}Content-Type: application/sdp
+        {extra}{{auth}}Content-Type: application/sdp
         Content-Length: [len]
 
         {SDP}"""
@@ -391,7 +400,9 @@ class Phone:
                    dtmf_after: float = 0.5, cancel_after: float | None = None,
                    challenge: bool = True, calls: int = 1, rate: float | None = None,
                    limit: int | None = None, timeout: float = 60, bye_timeout: float = 120,
-                   trace: bool = True, extra_args: tuple[str, ...] = ()) -> SippRun:
+                   trace: bool = True, extra_args: tuple[str, ...] = (),
+                   dtmf_gap: float = 0.25, from_user: str | None = None,
+                   from_display: str | None = None, headers: tuple[str, ...] = ()) -> SippRun:
         """Start dialling ``number`` (``calls`` times; ``rate`` calls/s and at most ``limit``
         at once); returns the running :class:`SippRun`. ``timeout`` ends the whole run.
         Scenario options: see :func:`phone_scenario`."""
@@ -399,7 +410,9 @@ class Phone:
         xml = wd / "phone.xml"
         xml.write_text(phone_scenario(self.user, hangup_after=hangup_after, dtmf=dtmf,
                                       dtmf_after=dtmf_after, cancel_after=cancel_after,
-                                      bye_timeout=bye_timeout, challenge=challenge))
+                                      bye_timeout=bye_timeout, challenge=challenge,
+                                      dtmf_gap=dtmf_gap, from_user=from_user,
+                                      from_display=from_display, headers=headers))
         args = [f"{HOST}:{self.sip_port}", "-sf", str(xml), "-s", number,
                 "-au", self.user, "-ap", self.password,
                 "-i", HOST, "-p", str(self.local_port or free_udp_port()),

@@ -41,18 +41,23 @@ class RealStack:
     benchmark may not want it).
     ``ari_proxy=True``: CooVox reaches Asterisk's HTTP port through ``self.proxy``, a
     :class:`~tests.real.kit.proxy.TcpProxy` the test can cut (a network outage).
+    ``carriers``: more trunk endpoints, copies of the shipped ``[carrier]`` on ports of
+    their own (dial string ``PJSIP/{number}@<name>``; far ends in ``self.carriers``).
+    ``ip_phones``: phones recognised by address and port, without authentication.
     """
 
     def __init__(self, prefix: Path, *, workdir: Path | None = None,
                  phones: tuple[str, ...] = ("100", "101", "199"), rtp_ports: int = 400,
                  dial_timeout: int | None = 4, refuse_tone_seconds: float | None = 0.5,
                  coovox_env: dict[str, str] | None = None, with_coovox: bool = True,
-                 observe: bool = True, keep: bool = False, ari_proxy: bool = False) -> None:
+                 observe: bool = True, keep: bool = False, ari_proxy: bool = False,
+                 carriers: tuple[str, ...] = (), ip_phones: tuple[str, ...] = ()) -> None:
         self.dir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="coovox-real-"))
         self.keep = keep
         self.with_coovox = with_coovox
         self.observe = observe
-        self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports)
+        self.cfg = AsteriskConfig(phones=phones, rtp_ports=rtp_ports, carriers=carriers,
+                                  ip_phones=ip_phones)
         self.asterisk = Asterisk(prefix, self.cfg, logs_to=self.dir)
         self.proxy = TcpProxy(self.cfg.http_port) if ari_proxy else None
         ari_url = self.proxy.url if self.proxy else self.cfg.ari_url
@@ -62,6 +67,9 @@ class RealStack:
         self.ari = AriClient(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password)
         self.observer = Observer(self.cfg.ari_url, self.cfg.ari_user, self.cfg.ari_password)
         self.carrier = Carrier(self.cfg.carrier_port, workdir=self.dir / "sipp")
+        # more trunks (``carriers``): endpoint name -> its far end
+        self.carriers = {name: Carrier(port, workdir=self.dir / "sipp")
+                         for name, port in self.cfg.carrier_ports.items()}
         self.runs: list[SippRun] = []
         self.api: Api | None = None
         self.since = 0  # the observer's position at the start of the current test
@@ -89,9 +97,13 @@ class RealStack:
     def phone(self, user: str, *, password: str | None = None,
               local_port: int | None = None) -> Phone:
         """The phone (PJSIP endpoint) ``user`` (``password`` default: its own); its calls are
-        stopped by :meth:`after_test`."""
+        stopped by :meth:`after_test`.  A phone of ``ip_phones`` sends from its own port
+        and has no password."""
+        ip_phone = user in self.cfg.ip_phone_ports
+        if ip_phone:
+            local_port = local_port or self.cfg.ip_phone_ports[user]
         if password is None:
-            password = self.cfg.passwords[user]
+            password = "" if ip_phone else self.cfg.passwords[user]
         return Phone(user, password, self.cfg.sip_port, workdir=self.dir / "sipp",
                      local_port=local_port, runs=self.runs)
 
@@ -101,6 +113,8 @@ class RealStack:
         for run in runs:
             await run.stop()
         await self.carrier.stop()
+        for carrier in self.carriers.values():
+            await carrier.stop()
 
     async def after_test(self, idle_timeout: float = 10) -> tuple[list[dict], list[dict]]:
         """Between tests: SIPp stopped; then what Asterisk still has (channels, bridges)
