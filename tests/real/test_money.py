@@ -22,6 +22,7 @@ import pytest
 
 from coovox.calls import prompts
 from tests.real.kit import RealStack, sipp
+from tests.real.money import CLOCK_SLACK, balance
 
 pytestmark = [pytest.mark.real_asterisk, pytest.mark.asyncio(loop_scope="module")]
 
@@ -30,7 +31,6 @@ UNIT = Decimal("0.01")
 RATE = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": str(UNIT), "unit": 1,
         "extensions": "all", "remark": "1 s units"}
 # Asterisk's event times vs CooVox's timers (same machine, a loaded one)
-CLOCK_SLACK = 0.5
 
 
 async def setup_stack(stack: RealStack) -> None:
@@ -47,10 +47,6 @@ async def fund(stack: RealStack, ext: str, units: int, *, credit_units: int = 0)
 
 async def warning_seconds(stack: RealStack, seconds: int) -> None:
     await stack.api.patch("/api/v1/billing/settings", {"warning_seconds": seconds})
-
-
-async def balance(stack: RealStack, ext: str) -> Decimal:
-    return Decimal((await stack.api.account(ext))["balance"])
 
 
 def cost_of(billed: float) -> Decimal:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ import pytest_asyncio
 
 from tests.real.kit import Leg, RealStack, sipp
 from tests.real.kit.ari import ari_time
+from tests.real.money import CLOCK_SLACK, balance, expected_costs, settled_calls
 
 pytestmark = [pytest.mark.real_asterisk, pytest.mark.asyncio(loop_scope="module")]
 
@@ -34,7 +34,6 @@ DIAL_TIMEOUT = 4
 STACK = {"dial_timeout": DIAL_TIMEOUT, "refuse_tone_seconds": 0.5, "ari_proxy": True}
 RATE = {"prefix": "9", "initial_cost": "0.05", "initial_time": 0, "rate": "0.01", "unit": 1,
         "extensions": "all", "remark": "robustness"}
-CLOCK_SLACK = 0.5  # Asterisk's event times vs CooVox's and the test's clocks (one machine)
 HEARTBEAT = 2.0  # CooVox notes every 2 s that it is alive (where a crashed call ends)
 CARRIER = "PJSIP/carrier-"
 
@@ -66,37 +65,6 @@ def at(value: str) -> datetime:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def expected_costs(row: dict) -> set[Decimal]:
-    """The formula's cost for the record's billed talk time: initial cost + one unit per
-    begun second.  The API rounds times to the millisecond, so a talk time that close to
-    a whole second may have begun one more unit: both costs are then possible."""
-    talk = row["billed_talk_time"] if row["billed_talk_time"] is not None else row["talk_time"]
-    if not talk:
-        return {Decimal("0")}
-    return {Decimal(RATE["initial_cost"]) + Decimal(RATE["rate"]) * math.ceil(t)
-            for t in (talk - 0.0005, talk + 0.0005) if t > 0}
-
-
-async def settled(stack: RealStack, n: int = 1, *, timeout: float = 30,
-                  **match) -> list[dict]:
-    """The ``n`` records matching ``match`` once finished AND settled by billing (until
-    then the API shows the charges taken so far as the cost); oldest first."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        rows = await stack.api.finished_calls(n, timeout=max(1.0, deadline - loop.time()),
-                                              **match)
-        if all(Decimal(r["cost"]) in expected_costs(r) for r in rows):
-            return rows
-        if loop.time() > deadline:
-            raise AssertionError(f"cost is not the formula's (or never settled): {rows}")
-        await asyncio.sleep(0.1)
-
-
-async def balance(stack: RealStack, ext: str = "100") -> Decimal:
-    return Decimal((await stack.api.account(ext))["balance"])
 
 
 async def poll(check, timeout: float, what: str, interval: float = 0.05):
@@ -153,7 +121,7 @@ async def assert_billed(stack: RealStack, rows: list[dict], before: dict[str, De
     """Each record costs the formula for its talk time; each balance went down by exactly
     its records' costs; the books are right."""
     for row in rows:
-        assert Decimal(row["cost"]) in expected_costs(row) and Decimal(row["cost"]) > 0, row
+        assert Decimal(row["cost"]) in expected_costs(row, RATE) and Decimal(row["cost"]) > 0, row
     for ext, was in before.items():
         spent = sum((Decimal(r["cost"]) for r in rows if r["extension"] == ext), Decimal(0))
         assert await balance(stack, ext) == was - spent, (ext, rows)
@@ -233,7 +201,7 @@ async def _restart_under_a_call(stack: RealStack, how: str) -> None:
     await stack.observer.start()
     await wait_reconnected(stack, reconnects)
 
-    (row,) = await settled(stack, dialed="9300010")
+    (row,) = await settled_calls(stack, RATE, dialed="9300010")
     assert (row["status"], row["trunk"], row["sent"]) == ("answered", "carrier", "300010")
     if how == "kill -9":
         assert (row["reason"], row["cause"]) == ("ended while away", None)
@@ -260,7 +228,7 @@ async def _restart_under_a_call(stack: RealStack, how: str) -> None:
     phone = await stack.phone("100").call("9300011")
     result = await phone.wait(30)
     assert result.ok and result.final_status == 200, result.explain()
-    (new,) = await settled(stack, dialed="9300011")
+    (new,) = await settled_calls(stack, RATE, dialed="9300011")
     assert (new["status"], new["reason"], new["cause"], new["trunk"]) == (
         "answered", "callee hung up", 16, "carrier")
     leg = stack.observer.leg(CARRIER, mark)
@@ -295,7 +263,7 @@ async def test_coovox_killed_mid_call_resumes_and_bills_to_the_end(robust: RealS
     result = await phone.wait(30)
     assert result.ok and result.final_status == 200, result.explain()
     assert (await stack.carrier.run.wait(10)).received("BYE"), "the carrier was hung up"
-    (row,) = await settled(stack, dialed="9300001")
+    (row,) = await settled_calls(stack, RATE, dialed="9300001")
     assert (row["status"], row["reason"], row["cause"]) == ("answered", "caller hung up", 16)
     assert (row["trunk"], row["sent"]) == ("carrier", "300001")
     phone_leg = stack.observer.leg("PJSIP/100-", stack.since)
@@ -330,7 +298,7 @@ async def test_coovox_killed_and_callee_hangs_up_meanwhile_closed_at_restart(
 
     result = await phone.wait(30)
     assert result.ok and result.received("BYE"), result.explain()
-    (row,) = await settled(stack, dialed="9300002")
+    (row,) = await settled_calls(stack, RATE, dialed="9300002")
     assert (row["status"], row["reason"], row["trunk"]) == (
         "answered", "ended while away", "carrier")
     # ended at CooVox's last sign of life before the crash (its heartbeat), not later
@@ -374,7 +342,7 @@ async def test_websocket_shut_down_by_asterisk_call_goes_on_and_is_billed(robust
 
     result = await phone.wait(30)
     assert result.ok and result.final_status == 200, result.explain()
-    (row,) = await settled(stack, dialed="9300003")
+    (row,) = await settled_calls(stack, RATE, dialed="9300003")
     assert (row["status"], row["reason"], row["cause"], row["trunk"]) == (
         "answered", "caller hung up", 16, "carrier")
     phone_leg = stack.observer.leg("PJSIP/100-", stack.since)
@@ -415,8 +383,8 @@ async def test_link_outage_call_that_ended_is_closed_at_the_loss_other_goes_on(
     r1, r2 = await first.wait(30), await second.wait(30)
     assert r1.ok and r1.received("BYE"), r1.explain()  # CooVox hung up the lone caller
     assert r2.ok and r2.received("BYE"), r2.explain()
-    (row_a,) = await settled(stack, dialed="9300004")
-    (row_b,) = await settled(stack, dialed="9300005")
+    (row_a,) = await settled_calls(stack, RATE, dialed="9300004")
+    (row_b,) = await settled_calls(stack, RATE, dialed="9300005")
     leg_b = await leg_destroyed(stack, leg_b)
     assert leg_b.destroyed > reconnected, "the second call ended after the reconnect"
     # the first: callee hung up, ended when the loss was noticed (events are not replayed)
@@ -449,7 +417,7 @@ async def test_dialplan_reload_during_calls(robust: RealStack):
     assert "Dialplan reloaded" in out, out
     result = await calls.wait(30)
     assert result.ok, result.explain()
-    rows = await settled(stack, 3, dialed="9300006")
+    rows = await settled_calls(stack, RATE, 3, dialed="9300006")
     assert {(r["status"], r["reason"], r["cause"], r["trunk"]) for r in rows} == {
         ("answered", "callee hung up", 16, "carrier")}
     legs = [await leg_destroyed(stack, leg) for leg in legs]
@@ -460,7 +428,7 @@ async def test_dialplan_reload_during_calls(robust: RealStack):
     phone = await stack.phone("101").call("9300007", hangup_after=1.5)
     result = await phone.wait(30)
     assert result.ok and result.final_status == 200, result.explain()
-    (new,) = await settled(stack, dialed="9300007")
+    (new,) = await settled_calls(stack, RATE, dialed="9300007")
     assert (new["status"], new["reason"], new["extension"]) == (
         "answered", "caller hung up", "101")
     new_leg = stack.observer.leg(CARRIER, mark)

@@ -157,6 +157,16 @@ class Observer:
         found = Playback.all_of(self.events[since:])
         return [p for p in found if channel is None or p.channel == channel]
 
+    async def destroyed_legs(self, name_prefix: str, count: int, since: int = 0,
+                             timeout: float = 10) -> list[Leg]:
+        """Wait until ``count`` channels named ``name_prefix...`` were destroyed (the
+        observer may lag behind CooVox's records on a busy machine); all of them."""
+        def done(_event: dict[str, Any]) -> bool:
+            legs = self.legs(name_prefix, since)
+            return sum(leg.destroyed is not None for leg in legs) >= count
+        await self.wait_for(done, since=since, timeout=timeout)
+        return self.legs(name_prefix, since)
+
 
 class Playback:
     """One ARI playback as Asterisk reported it: its channel, every media it went through
@@ -193,17 +203,6 @@ class Playback:
     def __repr__(self) -> str:
         return (f"<Playback {self.media} on {self.channel} state={self.state} "
                 f"started={self.started} finished={self.finished}>")
-
-
-    async def destroyed_legs(self, name_prefix: str, count: int, since: int = 0,
-                             timeout: float = 10) -> list[Leg]:
-        """Wait until ``count`` channels named ``name_prefix...`` were destroyed (the
-        observer may lag behind CooVox's records on a busy machine); all of them."""
-        def done(_event: dict[str, Any]) -> bool:
-            legs = self.legs(name_prefix, since)
-            return sum(leg.destroyed is not None for leg in legs) >= count
-        await self.wait_for(done, since=since, timeout=timeout)
-        return self.legs(name_prefix, since)
 
 
 class Leg:
