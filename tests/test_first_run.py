@@ -130,6 +130,21 @@ def _read_until(fd: int, needle: str, seconds: float, buf: list[str]) -> str:
     return "".join(buf)
 
 
+def _reap(pid: int, fd: int, seconds: float) -> int | None:
+    """Wait up to ``seconds`` for the child to exit (draining its terminal meanwhile, so it
+    never blocks writing); its wait status, or None if it is still running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        try:
+            select.select([fd], [], [], 0.2) and os.read(fd, 4096)
+        except OSError:
+            pass
+    return None
+
+
 def test_on_a_terminal_the_address_comes_first_and_the_prompt_stays_clean(tmp_path):
     port = free_port()
     pid, fd = pty.fork()
@@ -153,16 +168,7 @@ def test_on_a_terminal_the_address_comes_first_and_the_prompt_stays_clean(tmp_pa
         _read_until(fd, "administrator admin created", 20, buf)
     finally:
         os.kill(pid, 15)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            try:
-                select.select([fd], [], [], 0.2) and os.read(fd, 4096)
-            except OSError:
-                pass
-        else:
+        if _reap(pid, fd, 30) is None:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
         os.close(fd)
@@ -180,16 +186,7 @@ def test_ctrl_c_at_the_password_prompt_stops_at_once(tmp_path):
         _read_until(fd, "Password of the first administrator 'admin':", 60, buf)
         os.write(fd, b"\x03")  # Ctrl-C
         _read_until(fd, "stopping", 15, buf)
-        deadline = time.monotonic() + 15
-        status = None
-        while time.monotonic() < deadline:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            try:
-                select.select([fd], [], [], 0.2) and os.read(fd, 4096)
-            except OSError:
-                pass
+        status = _reap(pid, fd, 15)
         assert status is not None and os.WIFEXITED(status), "did not stop after Ctrl-C"
         assert os.WEXITSTATUS(status) == 0
     finally:
