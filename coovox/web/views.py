@@ -147,7 +147,11 @@ async def home(request: web.Request) -> web.Response:
         for item in request.app[MENU_KEY]:
             if user.role in item.roles and item.route != "home":
                 raise web.HTTPFound(request.app.router[item.route].url_for())
-    return aiohttp_jinja2.render_template("home.html", request, {"version": __version__})
+    from coovox.web.dashboard import collect
+
+    dash = await collect(request.app[COOVOX_KEY])
+    return aiohttp_jinja2.render_template("home.html", request,
+                                          {"version": __version__, "dash": dash})
 
 
 async def healthz(request: web.Request) -> web.Response:

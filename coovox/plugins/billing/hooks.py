@@ -23,6 +23,9 @@ def start(coovox: Any) -> None:
     _meter = Meter(coovox.config.timezone)
     coovox.services["billing"] = _meter
     coovox.services["money_decimals"] = money_decimals
+    from coovox.plugins.billing.dashboard import dashboard
+
+    coovox.services["billing_dashboard"] = dashboard
 
 
 async def money_decimals() -> int:
