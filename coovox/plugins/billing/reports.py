@@ -12,6 +12,7 @@ import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -392,3 +393,20 @@ async def statistics_chunks(filters: dict[str, str]) -> AsyncIterator[list[dict]
     rows, label = await _stats_groups(filters)
     for start in range(0, len(rows), CHUNK):
         yield [_stats_row(r, label) for r in rows[start:start + CHUNK]]
+
+
+def statistics_charts(rows: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
+    """Bar charts of statistics rows (as :func:`statistics` gives them, newest first):
+    calls and cost per period, oldest on the left (pure)."""
+    from coovox.web.charts import bar_chart
+    from coovox.web.formats import money_text
+
+    ordered = list(reversed(rows))
+
+    def show(value: float) -> str:
+        return money_text(Decimal(str(value)), decimals)
+
+    return {"calls": bar_chart([(str(r["period"]), r["calls"]) for r in ordered],
+                               integer=True),
+            "cost": bar_chart([(str(r["period"]), Decimal(str(r["cost"] or 0)))
+                               for r in ordered], fmt=show)}
