@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 8, 10, 26  # room for the value axis and the labels
+WIDTH, HEIGHT = 480, 200
+LEFT, RIGHT, TOP, BOTTOM = 52, 6, 10, 24  # room for the value axis and the labels
 MAX_LABELS = 12  # at most this many labels under the bars (every n-th one)
 TICKS = 4  # lines of the value axis above 0
 
@@ -100,9 +100,11 @@ def bar_chart(points: Sequence[tuple[str, Any]], *, width: int = WIDTH, height: 
     whole numbers (counts of calls); ``fmt`` formats the values of ticks and tooltips."""
     show = fmt or _plain
     values = [max(0.0, _number(v)) for _, v in points]
-    top = nice_ceiling(max(values, default=0.0))
-    if integer:  # whole steps between the ticks
-        top = float(max(1, math.ceil(nice_ceiling(max(values, default=0.0) / TICKS))) * TICKS)
+    # round steps between the ticks (whole ones for counts), the top TICKS steps up
+    step = nice_ceiling(max(values, default=0.0) / TICKS)
+    if integer:
+        step = float(max(1, math.ceil(step)))
+    top = step * TICKS
     left, right = float(LEFT), float(width - RIGHT)
     plot_top, base = float(TOP), float(height - BOTTOM)
     plot_h = base - plot_top

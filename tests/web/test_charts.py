@@ -22,10 +22,10 @@ def test_the_axis_ends_on_a_round_number(value, top):
 def test_bars_fill_the_plot_in_proportion_to_their_values():
     chart = bar_chart([("a", 1), ("b", 2), ("c", 0), ("d", Decimal("4"))], width=400,
                       height=200)
-    assert chart.top_value == 5 and not chart.empty
+    assert chart.top_value == 4 and not chart.empty
     base, plot_h = chart.bottom, chart.bottom - chart.top
     heights = [b.height for b in chart.bars]
-    assert heights == pytest.approx([plot_h / 5, 2 * plot_h / 5, 0, 4 * plot_h / 5], abs=0.01)
+    assert heights == pytest.approx([plot_h / 4, 2 * plot_h / 4, 0, plot_h], abs=0.01)
     for bar in chart.bars:  # every bar stands on the base line, inside the plot
         assert bar.y + bar.height == pytest.approx(base, abs=0.02)
         assert chart.left <= bar.x and bar.x + bar.width <= chart.right + 0.01
@@ -39,7 +39,9 @@ def test_ticks_run_from_zero_to_the_top():
     assert [t.text for t in chart.ticks] == ["0", "2", "4", "6", "8"]
     assert chart.ticks[0].y == chart.bottom and chart.ticks[-1].y == chart.top
     money = bar_chart([("x", Decimal("0.35"))], fmt=lambda v: f"{v:.2f}")
-    assert [t.text for t in money.ticks] == ["0.00", "0.12", "0.25", "0.38", "0.50"]
+    assert [t.text for t in money.ticks] == ["0.00", "0.10", "0.20", "0.30", "0.40"]
+    big = bar_chart([("x", 240)])
+    assert [t.text for t in big.ticks] == ["0", "100", "200", "300", "400"]
     assert money.bars[0].text == "0.35"
 
 
@@ -52,7 +54,7 @@ def test_nothing_to_show_is_an_empty_chart_without_errors():
     for points in ([], [("a", 0), ("b", None), ("c", "bad"), ("d", -5)]):
         chart = bar_chart(points)
         assert chart.empty and all(b.height == 0 for b in chart.bars)
-        assert chart.top_value == 1
+        assert chart.top_value > 0
 
 
 def test_labels_are_thinned_to_at_most_twelve():

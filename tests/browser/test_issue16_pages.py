@@ -1,0 +1,131 @@
+"""In Chromium, in English and in Chinese (issue 16): the overview is a dashboard with
+server-drawn SVG charts (no script, no style attribute: CSP), the statistics page charts
+its rows.  Screenshots go to $COOVOX_TEST_ARTIFACTS/screenshots."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import ADMIN_PASSWORD, Browser, Server
+
+pytestmark = pytest.mark.browser
+
+BILL_USER, BILL_PASSWORD = "bill-ux2", "Bill-pass-123"
+LANGS = ("en", "zh_CN")
+
+
+async def _seed(data: Path) -> None:
+    """Today: three finished calls of Alice (two billed) and one of Bob, one live call;
+    Bob low on money; billing on."""
+    from coovox.calls.models import Call, Extension
+    from coovox.config import load_config
+    from coovox.context import Coovox
+    from coovox.plugin_host import PluginHost
+    from coovox.plugins.billing import services
+    from coovox.plugins.billing.models import BillingCall
+    from coovox.users import create_user
+
+    app = Coovox(config=load_config(environ={}, data_dir=str(data)), plugins=PluginHost())
+    await app.open(startup=False)
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        await create_user("admin", ADMIN_PASSWORD)
+        await create_user(BILL_USER, BILL_PASSWORD, role="billing")
+        await Extension.create(number="100", name="Alice")
+        await Extension.create(number="101", name="Bob")
+        await services.update_accounts(["100", "101"], {"enabled": True})
+        await services.recharge(["100"], "80", BILL_USER, now)
+        await services.recharge(["101"], "0.30", BILL_USER, now)
+        rows = [("c1", "answered", "100", today), ("c2", "answered", "100", today),
+                ("c3", "busy", "101", today), ("c4", "answered", "101", today - timedelta(1))]
+        for i, (cid, status, ext, day) in enumerate(rows):
+            at = min(now - timedelta(minutes=5), day + timedelta(hours=i * 3 % 24))
+            await Call.create(id=cid, started_at=at, answered_at=at if status == "answered"
+                              else None, ended_at=at + timedelta(seconds=90), extension=ext,
+                              dialed="912345678", trunk="pstn", status=status,
+                              reason="caller hung up", duration=90.0, talk_time=60.0)
+            if status == "answered":
+                await BillingCall.create(call_id=cid, extension=ext, cost="0.2500",
+                                         charged="0.2500", settled=True, answered=True,
+                                         talk_time=60.0, local_date=at.date().isoformat())
+        await Call.create(id="live", started_at=now - timedelta(seconds=30), extension="100",
+                          extension_name="Alice", dialed="98765432", status="active")
+        await services.update_settings({"active": True})
+    finally:
+        await app.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, artifacts):
+    from tests.browser.conftest import _need_browser
+
+    _need_browser()
+    folder = tmp_path_factory.mktemp("coovox-issue16")
+    asyncio.run(_seed(folder / "data"))
+    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _language(b: Browser, lang: str) -> None:
+    host = b.base.split("//", 1)[1].split(":")[0]
+    b.context.add_cookies([{"name": "lang", "value": lang, "domain": host, "path": "/"}])
+
+
+def test_the_dashboard_in_both_languages(browser, server):
+    b, page = browser, browser.page
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    b.sign_in("admin", ADMIN_PASSWORD)
+    for lang in LANGS:
+        _language(b, lang)
+        b.goto("/", f"dashboard-{lang}")
+        zh = lang == "zh_CN"
+        cards = page.locator("#dashboard-cards").inner_text()
+        assert ("今日通话" if zh else "Calls today") in cards
+        assert ("今日消费" if zh else "Spend today") in cards
+        assert page.locator("#card-calls .stat-value").inner_text().strip() == "4"  # + live
+        assert page.locator("#card-answered .stat-value").inner_text().strip() == "67%"
+        assert page.locator("#card-live .stat-value").inner_text().strip() == "1"
+        assert "0.50" in page.locator("#card-spend .stat-value").inner_text()
+        assert "101" in page.locator("#low-money").inner_text()
+        for chart in ("chart-calls-hour", "chart-calls-day", "chart-cost-hour",
+                      "chart-cost-day"):
+            figure = page.locator(f"#{chart}")
+            assert figure.locator("svg rect.bar").count() in (24, 30), chart
+            box = figure.locator("svg").bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 50, chart
+        # bars are coloured by the style sheet (no inline style under the CSP)
+        fill = page.locator("#chart-calls-day rect.bar").first.evaluate(
+            "e => getComputedStyle(e).fill")
+        assert fill not in ("", "none", "rgb(0, 0, 0)"), fill
+        heights = page.locator("#chart-calls-day rect.bar").evaluate_all(
+            "els => els.map(e => parseFloat(e.getAttribute('height')))")
+        assert heights[-1] > 0 and heights[-2] > 0  # today and yesterday
+    # a phone: the cards and charts stack, nothing wider than the screen
+    page.set_viewport_size({"width": 390, "height": 844})
+    b.goto("/", "dashboard-phone")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size({"width": 1280, "height": 860})
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    assert width <= 420, width
+
+
+def test_the_statistics_chart_in_both_languages(browser, server):
+    b, page = browser, browser.page
+    b.sign_in(BILL_USER, BILL_PASSWORD)
+    for lang in LANGS:
+        _language(b, lang)
+        b.goto("/billing/statistics?by=day", f"statistics-chart-{lang}")
+        assert page.locator("#chart-stats-calls rect.bar").count() == 2
+        assert page.locator("#chart-stats-cost rect.bar").count() == 2
+        caption = page.locator("#chart-stats-cost figcaption").inner_text()
+        assert ("总费用" if lang == "zh_CN" else "Total Cost") in caption
