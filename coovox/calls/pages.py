@@ -32,6 +32,10 @@ def routes() -> list[Route]:
               "calls_extensions_import", roles=admin, max_body=20 * 1024 * 1024),
         Route("GET", "/calls/log", pages_calls.call_log_page, "calls_log", roles=admin),
         Route("GET", "/calls/live", pages_calls.live_page, "calls_live", roles=admin),
+        Route("GET", "/calls/live/events", pages_calls.live_events, "calls_live_events",
+              roles=admin),
+        Route("POST", "/calls/live/{id}/hangup", pages_calls.live_hangup, "calls_live_hangup",
+              roles=admin),
     ]
     for spec in SPECS:
         base = f"/calls/{spec.segment}"

@@ -129,3 +129,52 @@ def test_the_statistics_chart_in_both_languages(browser, server):
         assert page.locator("#chart-stats-cost rect.bar").count() == 2
         caption = page.locator("#chart-stats-cost figcaption").inner_text()
         assert ("总费用" if lang == "zh_CN" else "Total Cost") in caption
+
+
+def test_live_calls_are_pushed_with_cost_and_balance(browser, server):
+    b, page = browser, browser.page
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    b.sign_in("admin", ADMIN_PASSWORD)
+    for lang in LANGS:
+        _language(b, lang)
+        b.goto("/calls/live", f"live-{lang}")
+        # the server pushes a snapshot each second: the table is redrawn from it
+        page.wait_for_function("() => !!document.getElementById('live-calls').dataset.updated")
+        first = page.locator("#live-calls tr[data-call=live] td").nth(5).inner_text()
+        page.wait_for_function(
+            "t => document.querySelector('#live-calls tr[data-call=live] td:nth-child(6)')"
+            ".textContent !== t", arg=first)
+        row = page.locator("#live-calls tr[data-call=live]")
+        assert "$" in row.locator("td.balance").inner_text()  # with its currency
+        assert "80.00" in row.locator("td.balance").inner_text()
+        assert page.locator("#live-status").inner_text() == ""
+        b.shot(f"live-pushed-{lang}")
+    # the call is dialling (not answered): no hang-up button; the stream needs no polling
+    assert page.locator("#live-calls form.hangup").count() == 0
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_an_administrator_hangs_a_call_up_from_the_page(browser, server):
+    """The seeded talking call is not run by this node (no Asterisk here): the page says
+    so in the reader's language after the confirmation (the real cut: tests/calls)."""
+    import sqlite3
+
+    db = sqlite3.connect(Path(server.env["COOVOX_DATA_DIR"]) / "coovox.sqlite3")
+    db.execute("UPDATE calls_call SET answered_at = started_at WHERE id = 'live'")
+    db.commit()
+    db.close()
+    b, page = browser, browser.page
+    b.sign_in("admin", ADMIN_PASSWORD)
+    for lang in LANGS:
+        _language(b, lang)
+        b.goto("/calls/live", f"live-hangup-{lang}")
+        page.wait_for_function("() => !!document.getElementById('live-calls').dataset.updated")
+        button = page.locator("#live-calls tr[data-call=live] form.hangup button")
+        assert button.inner_text() == ("挂断" if lang == "zh_CN" else "Hang up")
+        page.once("dialog", lambda d: d.accept())
+        with page.expect_navigation():
+            button.click()
+        flash = page.locator(".flash.error").inner_text()
+        assert ("无法在本节点挂断" if lang == "zh_CN" else "could not be hung up") in flash
+        b.shot(f"live-hangup-refused-{lang}")

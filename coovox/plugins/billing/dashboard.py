@@ -58,3 +58,16 @@ async def dashboard(today: date, days: int, tz: ZoneInfo) -> dict[str, Any]:
             "low": low, "low_total": len(low_rows), "low_mark": LOW_AVAILABLE}
 
 
+
+
+async def live_info(extensions: list[str]) -> dict[str, Any]:
+    """For the live calls page: the currency, its decimals and the balance of each
+    extension (``Decimal``) of ``extensions``."""
+    from coovox.plugins.billing.models import Account
+    from coovox.plugins.billing.services import get_settings
+
+    settings = await get_settings()
+    rows = await Account.filter(extension__in=extensions).values_list("extension", "balance") \
+        if extensions else []
+    return {"currency": settings["currency"], "decimals": settings["money_decimals"],
+            "balances": {str(ext): balance for ext, balance in rows}}
