@@ -178,3 +178,29 @@ def test_an_administrator_hangs_a_call_up_from_the_page(browser, server):
         flash = page.locator(".flash.error").inner_text()
         assert ("无法在本节点挂断" if lang == "zh_CN" else "could not be hung up") in flash
         b.shot(f"live-hangup-refused-{lang}")
+
+
+def test_the_administrator_adds_a_named_billing_user(browser, server):
+    """Guide 001 §2.1: user name, password and role, then the new user signs in."""
+    b, page = browser, browser.page
+    b.sign_in("admin", ADMIN_PASSWORD)
+    for lang, name in (("en", "bill-en1"), ("zh_CN", "bill-zh1")):
+        _language(b, lang)
+        b.goto("/users", f"users-add-{lang}")
+        # every control of the form has a label
+        assert page.get_by_label("用户名" if lang == "zh_CN" else "User name").count() >= 1
+        page.fill("#new-username", name)
+        page.fill("#new-password", "short")
+        b.submit("#create-billing-user")
+        error = page.locator("#error-password").inner_text()
+        assert ("至少为 8 个字符" if lang == "zh_CN" else "at least 8 characters") in error
+        assert page.locator("#new-username").input_value() == name  # kept
+        b.shot(f"users-add-error-{lang}")
+        page.fill("#new-password", "Named-pass-1")
+        page.select_option("#new-role", "billing")
+        b.submit("#create-billing-user")
+        assert page.locator("#created-username").inner_text() == name
+        assert page.locator("#created-role").inner_text() == ("计费用户" if lang == "zh_CN"
+                                                              else "Billing user")
+        b.shot(f"users-added-{lang}")
+    b.sign_in("bill-zh1", "Named-pass-1")
