@@ -252,6 +252,7 @@ class StatsQuery:
     extension: str  # one extension, exactly (the API's ``extension``)
     by: str
     keyword: str = ""  # part of extension numbers or names, as the call log's keyword
+    group: tuple[str, ...] = ()  # a chosen group of extensions (guide 001 §2.6)
 
     @classmethod
     def parse(cls, filters: dict[str, str]) -> StatsQuery:
@@ -262,8 +263,13 @@ class StatsQuery:
         start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
         if start and end and end < start:
             raise BillingError(TO_BEFORE_FROM, "to")
+        group = tuple(dict.fromkeys(
+            n.strip() for n in (filters.get("extensions") or "").split(",") if n.strip()))
+        if len(group) > MAX_GROUP:
+            raise BillingError(Msg("%(field)s: choose at most %(n)s extensions",
+                                   field=Field("extensions"), n=MAX_GROUP), "extensions")
         return cls(start, end, (filters.get("extension") or "").strip(), by,
-                   (filters.get("keyword") or "").strip())
+                   (filters.get("keyword") or "").strip(), group)
 
 
 def _stats_sql(q: StatsQuery, extensions: list[str] | None = None) -> tuple[str, list[Any]]:
@@ -325,8 +331,11 @@ async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], 
 
     q = StatsQuery.parse(filters)
     matched: list[str] | None = None
+    if q.group:
+        matched = sorted(q.group, key=lambda n: (len(n), n))
     if q.keyword:
-        matched = await extensions_matching(q.keyword)
+        found = await extensions_matching(q.keyword)
+        matched = found if matched is None else [n for n in matched if n in set(found)]
         if not matched:
             return [], q.keyword
     rows: list[dict[str, Any]] = []
@@ -350,6 +359,7 @@ async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], 
 
 
 MATCHES_SHOWN = 3  # extensions named in the label of a keyword's statistics
+MAX_GROUP = 5000  # extensions of a chosen group
 
 
 async def extensions_matching(keyword: str) -> list[str]:
@@ -410,3 +420,17 @@ def statistics_charts(rows: list[dict[str, Any]], decimals: int) -> dict[str, An
                                integer=True),
             "cost": bar_chart([(str(r["period"]), Decimal(str(r["cost"] or 0)))
                                for r in ordered], fmt=show)}
+
+
+async def group_choices() -> list[tuple[str, str]]:
+    """Every extension a group of the statistics can hold: (number, "name[number]"),
+    configured now or with a billing account, by number."""
+    from coovox.plugins.billing.services import extension_names
+
+    rows = await sql.fetch("SELECT number AS n FROM calls_extension UNION "
+                           "SELECT extension AS n FROM billing_account")
+    numbers = sorted({str(r["n"]) for r in rows}, key=lambda n: (len(n), n))
+    names: dict[str, str] = {}
+    for start in range(0, len(numbers), IN_CHUNK):
+        names.update(await extension_names(numbers[start:start + IN_CHUNK]))
+    return [(n, caller(names.get(n, ""), n)) for n in numbers]

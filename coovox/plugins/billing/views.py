@@ -70,7 +70,9 @@ async def form_data(request: web.Request) -> dict[str, Any]:
 
 
 def _lenient(request: web.Request):
-    lq = PAGING.parse(request.query)
+    from coovox.plugins.billing.api import group_query
+
+    lq = PAGING.parse(group_query(request.query))
     return lq, dict(lq.filters)
 
 
@@ -280,7 +282,8 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
 async def statistics_page(request: web.Request) -> web.StreamResponse:
     async def charts(items: list[dict[str, Any]]) -> dict[str, Any]:
         decimals = (await services.get_settings())["money_decimals"]
-        return {"charts": reports.statistics_charts(items, decimals)}
+        return {"charts": reports.statistics_charts(items, decimals),
+                "group_choices": await reports.group_choices()}
 
     return await _report(request, "billing/statistics.html", "statistics", STATS_COLUMNS,
                          reports.statistics, reports.statistics_chunks, charts)
