@@ -17,6 +17,7 @@ WIDTH, HEIGHT = 480, 200
 LEFT, RIGHT, TOP, BOTTOM = 52, 6, 10, 24  # room for the value axis and the labels
 MAX_LABELS = 12  # at most this many labels under the bars (every n-th one)
 TICKS = 4  # lines of the value axis above 0
+MAX_BAR = 48  # a bar is never wider than this (few periods: slim bars, centred)
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ def bar_chart(points: Sequence[tuple[str, Any]], *, width: int = WIDTH, height: 
     bars = []
     for i, ((label, _), value) in enumerate(zip(points, values, strict=True)):
         h = plot_h * value / top
-        bars.append(Bar(x=round(left + i * slot + gap / 2, 2), y=round(base - h, 2),
-                        width=round(max(slot - gap, 1.0), 2), height=round(h, 2),
+        bar_w = min(max(slot - gap, 1.0), MAX_BAR)
+        bars.append(Bar(x=round(left + i * slot + (slot - bar_w) / 2, 2), y=round(base - h, 2),
+                        width=round(bar_w, 2), height=round(h, 2),
                         label=str(label), value=value, text=show(value)))
     ticks = tuple(Tick(y=round(base - plot_h * k / TICKS, 2), text=show(top * k / TICKS))
                   for k in range(TICKS + 1))

@@ -129,6 +129,19 @@ def test_the_statistics_chart_in_both_languages(browser, server):
         assert page.locator("#chart-stats-cost rect.bar").count() == 2
         caption = page.locator("#chart-stats-cost figcaption").inner_text()
         assert ("总费用" if lang == "zh_CN" else "Total Cost") in caption
+        # guide 001 §2.6: a chosen group of extensions (a labelled multi-select)
+        label = page.locator("label[for=group-extensions]").inner_text()
+        assert label.startswith("分机" if lang == "zh_CN" else "Extensions"), label
+        page.locator("#group-extensions").select_option(["100", "101"])
+        page.check("input[name=by][value=year]")
+        b.submit("#report-filters button[type=submit]")
+        row = page.locator("#statistics tbody tr").first.inner_text()
+        assert "Alice[100], Bob[101]" in row and "\t3\t" in row, row
+        page.locator("#group-extensions").select_option(["101"])
+        b.submit("#report-filters button[type=submit]")
+        row = page.locator("#statistics tbody tr").first.inner_text()
+        assert "Bob[101]" in row and "Alice" not in row, row
+        b.shot(f"statistics-group-{lang}")
 
 
 def test_live_calls_are_pushed_with_cost_and_balance(browser, server):

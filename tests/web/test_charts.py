@@ -76,3 +76,12 @@ def test_hours_and_days_of_the_dashboard():
     assert dashboard.day_start(date(2026, 11, 21), tz).isoformat() == \
         "2026-11-20T16:00:00+00:00"
     assert dashboard.ratio(1, 3) == 33 and dashboard.ratio(0, 0) is None
+
+
+def test_few_bars_are_slim_and_centred():
+    chart = bar_chart([("2026", 3)], width=480)
+    (bar,) = chart.bars
+    assert bar.width == charts.MAX_BAR
+    middle = (chart.left + chart.right) / 2
+    assert abs(bar.x + bar.width / 2 - middle) < 0.05
+    assert chart.labels[0].x == pytest.approx(middle, abs=0.05)
