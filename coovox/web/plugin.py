@@ -85,6 +85,11 @@ def coovox_routes(coovox) -> list[Route]:
               api=True, openapi={"summary": "This OpenAPI document", "tags": ["system"]}),
         # web log
         Route("GET", "/weblog", weblog.weblog_page, "weblog"),
+        Route("POST", "/weblog/settings", weblog.weblog_settings_post, "weblog_settings"),
+        Route("GET", "/api/v1/weblog/settings", weblog.api_weblog_settings,
+              "api_weblog_settings", api=True, openapi=weblog.OPENAPI_SETTINGS["get"]),
+        Route("PATCH", "/api/v1/weblog/settings", weblog.api_weblog_settings_patch,
+              "api_weblog_settings_patch", api=True, openapi=weblog.OPENAPI_SETTINGS["patch"]),
         Route("GET", "/api/v1/weblog", weblog.api_weblog, "api_weblog", api=True,
               openapi=weblog.OPENAPI | {"list": True}),
     ]

@@ -217,3 +217,27 @@ def test_the_administrator_adds_a_named_billing_user(browser, server):
                                                               else "Billing user")
         b.shot(f"users-added-{lang}")
     b.sign_in("bill-zh1", "Named-pass-1")
+
+
+def test_the_web_log_shows_changes_and_keeps_rows_for_a_set_time(browser, server):
+    """Manual §7.9.1: what was changed (secrets masked) and the retention in days."""
+    b, page = browser, browser.page
+    b.sign_in("admin", ADMIN_PASSWORD)
+    for lang, days in (("en", "90"), ("zh_CN", "60")):
+        _language(b, lang)
+        b.goto("/weblog", f"weblog-{lang}")
+        page.fill("#retention-days", "0")  # the browser refuses it; the server too:
+        page.locator("#weblog-retention").evaluate("f => { f.noValidate = true; }")
+        b.submit("#weblog-retention button[type=submit]")
+        error = page.locator("#error-retention_days").inner_text()
+        assert ("保留天数必须是" if lang == "zh_CN" else "Keep for (days) must be") in error
+        page.fill("#retention-days", days)
+        b.submit("#weblog-retention button[type=submit]")
+        assert page.locator("#retention-saved").count() == 1
+        assert page.locator("#retention-days").input_value() == days
+        first = page.locator("#weblog tbody tr").first
+        assert f"retention_days={days}" in first.locator("td.details").inner_text()
+        b.shot(f"weblog-saved-{lang}")
+    # the sign-in of the test: its password is masked, the CSRF token left out
+    text = page.locator("#weblog").inner_text()
+    assert "password=***" in text and ADMIN_PASSWORD not in text and "csrf" not in text
