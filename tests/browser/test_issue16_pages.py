@@ -241,3 +241,40 @@ def test_the_web_log_shows_changes_and_keeps_rows_for_a_set_time(browser, server
     # the sign-in of the test: its password is masked, the CSRF token left out
     text = page.locator("#weblog").inner_text()
     assert "password=***" in text and ADMIN_PASSWORD not in text and "csrf" not in text
+
+
+LABELLED_JS = """dlg => Array.from(dlg.querySelectorAll('input:not([type=hidden]), select'))
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+  .map(e => e.name)"""
+
+
+def test_dialogs_have_a_close_button_and_labelled_controls(browser, server):
+    b, page = browser, browser.page
+    b.sign_in(BILL_USER, BILL_PASSWORD)
+    for lang in LANGS:
+        _language(b, lang)
+        b.goto("/billing/extensions", f"extensions-{lang}")
+        page.locator("input.pick[value='100']").check()
+        page.locator("[data-open=dlg-bulk]").click()
+        dialog = page.locator("#dlg-bulk")
+        assert dialog.is_visible()
+        assert dialog.evaluate(LABELLED_JS) == []  # Bulk Edit: every control has a label
+        close = dialog.locator("button.dialog-close")
+        assert close.get_attribute("aria-label") == ("关闭" if lang == "zh_CN" else "Close")
+        b.shot(f"bulk-edit-{lang}")
+        close.click()
+        assert not dialog.is_visible()
+        page.locator("tr[data-extension='100'] [data-row-open=dlg-edit]").click()
+        edit = page.locator("#dlg-edit")
+        assert edit.evaluate(LABELLED_JS) == []
+        page.keyboard.press("Escape")
+        assert not edit.is_visible()
+    # a 1366 px screen: the actions of a row stay on one line
+    page.set_viewport_size({"width": 1366, "height": 768})
+    b.goto("/billing/extensions", "extensions-1366")
+    heights = page.locator("#accounts tbody tr td:last-child").evaluate_all(
+        "cells => cells.map(c => c.getBoundingClientRect().height)")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert heights and max(heights) < 60, heights  # one line of buttons
+    assert width <= 1366, width
+    page.set_viewport_size({"width": 1280, "height": 860})
