@@ -109,7 +109,7 @@ def _amount(value: Any) -> Decimal | None:
         return None
 
 
-async def live_snapshot(coovox: Any) -> dict[str, Any]:
+async def live_snapshot(coovox: Any, may_hang_up: bool = True) -> dict[str, Any]:
     """The calls in progress with, when billing runs, the running cost and the remaining
     balance of the paying extension as pages show money (currency and decimals of the
     billing settings, in the current language); ``hangup``: the call can be cut."""
@@ -119,7 +119,7 @@ async def live_snapshot(coovox: Any) -> dict[str, Any]:
     if source is not None and coovox.plugins.is_enabled("billing"):
         info = await source(sorted({i["extension"] for i in items}))
     for item in items:
-        item["hangup"] = item["state"] == "talking"
+        item["hangup"] = may_hang_up and item["state"] == "talking"
         item["state_text"] = _(item["state"])
         item["duration_text"] = clock(item["duration"])
         item["talk_text"] = clock(item["talk_time"])
@@ -137,11 +137,20 @@ async def live_page(request: web.Request) -> web.Response:
     from coovox.calls.pages_config import pop_flashes
 
     coovox = request.app[COOVOX_KEY]
-    snapshot = await live_snapshot(coovox)
+    snapshot = await live_snapshot(coovox, _may_hang_up(request))
     context = {"items": snapshot["items"], "billing": snapshot["billing"],
                "title": _("Live calls"), "events_url": "/calls/live/events",
                "flashes": await pop_flashes(request)}
     return aiohttp_jinja2.render_template("calls/live.html", request, context)
+
+
+def _may_hang_up(request: web.Request) -> bool:
+    """Only administrators hang calls up (operators watch)."""
+    from coovox.hooktypes import ADMIN
+    from coovox.web.security import current_user
+
+    user = current_user(request)
+    return user is not None and user.role == ADMIN
 
 
 def _event(name: str, data: Any) -> bytes:
@@ -155,6 +164,7 @@ async def live_events(request: web.Request) -> web.StreamResponse:
 
     coovox = request.app[COOVOX_KEY]
     stopping = request.app[STOPPING_KEY]
+    may_hang_up = _may_hang_up(request)
     loop = asyncio.get_running_loop()
     until = loop.time() + LIVE_STREAM_SECONDS
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
@@ -166,7 +176,7 @@ async def live_events(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 1000\n\n")
         while not stopping.is_set() and loop.time() < until:
             try:
-                payload = _event("calls", await live_snapshot(coovox))
+                payload = _event("calls", await live_snapshot(coovox, may_hang_up))
                 failing = False
             except Exception:  # the database is away: say so, try again
                 if not failing:

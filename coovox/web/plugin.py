@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coovox.hookspecs import hookimpl
-from coovox.hooktypes import ADMIN, MenuItem, ModelSpec, Role, Route
+from coovox.hooktypes import ADMIN, OPERATOR, MenuItem, ModelSpec, Role, Route
 from coovox.web import accounts, openapi, sessions, tokens, views, weblog
 
 HERE = Path(__file__).parent
@@ -19,7 +19,7 @@ def coovox_models() -> ModelSpec:
 
 @hookimpl
 def coovox_roles() -> list[Role]:
-    return [Role(ADMIN, "Administrator")]
+    return [Role(ADMIN, "Administrator"), Role(OPERATOR, "Operator")]
 
 
 @hookimpl
@@ -98,7 +98,7 @@ def coovox_routes(coovox) -> list[Route]:
 @hookimpl
 def coovox_menu_items() -> list[MenuItem]:
     return [
-        MenuItem("Overview", "home", section="", order=0),
+        MenuItem("Overview", "home", roles=(ADMIN, OPERATOR), section="", order=0),
         MenuItem("Accounts", "users", section="System", order=80),
         MenuItem("API tokens", "tokens", section="System", order=85),
         MenuItem("Plugins", "plugins", section="System", order=90),
