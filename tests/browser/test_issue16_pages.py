@@ -278,3 +278,31 @@ def test_dialogs_have_a_close_button_and_labelled_controls(browser, server):
     assert heights and max(heights) < 60, heights  # one line of buttons
     assert width <= 1366, width
     page.set_viewport_size({"width": 1280, "height": 860})
+
+
+def test_the_operator_in_both_languages(browser, server):
+    """Manual 003 §7.10.1 / guide 004: the operator's menu and read-only live calls."""
+    import contextlib
+
+    with contextlib.suppress(AssertionError):
+        server.cli("admin", "create", "op-ux2", "--password", "Op-pass-123")
+    db = Path(server.env["COOVOX_DATA_DIR"]) / "coovox.sqlite3"
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    con.execute("UPDATE core_user SET role = 'operator' WHERE username = 'op-ux2'")
+    con.commit()
+    con.close()
+    b, page = browser, browser.page
+    b.sign_in("op-ux2", "Op-pass-123")
+    for lang in LANGS:
+        _language(b, lang)
+        b.goto("/", f"operator-dashboard-{lang}")
+        menu = page.locator("#menu").inner_text()
+        assert ("分机" if lang == "zh_CN" else "Extensions") in menu
+        assert ("中继" if lang == "zh_CN" else "Trunks") not in menu
+        b.goto("/calls/extensions", f"operator-extensions-{lang}")
+        assert page.locator("#import").count() == 0
+        b.goto("/calls/live", f"operator-live-{lang}")
+        page.wait_for_function("() => !!document.getElementById('live-calls').dataset.updated")
+        assert page.locator("#live-calls form.hangup").count() == 0
