@@ -44,13 +44,18 @@ PURGE_EVERY = 3600.0  # seconds between two deletions of old rows by one process
 _last_purge = [float("-inf")]
 
 
-def _masked(name: str, value: Any) -> Any:
+MAX_DEPTH = 4  # nested JSON deeper than this is recorded as "…"
+
+
+def _masked(name: str, value: Any, depth: int = 0) -> Any:
     if SECRET_RE.search(name):
         return MASK
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return "…"
     if isinstance(value, dict):
-        return {str(k): _masked(str(k), v) for k, v in value.items()}
+        return {str(k): _masked(str(k), v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(name, v) for v in value]
+        return [_masked(name, v, depth + 1) for v in value]
     if hasattr(value, "filename") and hasattr(value, "file"):  # an uploaded file
         return f"<file {getattr(value, 'filename', '')}>"
     if value is None or isinstance(value, bool | int | float):
@@ -111,7 +116,7 @@ def _read_params(request: web.Request) -> list[tuple[str, Any]]:
     if raw and request.content_type == "application/json":
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # the handler answered 400 already
             return []
         return list(data.items()) if isinstance(data, dict) else [("body", data)]
     return []

@@ -33,6 +33,10 @@ def test_secrets_are_masked_and_the_csrf_token_left_out():
     assert weblog.details_pairs(weblog.details_json({"a": "1", "b": ["x", "y"]})) == [
         "a=1", 'b=["x", "y"]']
     assert weblog.details_json({}) == "" and weblog.details_pairs("") == []
+    deep: dict = {"v": 1}
+    for _ in range(50):
+        deep = {"a": deep}
+    assert weblog.masked_params([("deep", deep)]) == {"deep": {"a": {"a": {"a": {"a": "…"}}}}}
 
 
 @pytest.mark.parametrize("value, ok", [("30", 30), (" 7 ", 7), ("3650", 3650), ("0", None),
