@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 ADMIN = "admin"
 BILLING = "billing"
+OPERATOR = "operator"  # extensions, call log and live calls (manual 003 §7.10.1, guide 004)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,9 @@ class WebLog(Model):
     role = fields.CharField(max_length=32, default="")
     action = fields.CharField(max_length=255)
     result = fields.CharField(max_length=255, default="")
+    # what was changed: the form's or the JSON body's parameters, secrets masked (a JSON
+    # object as text; "" when there were none)
+    details = fields.TextField(default="")
 
     class Meta:
         table = "core_web_log"

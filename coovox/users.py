@@ -196,18 +196,43 @@ async def end_sessions(user_id: int) -> int:
 BILLING_NAME_ALPHABET = string.ascii_lowercase + string.digits
 
 
-async def create_billing_user(tries: int = 50) -> tuple[User, str]:
+async def create_billing_user(tries: int = 50, *, password: str = "",
+                              role: str = BILLING) -> tuple[User, str]:
     """A billing user ``bill-xxx`` (3 random lower-case letters/digits) and its password.
 
-    The password (10 characters) is returned once and stored only hashed.
+    The password (10 characters unless given) is returned once and stored only hashed.
     """
     for _ in range(tries):
         name = "bill-" + "".join(secrets.choice(BILLING_NAME_ALPHABET) for _ in range(3))
         if not await User.filter(username=name).exists():
-            password = random_password(10)
-            return await create_user(name, password, BILLING), password
+            password = password or random_password(10)
+            return await create_user(name, password, role), password
     raise UserError("no free bill-xxx name found; delete unused billing users", "username",
                     "conflict")
+
+
+async def create_account(username: str, password: str, role: str,
+                         roles: set[str]) -> tuple[User, str, bool]:
+    """An administrator creates a user of ``role`` (one of ``roles``, never an administrator:
+    guide 001 §2.1).  An empty name is a generated ``bill-xxx``, an empty password a random
+    one; returns the user, its password and whether the password was generated (then shown
+    once)."""
+    username = username.strip()
+    if role not in roles or role == ADMIN:
+        raise UserError(Msg("%(field)s: choose one of the roles offered", field=Field("role")),
+                        "role")
+    generated = not password
+    if generated:
+        password = random_password(10)
+    else:
+        problem = password_problem(password)
+        if problem:  # before the name is taken: both fields are checked
+            raise UserError(Msg("%(field)s %(problem)s", field=Field("password"),
+                                problem=Msg(problem)), "password")
+    if not username:
+        user, password = await create_billing_user(password=password, role=role)
+        return user, password, generated
+    return await create_user(username, password, role), password, generated
 
 
 async def delete_user(username: str) -> None:

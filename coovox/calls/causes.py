@@ -93,13 +93,15 @@ DB_UNAVAILABLE = "database unavailable"
 NO_ROUTE = "no route"
 UNKNOWN_EXTENSION = "unknown extension"
 EXTENSION_DISABLED = "extension disabled"
+HUNG_UP_BY_ADMIN = "hung up by administrator"  # from the live calls page
 FAILURE_REASONS = {CONGESTION: "congestion", 1: "unallocated number",
                    CALL_REJECTED: "rejected", 38: "network out of order",
                    3: "no route to destination"}
 REASONS: tuple[str, ...] = (
     CALLER_HUNG_UP, CALLEE_HUNG_UP, TRUNK_FAILED, TRUNK_FULL, WRONG_PIN, TIME_LIMIT,
-    CAP_REACHED, INTERNAL_ERROR, ASTERISK_SHUTDOWN, ENDED_WHILE_AWAY, INTERRUPTED, DB_UNAVAILABLE, NO_ROUTE,
-    UNKNOWN_EXTENSION, EXTENSION_DISABLED, *FAILURE_REASONS.values(),
+    CAP_REACHED, INTERNAL_ERROR, ASTERISK_SHUTDOWN, ENDED_WHILE_AWAY, INTERRUPTED,
+    DB_UNAVAILABLE, NO_ROUTE, UNKNOWN_EXTENSION, EXTENSION_DISABLED, HUNG_UP_BY_ADMIN,
+    *FAILURE_REASONS.values(),
 )
 
 

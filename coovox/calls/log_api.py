@@ -21,7 +21,7 @@ from coovox.calls.models import Call
 from coovox.calls.services import record_of
 from coovox.context import Coovox
 from coovox.exports import Column, check_format, export_response
-from coovox.hooktypes import ADMIN, BILLING, Route
+from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
 from coovox.messages import Msg
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
@@ -257,10 +257,11 @@ _FILTER_PARAMS = [
 
 def routes() -> list[Route]:
     return [
-        Route("GET", "/api/v1/calls", api_calls, "api_calls", roles=(ADMIN, BILLING), api=True,
+        Route("GET", "/api/v1/calls", api_calls, "api_calls", roles=(ADMIN, BILLING, OPERATOR),
+              api=True,
               openapi={"summary": "The call log, newest first", "tags": ["calls"],
                        "parameters": _FILTER_PARAMS}),
-        Route("GET", "/api/v1/calls/live", api_live, "api_calls_live", roles=(ADMIN,),
+        Route("GET", "/api/v1/calls/live", api_live, "api_calls_live", roles=(ADMIN, OPERATOR),
               api=True, openapi={"summary": "Calls in progress with running talk time",
                                  "tags": ["calls"]}),
     ]

@@ -39,7 +39,8 @@ async def render_users(request: web.Request, status: int = 200, **extra) -> web.
     page = await USERS.fetch(User.all(), USERS.parse(request.query),
                              path=str(request.app.router["users"].url_for()))
     context = {"page": page, "created": None, "error": "", "error_user": "", "changed": "",
-               "signed_out": None, "session_counts": await sessions.count_by_user()}
+               "signed_out": None, "session_counts": await sessions.count_by_user(),
+               "new_roles": creatable_roles(request), "form": {}, "form_errors": {}}
     context.update(extra)
     return aiohttp_jinja2.render_template("users.html", request, context, status=status)
 
@@ -49,13 +50,33 @@ async def users_page(request: web.Request) -> web.Response:
     return await render_users(request)
 
 
+def creatable_roles(request: web.Request) -> list[str]:
+    """The roles an administrator gives new users: every declared role but administrator
+    (billing first)."""
+    from coovox.web.app import known_roles
+    from coovox.web.keys import COOVOX_KEY
+
+    names = [n for n in known_roles(request.app[COOVOX_KEY]) if n != users.ADMIN]
+    return sorted(names, key=lambda n: (n != users.BILLING, n))
+
+
 async def users_create(request: web.Request) -> web.Response:
-    """Create a billing user and show its password once (the page is not a redirect)."""
+    """Create a user with the name, password and role of the form (guide 001 §2.1); an
+    empty name is a generated ``bill-xxx``, an empty password a random one shown once (the
+    page is not a redirect)."""
+    form = await request.post()
+    username = str(form.get("username", "")).strip()
+    role = str(form.get("role", "") or users.BILLING)
     try:
-        user, password = await users.create_billing_user()
+        user, password, generated = await users.create_account(
+            username, str(form.get("password", "")), role, set(creatable_roles(request)))
     except UserError as exc:
-        return await render_users(request, 409, error=_message(exc))
-    return await render_users(request, created={"username": user.username, "password": password})
+        status = 409 if exc.code == "conflict" else 400
+        return await render_users(request, status, form={"username": username, "role": role},
+                                  form_errors={exc.field or "username": _message(exc)})
+    return await render_users(request, created={
+        "username": user.username, "password": password if generated else "",
+        "role": user.role})
 
 
 async def users_password(request: web.Request) -> web.Response:
@@ -127,16 +148,22 @@ async def api_users(request: web.Request) -> web.Response:
 
 
 async def api_users_create(request: web.Request) -> web.Response:
-    """Create a billing user (``bill-xxx``); the answer holds its password, once."""
+    """Create a user: ``username`` (empty: ``bill-xxx``), ``password`` (empty: a random one,
+    in the answer once), ``role`` (default billing; never administrator)."""
     data = await read_json(request)
-    role = data.get("role", "billing")
-    if role != "billing":
-        raise ApiError(400, "only billing users can be created here", "role")
+    values = {k: data.get(k, d) for k, d in (("username", ""), ("password", ""),
+                                             ("role", users.BILLING))}
+    for key, value in values.items():
+        if not isinstance(value, str):
+            raise ApiError(400, "must be a string", key)
     try:
-        user, password = await users.create_billing_user()
+        user, password, generated = await users.create_account(
+            values["username"], values["password"], values["role"] or users.BILLING,
+            set(creatable_roles(request)))
     except UserError as exc:
         raise _api_error(exc) from None
-    return web.json_response(users.user_dict(user) | {"password": password}, status=201)
+    shown = {"password": password} if generated else {}
+    return web.json_response(users.user_dict(user) | shown, status=201)
 
 
 async def api_users_delete(request: web.Request) -> web.Response:
@@ -173,11 +200,14 @@ OPENAPI = {
                  "application/json": {"schema": {"type": "object", "properties": {
                      "items": {"type": "array", "items": _USER_SCHEMA},
                      "total": {"type": "integer"}}}}}}}},
-    "create": {"summary": "Create a billing user bill-xxx; its password is returned once",
+    "create": {"summary": "Create a user (by default a billing user bill-xxx); a generated "
+                          "password is returned once",
                "tags": ["users"],
                "requestBody": {"required": False, "content": {"application/json": {
                    "schema": {"type": "object",
-                              "properties": {"role": {"type": "string", "enum": ["billing"]}}}}}},
+                              "properties": {"username": {"type": "string"},
+                                             "password": {"type": "string"},
+                                             "role": {"type": "string"}}}}}},
                "responses": {"201": {"description": "the user and its password"}}},
     "delete": {"summary": "Delete a user (admin cannot be deleted)", "tags": ["users"],
                "responses": {"204": {"description": "deleted"}}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -18,7 +19,14 @@ from coovox.users import PasswordHashBusy
 from coovox.web import errors as web_errors
 from coovox.web.guard import APP_MAX_BODY, SESSION_COOKIE, setup_guard, too_large
 from coovox.web.i18n import setup_i18n
-from coovox.web.keys import COOVOX_KEY, MENU_KEY, ROUTE_PLUGIN_KEY, ROUTES_KEY, THROTTLE_KEY
+from coovox.web.keys import (
+    COOVOX_KEY,
+    MENU_KEY,
+    ROUTE_PLUGIN_KEY,
+    ROUTES_KEY,
+    STOPPING_KEY,
+    THROTTLE_KEY,
+)
 from coovox.web.security import access_middleware, current_user, lazy_csrf_token
 from coovox.web.throttle import SignInThrottle
 from coovox.web.weblog import weblog_middleware
@@ -44,6 +52,8 @@ def create_app(coovox: Coovox) -> web.Application:
     app[ROUTE_PLUGIN_KEY] = {}
     app[MENU_KEY] = []
     app[THROTTLE_KEY] = SignInThrottle()
+    app[STOPPING_KEY] = asyncio.Event()
+    app.on_shutdown.append(_stopping)
     setup_sessions(app, coovox)
     app.middlewares.append(weblog_middleware)
     app.middlewares.append(error_middleware)
@@ -55,6 +65,10 @@ def create_app(coovox: Coovox) -> web.Application:
     setup_static(app, coovox)
     setup_routes(app, coovox)
     return app
+
+
+async def _stopping(app: web.Application) -> None:
+    app[STOPPING_KEY].set()  # open event streams end, so the server stops without waiting
 
 
 def setup_sessions(app: web.Application, coovox: Coovox) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -17,3 +18,5 @@ ROUTES_KEY: web.AppKey[dict[str, Route]] = web.AppKey("routes")
 ROUTE_PLUGIN_KEY: web.AppKey[dict[str, str]] = web.AppKey("route_plugin")
 MENU_KEY: web.AppKey[list[MenuItem]] = web.AppKey("menu")
 THROTTLE_KEY: web.AppKey[SignInThrottle] = web.AppKey("sign_in_throttle")
+# set when the web server shuts down: long answers (server-sent events) end at once
+STOPPING_KEY: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coovox.hookspecs import hookimpl
-from coovox.hooktypes import ADMIN, MenuItem, ModelSpec, Role, Route
+from coovox.hooktypes import ADMIN, OPERATOR, MenuItem, ModelSpec, Role, Route
 from coovox.web import accounts, openapi, sessions, tokens, views, weblog
 
 HERE = Path(__file__).parent
@@ -19,7 +19,7 @@ def coovox_models() -> ModelSpec:
 
 @hookimpl
 def coovox_roles() -> list[Role]:
-    return [Role(ADMIN, "Administrator")]
+    return [Role(ADMIN, "Administrator"), Role(OPERATOR, "Operator")]
 
 
 @hookimpl
@@ -85,6 +85,11 @@ def coovox_routes(coovox) -> list[Route]:
               api=True, openapi={"summary": "This OpenAPI document", "tags": ["system"]}),
         # web log
         Route("GET", "/weblog", weblog.weblog_page, "weblog"),
+        Route("POST", "/weblog/settings", weblog.weblog_settings_post, "weblog_settings"),
+        Route("GET", "/api/v1/weblog/settings", weblog.api_weblog_settings,
+              "api_weblog_settings", api=True, openapi=weblog.OPENAPI_SETTINGS["get"]),
+        Route("PATCH", "/api/v1/weblog/settings", weblog.api_weblog_settings_patch,
+              "api_weblog_settings_patch", api=True, openapi=weblog.OPENAPI_SETTINGS["patch"]),
         Route("GET", "/api/v1/weblog", weblog.api_weblog, "api_weblog", api=True,
               openapi=weblog.OPENAPI | {"list": True}),
     ]
@@ -93,7 +98,7 @@ def coovox_routes(coovox) -> list[Route]:
 @hookimpl
 def coovox_menu_items() -> list[MenuItem]:
     return [
-        MenuItem("Overview", "home", section="", order=0),
+        MenuItem("Overview", "home", roles=(ADMIN, OPERATOR), section="", order=0),
         MenuItem("Accounts", "users", section="System", order=80),
         MenuItem("API tokens", "tokens", section="System", order=85),
         MenuItem("Plugins", "plugins", section="System", order=90),

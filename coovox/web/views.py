@@ -138,16 +138,22 @@ async def set_language(request: web.Request) -> web.Response:
 
 
 async def home(request: web.Request) -> web.Response:
-    """The overview for administrators; other roles go to their first menu entry."""
+    """The overview (dashboard) for administrators and operators; other roles go to their
+    first menu entry."""
+    from coovox.hooktypes import ADMIN, OPERATOR
     from coovox.web.keys import MENU_KEY
     from coovox.web.security import current_user
 
     user = current_user(request)
-    if user is not None and user.role != "admin":
+    if user is not None and user.role not in (ADMIN, OPERATOR):
         for item in request.app[MENU_KEY]:
             if user.role in item.roles and item.route != "home":
                 raise web.HTTPFound(request.app.router[item.route].url_for())
-    return aiohttp_jinja2.render_template("home.html", request, {"version": __version__})
+    from coovox.web.dashboard import collect
+
+    dash = await collect(request.app[COOVOX_KEY])
+    return aiohttp_jinja2.render_template("home.html", request,
+                                          {"version": __version__, "dash": dash})
 
 
 async def healthz(request: web.Request) -> web.Response:

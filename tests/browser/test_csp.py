@@ -76,8 +76,8 @@ def test_main_pages_work_under_the_csp(browser, server):
             b.goto(path, "csp" + path.replace("/", "-"))
         assert console.violations() == [], console.violations()
 
-        # live calls: the script moved out of the page still polls the API
-        with page.expect_request(lambda r: "/api/v1/calls/live" in r.url, timeout=5000):
+        # live calls: the script moved out of the page opens the server's event stream
+        with page.expect_request(lambda r: "/calls/live/events" in r.url, timeout=5000):
             b.goto("/calls/live", "csp-live")
 
         # the per-page select still submits its form (was an inline onchange)

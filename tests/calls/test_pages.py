@@ -178,8 +178,8 @@ async def test_live_calls_page_lists_active_calls(admin_client):
     await Call.create(id="done", started_at=now, extension="100", dialed="9", status="busy")
     html = await (await admin_client.get("/calls/live")).text()
     assert 'data-call="live1"' in html and 'data-call="done"' not in html
-    assert 'data-api="/api/v1/calls/live"' in html
-    # the polling script is a static file (no inline scripts under the CSP, issue 14.5)
+    assert 'data-events="/calls/live/events"' in html  # pushed by the server (issue 16)
+    # the script is a static file (no inline scripts under the CSP, issue 14.5)
     assert '<script src="/static/calls/live.js" defer></script>' in html
     script = await admin_client.get("/static/calls/live.js")
-    assert script.status == 200 and "setTimeout(poll, 1000)" in await script.text()
+    assert script.status == 200 and "new EventSource(" in await script.text()

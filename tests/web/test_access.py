@@ -73,7 +73,7 @@ async def test_anonymous_is_refused_everywhere(client):
             assert resp.headers["Location"].startswith("/sign-in"), where
 
 
-@pytest.mark.parametrize("role", [OUTSIDER, "billing"])
+@pytest.mark.parametrize("role", [OUTSIDER, "billing", "operator"])
 async def test_wrong_role_is_refused_everywhere(client, role):
     name = await become(client, role)
     token = await token_for(name)

@@ -23,7 +23,20 @@ TAGS = ["billing"]
 PAGING = ListSpec(sortable={"default": "pk"}, default_sort="default",
                   filters={k: (lambda qs, v: qs) for k in (
                       "number", "status", "payment_type", "enabled", "from", "to", "keyword",
-                      "extension", "by")})
+                      "extension", "extensions", "by")})
+
+
+def group_query(query: Any) -> Any:
+    """The query with the repeated ``extensions`` (a multi-select sends one per choice)
+    joined into one comma-separated value: ``extensions=100,101``."""
+    from multidict import MultiDict
+
+    chosen = [v for v in query.getall("extensions", []) if v.strip()]
+    if len(chosen) < 2:
+        return query
+    out = MultiDict((k, v) for k, v in query.items() if k != "extensions")
+    out["extensions"] = ",".join(chosen)
+    return out
 
 CALL_COLUMNS = [Column("started_at", "Start Time"), Column("caller", "Call From"),
                 Column("dialed", "Call To"), Column("talk", "Duration"),
@@ -63,7 +76,7 @@ def now(request: web.Request):
 
 
 def _page(request: web.Request):
-    lq = PAGING.parse(request.query, strict=True)
+    lq = PAGING.parse(group_query(request.query), strict=True)
     return lq, dict(lq.filters)
 
 
@@ -298,6 +311,8 @@ def routes() -> list[Route]:
           parameters=[*DATE_PARAMS, _q("extension", "one extension; empty = All"),
                       _q("keyword", "part of extension numbers or names, as the call "
                          "log's keyword (several extensions summed)"),
+                      _q("extensions", "a chosen group of extensions, comma-separated "
+                         "or repeated (summed)"),
                       _q("by", "day, month or year"), FORMAT, *PAGE_PARAMS]),
         r("GET", "/calls", calls, "api_billing_calls", "Billing call log with costs",
           parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),

@@ -23,6 +23,10 @@ def start(coovox: Any) -> None:
     _meter = Meter(coovox.config.timezone)
     coovox.services["billing"] = _meter
     coovox.services["money_decimals"] = money_decimals
+    from coovox.plugins.billing.dashboard import dashboard, live_info
+
+    coovox.services["billing_dashboard"] = dashboard
+    coovox.services["billing_live"] = live_info
 
 
 async def money_decimals() -> int:

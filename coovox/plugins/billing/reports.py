@@ -12,6 +12,7 @@ import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -251,6 +252,7 @@ class StatsQuery:
     extension: str  # one extension, exactly (the API's ``extension``)
     by: str
     keyword: str = ""  # part of extension numbers or names, as the call log's keyword
+    group: tuple[str, ...] = ()  # a chosen group of extensions (guide 001 §2.6)
 
     @classmethod
     def parse(cls, filters: dict[str, str]) -> StatsQuery:
@@ -261,8 +263,13 @@ class StatsQuery:
         start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
         if start and end and end < start:
             raise BillingError(TO_BEFORE_FROM, "to")
+        group = tuple(dict.fromkeys(
+            n.strip() for n in (filters.get("extensions") or "").split(",") if n.strip()))
+        if len(group) > MAX_GROUP:
+            raise BillingError(Msg("%(field)s: choose at most %(n)s extensions",
+                                   field=Field("extensions"), n=MAX_GROUP), "extensions")
         return cls(start, end, (filters.get("extension") or "").strip(), by,
-                   (filters.get("keyword") or "").strip())
+                   (filters.get("keyword") or "").strip(), group)
 
 
 def _stats_sql(q: StatsQuery, extensions: list[str] | None = None) -> tuple[str, list[Any]]:
@@ -324,8 +331,11 @@ async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], 
 
     q = StatsQuery.parse(filters)
     matched: list[str] | None = None
+    if q.group:
+        matched = sorted(q.group, key=lambda n: (len(n), n))
     if q.keyword:
-        matched = await extensions_matching(q.keyword)
+        found = await extensions_matching(q.keyword)
+        matched = found if matched is None else [n for n in matched if n in set(found)]
         if not matched:
             return [], q.keyword
     rows: list[dict[str, Any]] = []
@@ -349,6 +359,7 @@ async def _stats_groups(filters: dict[str, str]) -> tuple[list[dict[str, Any]], 
 
 
 MATCHES_SHOWN = 3  # extensions named in the label of a keyword's statistics
+MAX_GROUP = 5000  # extensions of a chosen group
 
 
 async def extensions_matching(keyword: str) -> list[str]:
@@ -392,3 +403,34 @@ async def statistics_chunks(filters: dict[str, str]) -> AsyncIterator[list[dict]
     rows, label = await _stats_groups(filters)
     for start in range(0, len(rows), CHUNK):
         yield [_stats_row(r, label) for r in rows[start:start + CHUNK]]
+
+
+def statistics_charts(rows: list[dict[str, Any]], decimals: int) -> dict[str, Any]:
+    """Bar charts of statistics rows (as :func:`statistics` gives them, newest first):
+    calls and cost per period, oldest on the left (pure)."""
+    from coovox.web.charts import bar_chart
+    from coovox.web.formats import money_text
+
+    ordered = list(reversed(rows))
+
+    def show(value: float) -> str:
+        return money_text(Decimal(str(value)), decimals)
+
+    return {"calls": bar_chart([(str(r["period"]), r["calls"]) for r in ordered],
+                               integer=True),
+            "cost": bar_chart([(str(r["period"]), Decimal(str(r["cost"] or 0)))
+                               for r in ordered], fmt=show)}
+
+
+async def group_choices() -> list[tuple[str, str]]:
+    """Every extension a group of the statistics can hold: (number, "name[number]"),
+    configured now or with a billing account, by number."""
+    from coovox.plugins.billing.services import extension_names
+
+    rows = await sql.fetch("SELECT number AS n FROM calls_extension UNION "
+                           "SELECT extension AS n FROM billing_account")
+    numbers = sorted({str(r["n"]) for r in rows}, key=lambda n: (len(n), n))
+    names: dict[str, str] = {}
+    for start in range(0, len(numbers), IN_CHUNK):
+        names.update(await extension_names(numbers[start:start + IN_CHUNK]))
+    return [(n, caller(names.get(n, ""), n)) for n in numbers]

@@ -70,7 +70,9 @@ async def form_data(request: web.Request) -> dict[str, Any]:
 
 
 def _lenient(request: web.Request):
-    lq = PAGING.parse(request.query)
+    from coovox.plugins.billing.api import group_query
+
+    lq = PAGING.parse(group_query(request.query))
     return lq, dict(lq.filters)
 
 
@@ -243,7 +245,7 @@ async def rate_toggle(request: web.Request) -> web.StreamResponse:
 
 
 async def _report(request: web.Request, template: str, basename: str, columns, fetch,
-                  chunks) -> web.StreamResponse:
+                  chunks, extra=None) -> web.StreamResponse:
     lq, filters = _lenient(request)
     try:
         fmt = check_format(request.query.get("format"))
@@ -258,7 +260,8 @@ async def _report(request: web.Request, template: str, basename: str, columns, f
         lq.errors[exc.field or "from"] = exc.message
         filters = {}
         items, total = [], 0
-    return await render(request, template, {"page": page_of(items, total, lq, request)})
+    more = await extra(items) if extra is not None else {}
+    return await render(request, template, {"page": page_of(items, total, lq, request), **more})
 
 
 async def recharges_page(request: web.Request) -> web.StreamResponse:
@@ -277,8 +280,13 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
 
 
 async def statistics_page(request: web.Request) -> web.StreamResponse:
+    async def charts(items: list[dict[str, Any]]) -> dict[str, Any]:
+        decimals = (await services.get_settings())["money_decimals"]
+        return {"charts": reports.statistics_charts(items, decimals),
+                "group_choices": await reports.group_choices()}
+
     return await _report(request, "billing/statistics.html", "statistics", STATS_COLUMNS,
-                         reports.statistics, reports.statistics_chunks)
+                         reports.statistics, reports.statistics_chunks, charts)
 
 
 # --- settings --------------------------------------------------------------------------------
