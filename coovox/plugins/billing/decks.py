@@ -1,0 +1,240 @@
+"""Rate decks: named price lists assigned to extensions as a whole, with versions.
+
+A deck's rates are rated like single rates (billing.md "Which rate applies") but found by
+a longest-prefix index (:class:`DeckIndex`, a dict of prefixes by length) built once per
+deck version and cached: a version never changes once imported, so its index is kept as
+long as the version may be in effect. A version takes effect at its ``effective_from``
+time; a call uses the version of each deck in effect when the call starts.
+
+Choosing a rate considers single rates and decks together by the most-specific rule; a
+single rate wins a tie (same prefix length, same length rule, same window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as monotime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from coovox.plugins.billing import sql
+from coovox.plugins.billing.models import DeckVersion, RateDeck
+from coovox.plugins.billing.rating import RateRule, in_window, specificity
+from coovox.storage.money import from_units
+
+log = logging.getLogger(__name__)
+DECKS_TTL = 2.0  # seconds a node keeps the deck list: another node's import is seen after
+# at most this long (an import in this process is seen at once)
+
+_deck_writes = 0
+
+
+def deck_writes() -> int:
+    """How many times this process wrote a deck or version (cache key, like rate_writes)."""
+    return _deck_writes
+
+
+def deck_written() -> None:
+    global _deck_writes
+    _deck_writes += 1
+
+
+# --- the index of one version ----------------------------------------------------------------
+
+
+class DeckIndex:
+    """Rates of one deck version, by prefix length then prefix: lookup is one dict probe
+    per distinct prefix length (at most 33), whatever the deck's size."""
+
+    __slots__ = ("by_length", "lengths", "size")
+
+    def __init__(self, rules: Iterable[RateRule]):
+        self.by_length: dict[int, dict[str, list[RateRule]]] = {}
+        self.size = 0
+        for rule in rules:
+            self.by_length.setdefault(len(rule.prefix), {}).setdefault(rule.prefix, []).append(
+                rule)
+            self.size += 1
+        for table in self.by_length.values():
+            for bucket in table.values():
+                if len(bucket) > 1:
+                    bucket.sort(key=specificity)
+        self.lengths = sorted(self.by_length, reverse=True)
+
+    def choose(self, dialed: str, at: time) -> RateRule | None:
+        """The most specific rate of this version for ``dialed`` at local time ``at``."""
+        n = len(dialed)
+        for plen in self.lengths:
+            if plen > n:
+                continue
+            bucket = self.by_length[plen].get(dialed[:plen])
+            if not bucket:
+                continue
+            for rule in bucket:  # sorted most specific first
+                if (rule.length == 0 or rule.length == n) and in_window(rule.start, rule.end,
+                                                                       at):
+                    return rule
+        return None
+
+
+# --- what the meter caches -------------------------------------------------------------------
+
+
+@dataclass
+class DeckState:
+    """One deck as the meter sees it: who it applies to and its versions (oldest first)."""
+
+    id: int
+    name: str
+    extensions: frozenset[str] | None  # None = all extensions
+    versions: list[tuple[datetime, int]]  # (effective_from UTC, version id)
+
+    def applies_to(self, extension: str) -> bool:
+        return self.extensions is None or extension in self.extensions
+
+    def version_at(self, at: datetime) -> int | None:
+        """The version in effect at ``at``: the latest whose effective time is <= at."""
+        current = None
+        for effective, vid in self.versions:
+            if effective <= at:
+                current = vid
+            else:
+                break
+        return current
+
+
+@dataclass
+class DeckCache:
+    """The decks and the built indexes of their versions, per process."""
+
+    clock: Any = monotime.monotonic
+    decks: list[DeckState] | None = None
+    key: tuple[int, float] = (-1, 0.0)
+    indexes: dict[int, DeckIndex] = field(default_factory=dict)
+    _loading: dict[int, asyncio.Future] = field(default_factory=dict)
+
+    async def states(self) -> list[DeckState]:
+        writes, now = deck_writes(), self.clock()
+        if self.decks is None or writes != self.key[0] or now >= self.key[1]:
+            self.decks = await load_states()
+            self.key = (writes, now + DECKS_TTL)
+            live = {vid for d in self.decks for _, vid in d.versions}
+            for vid in [v for v in self.indexes if v not in live]:
+                del self.indexes[vid]
+        return self.decks
+
+    async def index(self, version_id: int) -> DeckIndex:
+        """The index of a version, built once (concurrent callers share one build)."""
+        idx = self.indexes.get(version_id)
+        if idx is not None:
+            return idx
+        pending = self._loading.get(version_id)
+        if pending is None:
+            pending = asyncio.ensure_future(build_index(version_id))
+            self._loading[version_id] = pending
+            try:
+                idx = await pending
+                self.indexes[version_id] = idx
+            finally:
+                self._loading.pop(version_id, None)
+            return idx
+        return await asyncio.shield(pending)
+
+    async def choose(self, dialed: str, extension: str, started_at: datetime,
+                     local: time) -> tuple[RateRule, str] | None:
+        """The most specific deck rate for this call and the deck's name, or None."""
+        best: tuple[RateRule, str] | None = None
+        for deck in await self.states():
+            if not deck.applies_to(extension):
+                continue
+            vid = deck.version_at(started_at)
+            if vid is None:
+                continue
+            rule = (await self.index(vid)).choose(dialed, local)
+            if rule is not None and (best is None or specificity(rule) < specificity(best[0])):
+                best = (rule, deck.name)
+        return best
+
+
+def tie_key(rule: RateRule) -> tuple[int, int, int]:
+    """Specificity without the id: a single rate wins when these are equal."""
+    return specificity(rule)[:3]
+
+
+def prefer(single: RateRule | None, deck: RateRule | None) -> RateRule | None:
+    """Single rate vs deck rate: the more specific; the single rate on a tie."""
+    if deck is None:
+        return single
+    if single is None:
+        return deck
+    return deck if tie_key(deck) < tie_key(single) else single
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+async def load_states() -> list[DeckState]:
+    decks = await RateDeck.filter(active=True).order_by("id")
+    if not decks:
+        return []
+    versions: dict[int, list[tuple[datetime, int]]] = {}
+    for row in await DeckVersion.filter(deck_id__in=[d.id for d in decks]).order_by(
+            "effective_from", "id").values("deck_id", "effective_from", "id"):
+        versions.setdefault(row["deck_id"], []).append((row["effective_from"], row["id"]))
+    return [DeckState(d.id, d.name, None if d.all_extensions else frozenset(d.extensions or []),
+                      versions.get(d.id, [])) for d in decks]
+
+
+RATE_COLUMNS = ("id, prefix, length, initial_cost, initial_time, rate, unit, start_time, "
+                "end_time, remark")
+
+
+def rule_of_row(row: Any) -> RateRule:
+    """A RateRule of a billing_deck_rate row (a tuple in :data:`RATE_COLUMNS` order)."""
+    rid, prefix, length, ic, it, rate, unit, start, end, remark = row
+    return RateRule(id=int(rid), prefix=prefix, length=int(length),
+                    initial_cost=from_units(int(ic)), initial_time=int(it),
+                    rate=from_units(int(rate)), unit=int(unit), start=_time(start),
+                    end=_time(end), extensions=None, remark=remark or "")
+
+
+_TIMES: dict[str, time] = {}
+
+
+def _time(text: str) -> time:
+    t = _TIMES.get(text)
+    if t is None:
+        t = _TIMES[text] = time.fromisoformat(text)
+    return t
+
+
+async def build_index(version_id: int) -> DeckIndex:
+    """Read a version's rates and build its index (the build runs in a worker thread)."""
+    rows = await sql.conn().execute_query(
+        sql._params(f"SELECT {RATE_COLUMNS} FROM billing_deck_rate WHERE version_id = ?",
+                    sql.conn()), [version_id])
+    records = [tuple(r) for r in rows[1]]
+    started = monotime.perf_counter()
+    index = await asyncio.to_thread(lambda: DeckIndex(rule_of_row(r) for r in records))
+    log.info("deck version %s: %s rates indexed in %.2fs", version_id, index.size,
+             monotime.perf_counter() - started)
+    return index
+
+
+_cache: DeckCache | None = None
+
+
+def cache() -> DeckCache:
+    """This process's deck cache (one per process, like the meter)."""
+    global _cache
+    if _cache is None:
+        _cache = DeckCache()
+    return _cache
+
+
+def reset_cache() -> None:
+    global _cache
+    _cache = None
