@@ -11,13 +11,15 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 
 from coovox.calls.models import Extension
-from coovox.messages import Field, Msg
+from coovox.messages import Field, Msg, register_labels
 from coovox.plugins.billing import deck_import, decks
 from coovox.plugins.billing.models import DeckRate, DeckVersion, RateDeck
 from coovox.plugins.billing.rating import choose_rate
 from coovox.plugins.billing.validation import BillingError, flag
 
 NAME_RE = re.compile(r"^[\w .+\-()]{1,64}$")
+register_labels({"layout": "Column layout", "effective_from": "Effective from",
+                 "file": "File", "dialed": "Number dialled", "version": "Version"})
 
 
 def deck_json(d: RateDeck, versions: list[DeckVersion] | None = None,
@@ -258,7 +260,7 @@ async def lookup(meter: Any, extension: str, number: str, at: datetime) -> dict[
                            "extension", status=404)
     if not number or not re.fullmatch(r"[0-9*#+]{1,40}", number):
         raise BillingError(Msg("%(field)s may hold only digits, *, # and +",
-                               field=Field("number")), "number")
+                               field=Field("dialed")), "dialed")
     local = meter.local(at).time()
     single = choose_rate(await meter.rules(), number, extension, local)
     found = await meter.decks.choose(number, extension, at, local)
