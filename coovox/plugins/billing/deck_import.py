@@ -73,7 +73,7 @@ class Parsed:
     def bad(self, line: int, message: Any) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS_LISTED:
-            self.errors.append({"line": line, "message": str(message)})
+            self.errors.append({"line": line, "message": message})
 
 
 # --- reading files ---------------------------------------------------------------------------
