@@ -47,37 +47,49 @@ def deck_written() -> None:
 
 class DeckIndex:
     """Rates of one deck version, by prefix length then prefix: lookup is one dict probe
-    per distinct prefix length (at most 33), whatever the deck's size."""
+    per distinct prefix length (at most 33), whatever the deck's size.
+
+    A bucket holds (rule, length, whole day, specificity) entries, most specific first,
+    so that the hot path computes nothing it can compute once here."""
 
     __slots__ = ("by_length", "lengths", "size")
 
     def __init__(self, rules: Iterable[RateRule]):
-        self.by_length: dict[int, dict[str, list[RateRule]]] = {}
+        self.by_length: dict[int, dict[str, list[Entry]]] = {}
         self.size = 0
         for rule in rules:
+            entry = (rule, rule.length, rule.start == rule.end, specificity(rule))
             self.by_length.setdefault(len(rule.prefix), {}).setdefault(rule.prefix, []).append(
-                rule)
+                entry)
             self.size += 1
         for table in self.by_length.values():
             for bucket in table.values():
                 if len(bucket) > 1:
-                    bucket.sort(key=specificity)
+                    bucket.sort(key=lambda e: e[3])
         self.lengths = sorted(self.by_length, reverse=True)
 
-    def choose(self, dialed: str, at: time) -> RateRule | None:
-        """The most specific rate of this version for ``dialed`` at local time ``at``."""
+    def entry(self, dialed: str, at: time) -> Entry | None:
+        """The most specific entry of this version for ``dialed`` at local time ``at``."""
         n = len(dialed)
+        by_length = self.by_length
         for plen in self.lengths:
             if plen > n:
                 continue
-            bucket = self.by_length[plen].get(dialed[:plen])
-            if not bucket:
+            bucket = by_length[plen].get(dialed[:plen])
+            if bucket is None:
                 continue
-            for rule in bucket:  # sorted most specific first
-                if (rule.length == 0 or rule.length == n) and in_window(rule.start, rule.end,
-                                                                       at):
-                    return rule
+            for e in bucket:  # sorted most specific first
+                if (e[1] == 0 or e[1] == n) and (e[2] or in_window(e[0].start, e[0].end, at)):
+                    return e
         return None
+
+    def choose(self, dialed: str, at: time) -> RateRule | None:
+        """The most specific rate of this version for ``dialed`` at local time ``at``."""
+        e = self.entry(dialed, at)
+        return None if e is None else e[0]
+
+
+Entry = tuple[RateRule, int, bool, tuple[int, int, int, int]]
 
 
 # --- what the meter caches -------------------------------------------------------------------
@@ -143,20 +155,44 @@ class DeckCache:
             return idx
         return await asyncio.shield(pending)
 
-    async def choose(self, dialed: str, extension: str, started_at: datetime,
-                     local: time) -> tuple[RateRule, str] | None:
-        """The most specific deck rate for this call and the deck's name, or None."""
-        best: tuple[RateRule, str] | None = None
-        for deck in await self.states():
-            if not deck.applies_to(extension):
+    def cached(self, dialed: str, extension: str, started_at: datetime,
+               local: time) -> tuple[RateRule, str] | None | object:
+        """:meth:`choose` without awaiting, or :data:`MISSING` when the deck list is stale
+        or an index is not built yet (then await :meth:`choose`)."""
+        states = self.decks
+        if states is None or _deck_writes != self.key[0] or self.clock() >= self.key[1]:
+            return MISSING
+        best = None
+        best_key = None
+        for deck in states:
+            if deck.extensions is not None and extension not in deck.extensions:
                 continue
             vid = deck.version_at(started_at)
             if vid is None:
                 continue
-            rule = (await self.index(vid)).choose(dialed, local)
-            if rule is not None and (best is None or specificity(rule) < specificity(best[0])):
-                best = (rule, deck.name)
+            idx = self.indexes.get(vid)
+            if idx is None:
+                return MISSING
+            e = idx.entry(dialed, local)
+            if e is not None and (best_key is None or e[3] < best_key):
+                best, best_key = (e[0], deck.name), e[3]
         return best
+
+    async def choose(self, dialed: str, extension: str, started_at: datetime,
+                     local: time) -> tuple[RateRule, str] | None:
+        """The most specific deck rate for this call and the deck's name, or None."""
+        found = self.cached(dialed, extension, started_at, local)
+        if found is not MISSING:
+            return found  # type: ignore[return-value]
+        for deck in await self.states():
+            vid = deck.version_at(started_at)
+            if vid is not None and deck.applies_to(extension):
+                await self.index(vid)
+        found = self.cached(dialed, extension, started_at, local)
+        return None if found is MISSING else found  # type: ignore[return-value]
+
+
+MISSING = object()
 
 
 def tie_key(rule: RateRule) -> tuple[int, int, int]:
@@ -170,6 +206,8 @@ def prefer(single: RateRule | None, deck: RateRule | None) -> RateRule | None:
         return single
     if single is None:
         return deck
+    if len(deck.prefix) != len(single.prefix):  # the usual case, decided at once
+        return deck if len(deck.prefix) > len(single.prefix) else single
     return deck if tie_key(deck) < tie_key(single) else single
 
 

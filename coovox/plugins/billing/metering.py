@@ -109,7 +109,9 @@ class Meter:
             return GateDecision(PLUGIN, refuse=REFUSE_LOCKED)
         local = self.local(call.started_at).time()
         rule = choose_rate(await self.rules(), call.dialed, call.extension, local)
-        deck = await self.decks.choose(call.dialed, call.extension, call.started_at, local)
+        deck = self.decks.cached(call.dialed, call.extension, call.started_at, local)
+        if deck is decks.MISSING:  # the deck list is stale or an index is being built
+            deck = await self.decks.choose(call.dialed, call.extension, call.started_at, local)
         if deck is not None and decks.prefer(rule, deck[0]) is deck[0]:
             rule = deck[0]
         if rule is None:
