@@ -171,7 +171,7 @@ def parse_file(path: Path, kind: str, layout: str) -> Parsed:
             if carrier:
                 row = (prefix(get("prefix")), 0, 0, 0,
                        to_units(money(get("rate"), "rate", non_negative=True)), 60,
-                       "00:00:00", "00:00:00", _remark(get("remark")))
+                       WHOLE_DAY, WHOLE_DAY, _remark(get("remark")))
             else:
                 row = (prefix(get("prefix")), whole(get("length", "0"), "length", 0, 32),
                        to_units(money(get("initial_cost", "0"), "initial_cost",
@@ -180,8 +180,9 @@ def parse_file(path: Path, kind: str, layout: str) -> Parsed:
                        to_units(money(_required(get("rate"), "rate"), "rate",
                                       non_negative=True)),
                        whole(_required(get("unit"), "unit"), "unit", 1, 86400),
-                       time_of_day(get("start_time", "00:00:00"), "start_time").isoformat(),
-                       time_of_day(get("end_time", "00:00:00"), "end_time").isoformat(),
+                       _times(time_of_day(get("start_time", "00:00:00"),
+                                          "start_time").isoformat()),
+                       _times(time_of_day(get("end_time", "00:00:00"), "end_time").isoformat()),
                        _remark(get("remark")))
         except BillingError as exc:
             out.bad(number, exc.message)
@@ -196,6 +197,20 @@ def parse_file(path: Path, kind: str, layout: str) -> Parsed:
     if columns is None:
         raise BillingError(Msg("the file is empty"), "file")
     return out
+
+
+WHOLE_DAY = "00:00:00"
+_TIME_TEXTS: dict[str, str] = {WHOLE_DAY: WHOLE_DAY}
+
+
+def _times(text: str) -> str:
+    """One shared string per time of day (a deck repeats a few windows 100,000 times)."""
+    shared = _TIME_TEXTS.get(text)
+    if shared is None:
+        if len(_TIME_TEXTS) > 10_000:
+            return text
+        shared = _TIME_TEXTS[text] = text
+    return shared
 
 
 def _required(value: str, name: str) -> str:
@@ -225,8 +240,8 @@ async def current_rows(version_id: int | None) -> dict[tuple[str, int, str, str]
         [version_id])
     out = {}
     for r in rows[1]:
-        row = (r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), r[6], r[7],
-               r[8] or "")
+        row = (r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]), _times(r[6]),
+               _times(r[7]), r[8] or "")
         out[key_of(row)] = row
     return out
 
