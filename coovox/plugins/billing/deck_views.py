@@ -129,10 +129,11 @@ async def deck_import(request: web.Request) -> web.StreamResponse:
     layout = str(form.get("layout") or "coovox")
     effective = str(form.get("effective_from") or "")
     token = str(form.get("token") or "")
-    apply = flag(form.get("apply") or "false", "apply") if form.get("apply") else False
     uploads = _uploads(request)
     ctx: dict[str, Any] = {"import_form": {"layout": layout, "effective_from": effective}}
+    apply = False
     try:
+        apply = flag(str(form.get("apply") or "false"), "apply")
         if token:
             if not set(token) <= TOKEN_CHARS or len(token) > 80:
                 raise BillingError(Msg("the preview expired: upload the file again"), "file")
