@@ -17,7 +17,7 @@ import logging
 import time as monotime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from coovox.plugins.billing import sql
@@ -128,32 +128,63 @@ class DeckCache:
     indexes: dict[int, DeckIndex] = field(default_factory=dict)
     _loading: dict[int, asyncio.Future] = field(default_factory=dict)
 
+    wall: Any = None  # () -> aware datetime now (default: the system clock)
+
     async def states(self) -> list[DeckState]:
+        """The active decks (re-read when this process wrote a deck or after the TTL).
+
+        Each refresh keeps the indexes of the versions in effect now and of later ones,
+        drops the others, and starts building the missing ones in the background: a
+        scheduled version is ready before it takes effect, so no call waits for it."""
         writes, now = deck_writes(), self.clock()
         if self.decks is None or writes != self.key[0] or now >= self.key[1]:
             self.decks = await load_states()
             self.key = (writes, now + DECKS_TTL)
-            live = {vid for d in self.decks for _, vid in d.versions}
-            for vid in [v for v in self.indexes if v not in live]:
+            wanted = self.wanted(self.wall() if self.wall else datetime.now(UTC))
+            for vid in [v for v in self.indexes if v not in wanted]:
                 del self.indexes[vid]
+            for vid in wanted:
+                if vid not in self.indexes and vid not in self._loading:
+                    self._start(vid)
         return self.decks
+
+    def wanted(self, at: datetime) -> set[int]:
+        """Versions worth an index: each deck's version in effect at ``at`` and later ones."""
+        out: set[int] = set()
+        for deck in self.decks or []:
+            current = deck.version_at(at)
+            out.update(vid for eff, vid in deck.versions if vid == current or eff > at)
+        return out
+
+    def _start(self, version_id: int) -> asyncio.Future:
+        pending = asyncio.ensure_future(build_index(version_id))
+        self._loading[version_id] = pending
+
+        def done(f: asyncio.Future) -> None:
+            self._loading.pop(version_id, None)
+            if f.cancelled():
+                return
+            if f.exception() is not None:
+                log.warning("deck version %s: index not built: %r", version_id,
+                            f.exception())
+                return
+            self.indexes[version_id] = f.result()
+
+        pending.add_done_callback(done)
+        return pending
 
     async def index(self, version_id: int) -> DeckIndex:
         """The index of a version, built once (concurrent callers share one build)."""
         idx = self.indexes.get(version_id)
         if idx is not None:
             return idx
-        pending = self._loading.get(version_id)
-        if pending is None:
-            pending = asyncio.ensure_future(build_index(version_id))
-            self._loading[version_id] = pending
-            try:
-                idx = await pending
-                self.indexes[version_id] = idx
-            finally:
-                self._loading.pop(version_id, None)
-            return idx
+        pending = self._loading.get(version_id) or self._start(version_id)
         return await asyncio.shield(pending)
+
+    async def ready(self) -> None:
+        """Wait for the builds in progress (tests, benchmarks)."""
+        while self._loading:
+            await asyncio.gather(*list(self._loading.values()), return_exceptions=True)
 
     def cached(self, dialed: str, extension: str, started_at: datetime,
                local: time) -> tuple[RateRule, str] | None | object:

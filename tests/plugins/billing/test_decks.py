@@ -212,3 +212,25 @@ async def test_lookup_says_what_a_number_costs(coovox, meter, tmp_path):
 def test_utc_helper():
     assert deck_services.effective_time("2026-12-01T00:00", ZoneInfo("Asia/Shanghai"),
                                         NOON) == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+
+
+async def test_a_scheduled_version_is_indexed_before_it_takes_effect(coovox, meter,
+                                                                      tmp_path):
+    await setup_billing(balance="10", rate={"prefix": "7", "rate": "1", "unit": 60,
+                                            "extensions": "all"})
+    real_now = datetime.now(UTC)
+    deck = await deck_with(tmp_path, HEADER + "9,0,0,0,0.1000,60,,,old\r\n",
+                           at=real_now - timedelta(days=1))
+    await apply(tmp_path, deck.id, HEADER + "9,0,0,0,0.3000,60,,,new\r\n",
+                real_now + timedelta(days=1))
+    meter.decks.wall = lambda: real_now
+    await meter.gate(call_info("a", started_at=real_now))
+    await meter.decks.ready()
+    assert len(meter.decks.indexes) == 2  # the version in effect and the next one
+    meter.decks.wall = lambda: real_now + timedelta(days=2)
+    await apply(tmp_path, deck.id, HEADER + "9,0,0,0,0.5000,60,,,newest\r\n",
+                real_now + timedelta(days=3))
+    later = await meter.gate(call_info("b", started_at=real_now + timedelta(days=2)))
+    assert later.data["rate"]["rate"] == "0.3000"
+    await meter.decks.ready()
+    assert len(meter.decks.indexes) == 2  # the first version, no longer in effect, dropped
