@@ -13,11 +13,11 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import admission, capacity, real_asterisk, reports_bench, rest_client
+from bench import admission, capacity, decks_bench, real_asterisk, reports_bench, rest_client
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
-BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real")
+BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -42,6 +42,8 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
         "reports": lambda: reports_bench.bench_reports(res, rsz),
         "rest": lambda: rest_client.bench_rest(res, rounds=1 if quick else 3,
                                                n=300 if quick else 3000),
+        "decks": lambda: decks_bench.bench_decks(
+            res, decks_bench.Sizes.quick() if quick else decks_bench.Sizes()),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
         "real": lambda: real_asterisk.bench_real(

@@ -63,3 +63,15 @@ async def test_rest_client_benchmark_runs(tmp_path):
     data = json.loads((tmp_path / "rest_client.json").read_text())
     assert data["median"]["aiohttp"] > 0 and data["median"]["product"] > 0
     assert "| 6 |" in res.table()
+
+
+@pytest.mark.timeout(120)
+async def test_decks_benchmark_runs_with_tiny_sizes(tmp_path):
+    from bench import decks_bench
+
+    res = Results(out_dir=tmp_path, mode="smoke")
+    await decks_bench.bench_decks(res, decks_bench.Sizes(rows=300, calls=20, rounds=1))
+    data = json.loads((tmp_path / "decks.json").read_text())
+    assert data["apply"]["version"] and data["dry_run"]["added"] == 300
+    assert data["re_import_dry_run"]["changed"] == 300
+    assert data["admission_with_deck"][0]["count"] == 20

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.models import setting_writes
-from coovox.plugins.billing import ledger, reports, services, sql
+from coovox.plugins.billing import decks, ledger, reports, services, sql
 from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.models import BillingCall
 from coovox.plugins.billing.rating import (
@@ -71,6 +71,7 @@ class Meter:
         self._rules: list[RateRule] | None = None
         self._rules_key: tuple[int, float] = (-1, 0.0)  # (rate_writes(), expires)
         self.clock = time.monotonic
+        self.decks = decks.DeckCache(clock=lambda: self.clock())
 
     async def settings(self) -> dict[str, Any]:
         """Billing settings, cached: re-read when this process wrote a setting or after
@@ -106,8 +107,13 @@ class Meter:
             return None
         if acc["status"] == "locked":
             return GateDecision(PLUGIN, refuse=REFUSE_LOCKED)
-        rule = choose_rate(await self.rules(), call.dialed, call.extension,
-                           self.local(call.started_at).time())
+        local = self.local(call.started_at).time()
+        rule = choose_rate(await self.rules(), call.dialed, call.extension, local)
+        deck = self.decks.cached(call.dialed, call.extension, call.started_at, local)
+        if deck is decks.MISSING:  # the deck list is stale or an index is being built
+            deck = await self.decks.choose(call.dialed, call.extension, call.started_at, local)
+        if deck is not None and decks.prefer(rule, deck[0]) is deck[0]:
+            rule = deck[0]
         if rule is None:
             if settings["block_unrated"]:
                 return GateDecision(PLUGIN, refuse=REFUSE_NO_RATE)
@@ -115,7 +121,10 @@ class Meter:
         avail = from_units(int(acc["balance"]) + int(acc["credit"]))
         if avail <= 0 or avail < first_charge(rule):
             return GateDecision(PLUGIN, refuse=REFUSE_FUNDS)
-        return GateDecision(PLUGIN, data={"rate": rule.to_json(), "extension": call.extension})
+        copy = rule.to_json()
+        if deck is not None and rule is deck[0]:
+            copy["deck"] = deck[1]  # the deck the rate came from, kept with the call
+        return GateDecision(PLUGIN, data={"rate": copy, "extension": call.extension})
 
     # --- answer and charges ----------------------------------------------------------------
 

@@ -114,3 +114,54 @@ class Ledger(Model):
     class Meta:
         table = "billing_ledger"
         unique_together = (("call_id", "seq"),)
+
+
+class RateDeck(Model):
+    """A named set of rates (a carrier's price list) assigned to extensions as a whole.
+
+    Its prices live in :class:`DeckVersion` rows: each import adds a version with the
+    time it takes effect; a call uses the version in effect when it starts."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    remark = fields.CharField(max_length=255, default="")
+    active = fields.BooleanField(default=True)
+    all_extensions = fields.BooleanField(default=False)
+    extensions: Any = fields.JSONField(default=list)
+
+    class Meta:
+        table = "billing_deck"
+
+
+class DeckVersion(Model):
+    """One imported price list of a deck, in effect from ``effective_from`` (UTC)."""
+
+    id = fields.IntField(primary_key=True)
+    deck_id = fields.IntField(db_index=True)
+    effective_from = fields.DatetimeField()
+    created_at = fields.DatetimeField()
+    rows = fields.IntField(default=0)
+    by = fields.CharField(max_length=64, default="")
+    source = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "billing_deck_version"
+
+
+class DeckRate(Model):
+    """One rate of a deck version (the fields of a single rate, money in 1/10000)."""
+
+    id = fields.BigIntField(primary_key=True)
+    version_id = fields.IntField(db_index=True)
+    prefix = fields.CharField(max_length=32, default="")
+    length = fields.IntField(default=0)
+    initial_cost = MoneyField(default=0)
+    initial_time = fields.IntField(default=0)
+    rate = MoneyField(default=0)
+    unit = fields.IntField(default=60)
+    start_time = fields.CharField(max_length=8, default="00:00:00")
+    end_time = fields.CharField(max_length=8, default="00:00:00")
+    remark = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "billing_deck_rate"

@@ -37,9 +37,10 @@ def coovox_startup(coovox) -> None:
 
 @hookimpl
 def coovox_routes(coovox) -> list[Route]:
-    from coovox.plugins.billing import admin_views, api, views
+    from coovox.plugins.billing import admin_views, api, deck_api, deck_views, views
 
-    return [*views.routes(), *admin_views.routes(), *api.routes()]
+    return [*views.routes(), *admin_views.routes(), *api.routes(), *deck_api.routes(),
+            *deck_views.routes()]
 
 
 @hookimpl
