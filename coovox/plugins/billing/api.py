@@ -22,7 +22,7 @@ TAGS = ["billing"]
 PAGING = ListSpec(sortable={"default": "pk"}, default_sort="default",
                   filters={k: (lambda qs, v: qs) for k in (
                       "number", "status", "payment_type", "enabled", "from", "to", "keyword",
-                      "extension", "by")})
+                      "extension", "by", "type")})
 
 CALL_COLUMNS = [Column("started_at", "Start Time"), Column("caller", "Call From"),
                 Column("dialed", "Call To"), Column("talk", "Duration"),
@@ -31,7 +31,7 @@ CALL_COLUMNS = [Column("started_at", "Start Time"), Column("caller", "Call From"
 RECHARGE_COLUMNS = [Column("at", "Time"), Column("who", "Extension"),
                     Column("pre_balance", "Pre-balance"), Column("amount", "Recharge Amount"),
                     Column("post_balance", "Post-balance"), Column("by", "By"),
-                    Column("reason", "Reason")]
+                    Column("reason", "Reason"), Column("type", "Type")]
 STATS_COLUMNS = [Column("period", "Date"), Column("extension", "Extension"),
                  Column("calls", "Calls"), Column("talk", "Total Call Time"),
                  Column("average", "Average Call Time"), Column("cost", "Total Cost")]
@@ -274,7 +274,8 @@ def routes() -> list[Route]:
           requestBody=_body("enabled, credit, status, payment_type")),
         r("GET", "/recharges", list_recharges, "api_billing_recharges", "Recharge history",
           parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),
-                      FORMAT, *PAGE_PARAMS]),
+                      _q("type", "recharge or correction (empty: both)"), FORMAT,
+                      *PAGE_PARAMS]),
         r("POST", "/recharges", post_recharge, "api_billing_recharge",
           "Recharge one or many extensions (all or none)",
           requestBody=_body('{"extensions": [...], "amount": "10.0000"}')),

@@ -29,6 +29,7 @@ PERIODS = {"day": 10, "month": 7, "year": 4}
 CHUNK = 2000
 IN_CHUNK = 1000  # ids per IN (...) list
 KEYWORD_COLUMNS = ("extension", "extension_name")
+RECHARGE_TYPES = ("recharge", "correction")
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -213,6 +214,11 @@ def recharge_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if filters.get("keyword"):
         kw = filters["keyword"]
         qs = qs.filter(Q(extension__icontains=kw) | Q(name__icontains=kw))
+    kind = (filters.get("type") or "").strip().lower()
+    if kind:
+        if kind not in RECHARGE_TYPES:
+            raise BillingError("type must be recharge or correction", "type")
+        qs = qs.filter(correction=kind == "correction")
     return qs.order_by("-at", "-id")
 
 
@@ -221,7 +227,8 @@ def recharge_row(r: Recharge, tz: ZoneInfo) -> dict[str, Any]:
         "id": r.id, "at": r.at.astimezone(tz).isoformat(), "extension": r.extension,
         "name": r.name, "who": caller(r.name, r.extension), "pre_balance": fmt(r.pre_balance),
         "amount": fmt(r.amount), "post_balance": fmt(r.post_balance), "by": r.by,
-        "correction": r.correction, "reason": r.reason,
+        "correction": r.correction, "type": "correction" if r.correction else "recharge",
+        "reason": r.reason,
     }
 
 

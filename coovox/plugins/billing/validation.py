@@ -7,9 +7,11 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from coovox.storage.money import MoneyError, parse_money
+from coovox.inputs import text_problem
+from coovox.storage.money import MAX_BALANCE, MoneyError, fmt, parse_money
 
 PREFIX_RE = re.compile(r"^[0-9*#+]*$")
+EXTENSION_RE = re.compile(r"[0-9]{1,32}")
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 PAYMENT_TYPES = ("prepaid", "postpaid")
 STATUSES = ("unlocked", "locked")
@@ -38,7 +40,62 @@ def money(value: Any, field: str, *, positive: bool = False, non_negative: bool 
         raise BillingError(f"{name} must be greater than 0", field)
     if non_negative and amount < 0:
         raise BillingError(f"{name} must not be negative", field)
+    if abs(amount) > MAX_BALANCE:
+        raise BillingError(f"{name} must be at most {fmt(MAX_BALANCE)} (the largest balance)",
+                           field)
     return amount
+
+
+def text_field(value: Any, field: str, max_length: int = 255) -> str:
+    """A remark or reason: text of at most ``max_length`` characters, no control or
+    direction-changing characters (stripped of surrounding spaces)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BillingError(f"{field} must be text", field)
+    text = value.strip(" ")
+    problem = text_problem(text)
+    if problem:
+        raise BillingError(f"{field} {problem}", field)
+    text = text.strip()
+    if len(text) > max_length:
+        raise BillingError(f"{field} is longer than {max_length} characters", field)
+    return text
+
+
+def extension_key(value: Any, field: str = "extension") -> str:
+    """An extension number used as a key (path, list entry): 1 to 32 digits.  Anything else
+    names no extension: BillingError 404."""
+    text = value.strip() if isinstance(value, str) else \
+        str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if text is None:
+        raise BillingError(f"{field} must be an extension number (1 to 32 digits)", field)
+    if not EXTENSION_RE.fullmatch(text):
+        shown = text if len(text) <= 40 and not text_problem(text) else "(not a number)"
+        raise BillingError(f"no extension {shown}", field, status=404)
+    return text
+
+
+def extension_keys(values: Any, field: str = "extensions") -> list[str]:
+    """A non-empty list of extension numbers (see :func:`extension_key`)."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise BillingError(f"{field} must be a list of extension numbers", field)
+    out = [extension_key(v, field) for v in values
+           if not (isinstance(v, str) and not v.strip())]
+    if not out:
+        raise BillingError("select at least one extension", field)
+    return out
+
+
+def rate_id(value: Any) -> int:
+    """A rate id from a path: malformed -> 400, out of the id column's range -> 404."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,30}", text):
+        raise BillingError("rate id must be a whole number", "id")
+    rid = int(text)
+    if not 1 <= rid <= 2**31 - 1:
+        raise BillingError(f"no rate {text}", "id", status=404)
+    return rid
 
 
 def whole(value: Any, field: str, low: int, high: int | None = None) -> int:
@@ -49,9 +106,9 @@ def whole(value: Any, field: str, low: int, high: int | None = None) -> int:
         else:
             raise BillingError(f"{field} must be a whole number", field)
     if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"-?\d+", text):
-            raise BillingError(f"{field} must be a whole number", field)
+        text = value.strip(" ")
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+            raise BillingError(f"{field} must be a whole number (digits 0-9)", field)
         value = int(text)
     if not isinstance(value, int):
         raise BillingError(f"{field} must be a whole number", field)
@@ -82,7 +139,7 @@ def choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
 
 def time_of_day(value: Any, field: str) -> time:
     """HH:MM[:SS] or BillingError."""
-    m = TIME_RE.match(str(value or "").strip())
+    m = TIME_RE.fullmatch(str(value or "").strip())
     if not m:
         raise BillingError(f"{field} must be a time HH:MM or HH:MM:SS", field)
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
@@ -93,7 +150,7 @@ def time_of_day(value: Any, field: str) -> time:
 
 def prefix(value: Any, field: str = "prefix") -> str:
     text = str(value or "").strip()
-    if len(text) > 32 or not PREFIX_RE.match(text):
+    if len(text) > 32 or not PREFIX_RE.fullmatch(text):
         raise BillingError(f"{field} may hold only digits, *, # and + (at most 32)", field)
     return text
 
@@ -109,10 +166,7 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
     if given("active"):
         out["active"] = flag(data.get("active", True), "active")
     if given("remark"):
-        remark = str(data.get("remark") or "").strip()
-        if len(remark) > 255:
-            raise BillingError("remark is longer than 255 characters", "remark")
-        out["remark"] = remark
+        out["remark"] = text_field(data.get("remark") or "", "remark", 255)
     if given("prefix"):
         out["prefix"] = prefix(data.get("prefix", ""))
     if given("length"):
@@ -147,6 +201,10 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
             clean = sorted({str(e).strip() for e in exts if str(e).strip()})
             if not clean:
                 raise BillingError("choose at least one extension (or \"all\")", "extensions")
+            for e in clean:
+                if not EXTENSION_RE.fullmatch(e):
+                    raise BillingError("extensions must be extension numbers (1 to 32 "
+                                       "digits)", "extensions")
             if known_extensions is not None:
                 unknown = [e for e in clean if e not in known_extensions]
                 if unknown:
