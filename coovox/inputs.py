@@ -49,11 +49,23 @@ def text_problem(text: str) -> str | None:
     return None
 
 
-def scrub(text: str) -> str:
-    """``text`` with every refused character replaced by U+FFFD (for display only)."""
+def scrub(text: str, keep: str = "") -> str:
+    """``text`` with every refused character (but those in ``keep``) replaced by U+FFFD,
+    for display only."""
     if not _SUSPECT.search(text):
         return text
-    return "".join("\ufffd" if refused_char(ch) else ch for ch in text)
+    return "".join("\ufffd" if ch not in keep and refused_char(ch) else ch for ch in text)
+
+
+def for_html(value: object) -> object:
+    """Jinja's ``finalize``: text shown in a page never carries NUL, other control
+    characters (but tab and line breaks) or direction overrides -- from rows written before
+    these rules or a refused value shown again in its form.  Markup stays Markup."""
+    if isinstance(value, str):
+        clean = scrub(value, "\t\n\r")
+        if clean is not value:
+            return type(value)(clean) if type(value) is not str else clean
+    return value
 
 
 def shown(text: str, limit: int = 20) -> str:

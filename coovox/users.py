@@ -62,8 +62,21 @@ def random_password(length: int = 10) -> str:
             return pw
 
 
+def valid_username(username: object) -> bool:
+    """True when ``username`` could name a user (a lookup of anything else finds nobody,
+    without asking the database: a 300-character name must not become a database error)."""
+    return isinstance(username, str) and USERNAME_RE.fullmatch(username) is not None
+
+
+def _no_user(username: object, field: str) -> UserError:
+    from coovox.inputs import shown
+
+    name = shown(username, 64) if isinstance(username, str) else "?"
+    return UserError(f"no user named {name}", field, "not_found")
+
+
 async def create_user(username: str, password: str, role: str = ADMIN) -> User:
-    if not USERNAME_RE.match(username):
+    if not valid_username(username):
         raise UserError("use letters, digits, '.', '_' or '-' (at most 64)", "username")
     problem = password_problem(password)
     if problem:
@@ -75,6 +88,8 @@ async def create_user(username: str, password: str, role: str = ADMIN) -> User:
 
 async def set_password(username: str, password: str) -> None:
     """Change a password (strength checked); sessions of that user end (fingerprint changes)."""
+    if not valid_username(username):
+        raise _no_user(username, "username")
     problem = password_problem(password)
     if problem:
         raise UserError(f"password {problem}", "password")
@@ -116,6 +131,8 @@ async def delete_user(username: str) -> None:
     """Delete a user (and its tokens); ``admin`` cannot be deleted (manual §7.10.1)."""
     if username == "admin":
         raise UserError("the admin account cannot be deleted", "username", "forbidden")
+    if not valid_username(username):
+        raise _no_user(username, "username")
     if not await User.filter(username=username).delete():
         raise UserError(f"no user named {username!r}", "username", "not_found")
 
@@ -140,7 +157,7 @@ async def has_users() -> bool:
 
 
 async def authenticate(username: str, password: str) -> User | None:
-    user = await User.get_or_none(username=username)
+    user = await User.get_or_none(username=username) if valid_username(username) else None
     if user is None:
         verify_password(_DUMMY_HASH, password)  # same time whether the user exists or not
         return None
@@ -153,6 +170,8 @@ def token_hash(token: str) -> str:
 
 async def create_token(username: str, name: str = "") -> tuple[ApiToken, str]:
     """Create an API token for a user; returns the row and the token (shown once)."""
+    if not valid_username(username):
+        raise _no_user(username, "user")
     user = await User.get_or_none(username=username)
     if user is None:
         raise UserError(f"no user named {username!r}", "user", "not_found")
@@ -179,7 +198,20 @@ async def list_tokens(include_revoked: bool = False) -> list[ApiToken]:
     return await query.order_by("-id").prefetch_related("user")
 
 
+MAX_ID = 2**31 - 1  # the largest id an INT column holds
+
+
+def token_id(text: str) -> int:
+    """A token id from a path: ValueError unless ASCII digits (a number beyond the id
+    column's range is returned as is: it names no token)."""
+    if not re.fullmatch(r"[0-9]{1,30}", text):
+        raise ValueError("must be a whole number")
+    return int(text)
+
+
 async def revoke_token(token_id: int) -> None:
+    if not 1 <= token_id <= MAX_ID:
+        raise UserError(f"no active token with id {token_id}", "id", "not_found")
     if not await ApiToken.filter(id=token_id, revoked=False).update(revoked=True):
         raise UserError(f"no active token with id {token_id}", "id", "not_found")
 
