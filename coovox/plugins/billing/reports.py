@@ -23,7 +23,7 @@ from coovox.calls.log_api import as_datetime, raw_tuples
 from coovox.calls.models import Call
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
-from coovox.plugins.billing.validation import BillingError
+from coovox.plugins.billing.validation import EXTENSION_RE, BillingError
 from coovox.storage.money import fmt, from_units
 from coovox.workers import heavy, in_slices
 
@@ -33,6 +33,15 @@ CHUNK = 2000
 IN_CHUNK = 1000  # ids per IN (...) list
 KEYWORD_COLUMNS = ("extension", "extension_name")
 RECHARGE_TYPES = ("recharge", "correction")
+
+
+def extension_filter(value: str) -> str:
+    """An ``extension`` filter: empty (all) or an extension number, else BillingError."""
+    text = value.strip()
+    if text and not EXTENSION_RE.fullmatch(text):
+        raise BillingError("extension must be an extension number (1 to 32 digits)",
+                           "extension")
+    return text
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -77,7 +86,7 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if filters.get("keyword"):
         qs = qs.filter(KeywordQ(filters["keyword"], KEYWORD_COLUMNS))
     if filters.get("extension"):
-        qs = qs.filter(extension=filters["extension"])
+        qs = qs.filter(extension=extension_filter(filters["extension"]))
     if filters.get("status"):
         status = filters["status"].strip().lower()
         if status not in CALL_STATUSES:
@@ -322,7 +331,7 @@ class StatsQuery:
         start, end = parse_day(filters.get("from"), "from"), parse_day(filters.get("to"), "to")
         if start and end and end < start:
             raise BillingError("to must not be before from", "to")
-        return cls(start, end, (filters.get("extension") or "").strip(), by)
+        return cls(start, end, extension_filter(filters.get("extension") or ""), by)
 
 
 def _stats_sql(q: StatsQuery) -> tuple[str, list[Any]]:

@@ -190,6 +190,8 @@ async def rate_save(request: web.Request) -> web.StreamResponse:
         else:
             await services.create_rate(fields)
     except BillingError as exc:
+        if exc.status == 404:
+            raise web.HTTPNotFound() from None
         shown = {**DEFAULT_RATE, **fields, "id": rid}
         return await _rate_form(request, shown, exc.message, exc.field or "", 400)
     await flash(request, "ok", _("Rate saved."))
