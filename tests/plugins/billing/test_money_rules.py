@@ -251,3 +251,50 @@ async def test_books_after_recharges_of_many_extensions_stay_right(coovox):
     await services.correct("800", "-3", "all of it", "t", datetime.now(UTC))
     assert (await account("800")).balance == 0
     await assert_books()
+
+
+# --- PostgreSQL: the same rules through Tortoise ----------------------------------------
+
+
+@pytest.mark.postgres
+async def test_the_money_rules_on_postgresql(tmp_path, pg_url):
+    from coovox.config import load_config
+    from coovox.context import Coovox
+    from coovox.plugin_host import PluginHost
+
+    config = load_config(environ={}, data_dir=str(tmp_path / "p"), database_url=pg_url,
+                         secret_key="x")
+    app = await Coovox(config=config, plugins=PluginHost()).open(startup=False)
+    try:
+        await make_extensions("900", "901")
+        await services.recharge(["900"], "10", "t", NOON)
+        results = await asyncio.gather(*[
+            services.correct("900", "-2", f"r{i}", "t", NOON) for i in range(50)],
+            return_exceptions=True)
+        refused = [r for r in results if isinstance(r, services.BillingError)]
+        assert len(refused) == 45 and all(r.status == 409 for r in refused)
+        assert (await account("900")).balance == 0
+        await services.update_accounts(["901"], {"credit": Decimal("2")})
+        await services.correct("901", "-2", "x", "t", NOON)
+        with pytest.raises(services.BillingError) as lowered:
+            await services.update_accounts(["900", "901"], services.bulk_changes(
+                {"credit": "1", "payment_type": "postpaid"}))
+        assert lowered.value.status == 409 and (await account("900")).credit == 0
+        await services.recharge(["900"], "1", "t", NOON)
+        with pytest.raises(services.BillingError) as top:  # 900 would pass the maximum
+            await services.recharge(["901", "900"], MAX, "t", NOON)
+        assert top.value.status == 400 and top.value.field == "amount"
+        assert (await account("901")).balance == Decimal("-2")  # all or none
+        # a settlement the account cannot pay is billed until the boundary it can
+        await services.create_rate({"prefix": "9", "initial_cost": "0", "initial_time": 0,
+                                    "rate": "0.5", "unit": 6, "extensions": "all"})
+        rate = (await services.active_rules())[0].to_json()
+        await services.recharge(["901"], "3", "t", NOON)  # balance 1, credit 2: 3 available
+        await ledger.open_call("p1", "901", "Ext 901", rate)
+        assert await ledger.settle("p1", Decimal("5"), 60.0, "2026-11-20", True, 60.0) == \
+            Decimal("3")
+        assert (await account("901")).balance == Decimal("-2")
+        assert (await BillingCall.get(call_id="p1")).billed_time == 36.0  # 6 units paid
+        await assert_books()
+    finally:
+        await app.close()
