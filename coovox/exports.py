@@ -8,10 +8,10 @@ whole result set is never held in memory.  Text cells starting with ``=``, ``+``
 or ``@`` are neutralised with a leading ``'`` (no formula injection in spreadsheets).
 
 The event loop only reads the chunks (async) and sends bytes: CSV lines are formatted in
-a worker thread, chunk by chunk (the next chunk is read meanwhile); the .xlsx book is
-written by its own worker thread into a temporary file, closed (zipped) there, then sent
-in blocks read by that thread.  A 1M-row export never holds the loop for more than the
-handling of one chunk.
+the shared worker thread (:mod:`coovox.workers`), chunk by chunk, while the next chunk is
+read; the .xlsx rows are written there too, into a temporary file, which is then closed
+(zipped) and read back in blocks by an executor thread.  A 1M-row export never holds the
+loop for more than the handling of one chunk.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from coovox.calls.services import record_of
 from coovox.context import Coovox
 from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, Route
+from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import ListSpec, prepare_and_count
@@ -136,36 +137,43 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
     sort_at = keys.index(sort_field)
     past, tie = ("lte", "gte") if desc else ("gte", "lte")
 
-    def read(last: Any) -> asyncio.Task[list[Any]]:
-        page = qs
-        if last is not None:
-            key, last_id = as_datetime(last[sort_at]), last[0]
-            page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
-                             ~Q(**{sort_field: key, f"id__{tie}": last_id}))
-        return asyncio.ensure_future(raw_tuples(page.limit(EXPORT_CHUNK).values_list(*keys)))
+    async with reader() as own:  # SQLite: the chunks never queue before the calls' writes
 
-    pending = read(None)
-    try:
-        while True:
-            rows = await pending
-            if not rows:
-                return
-            # the next chunk is read while this one is converted and written
-            pending = read(rows[-1]) if len(rows) == EXPORT_CHUNK else None
-            records = await heavy(_export_records, keys, rows)  # off the loop
-            yield await _with_fields(coovox, records)
-            if pending is None:
-                return
-    finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
+        def read(last: Any) -> asyncio.Task[list[Any]]:
+            page = qs
+            if last is not None:
+                key, last_id = as_datetime(last[sort_at]), last[0]
+                page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
+                                 ~Q(**{sort_field: key, f"id__{tie}": last_id}))
+            return asyncio.ensure_future(
+                raw_tuples(page.limit(EXPORT_CHUNK).values_list(*keys), own))
+
+        pending = read(None)
+        try:
+            while True:
+                rows = await pending
+                if not rows:
+                    return
+                # the next chunk is read while this one is converted and written
+                pending = read(rows[-1]) if len(rows) == EXPORT_CHUNK else None
+                records = await heavy(_export_records, keys, rows)  # off the loop
+                yield await _with_fields(coovox, records)
+                if pending is None:
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.wait([pending])
 
 
-async def raw_tuples(query: Any) -> list[Any]:
-    """The rows of a Tortoise query as the driver returns them (no field conversion)."""
+async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
+    """The rows of a Tortoise query as the driver returns them (no field conversion);
+    through ``own`` (:func:`coovox.storage.reader.reader`) when given."""
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, params = query.query.get_parameterized_sql()
+    if own is not None:
+        return await own.fetch(sql, params)
     _, rows = await query._db.execute_query(sql, params)
     return list(rows)
 

@@ -25,6 +25,7 @@ from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
 from coovox.plugins.billing.validation import EXTENSION_RE, BillingError
 from coovox.storage.money import fmt, from_units
+from coovox.storage.reader import reader
 from coovox.workers import heavy, in_slices
 
 CALL_STATUSES = ("answered", "no answer", "busy", "failed", "refused")
@@ -213,27 +214,30 @@ async def _keyset(qs: Any, field: str, keys: tuple[str, ...]) -> AsyncIterator[l
     range (OFFSET re-read every earlier row).  The next chunk is read while the caller
     handles this one."""
     at = keys.index(field)
+    async with reader() as own:  # SQLite: a connection of its own (coovox.storage.reader)
 
-    def read(last: Any) -> asyncio.Future[list[Any]]:
-        page = qs
-        if last is not None:
-            key = as_datetime(last[at])
-            page = qs.filter(Q(**{f"{field}__lte": key}), ~Q(**{field: key, "id__gte": last[0]}))
-        return asyncio.ensure_future(raw_tuples(page.limit(CHUNK).values_list(*keys)))
+        def read(last: Any) -> asyncio.Future[list[Any]]:
+            page = qs
+            if last is not None:
+                key = as_datetime(last[at])
+                page = qs.filter(Q(**{f"{field}__lte": key}),
+                                 ~Q(**{field: key, "id__gte": last[0]}))
+            return asyncio.ensure_future(raw_tuples(page.limit(CHUNK).values_list(*keys), own))
 
-    pending = read(None)
-    try:
-        while True:
-            rows = await pending
-            if not rows:
-                return
-            pending = read(rows[-1]) if len(rows) == CHUNK else None
-            yield rows
-            if pending is None:
-                return
-    finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
+        pending = read(None)
+        try:
+            while True:
+                rows = await pending
+                if not rows:
+                    return
+                pending = read(rows[-1]) if len(rows) == CHUNK else None
+                yield rows
+                if pending is None:
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.wait([pending])
 
 
 async def _prepare_keyword(qs: Any) -> list[KeywordQ]:
