@@ -27,9 +27,7 @@ from coovox.plugins.billing.validation import (
     text_field,
     whole,
 )
-from coovox.plugins.billing.validation import (
-    rate_id as valid_rate_id,
-)
+from coovox.plugins.billing.validation import rate_id as valid_rate_id
 from coovox.storage.money import MAX_BALANCE, fmt, from_units, to_units
 
 NS = "billing"
@@ -301,7 +299,7 @@ async def _refusal(ext: str, amount: Decimal, correction: bool, db: Any) -> Bill
         return BillingError(
             f"extension {ext}: a correction of {fmt(amount)} would take the balance "
             f"{fmt(balance)} below -credit ({fmt(-credit)}); at most "
-            f"{fmt(-(balance + credit))} can be taken", "amount", status=409)
+            f"{fmt(max(balance + credit, Decimal(0)))} can be taken", "amount", status=409)
     if balance + amount > MAX_BALANCE:
         return BillingError(
             f"extension {ext}: the balance would exceed the maximum {fmt(MAX_BALANCE)} "
