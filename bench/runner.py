@@ -13,11 +13,12 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import admission, capacity, real_asterisk, reports_bench, rest_client
+from bench import admission, capacity, interference, real_asterisk, reports_bench, rest_client
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
-BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real")
+BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real",
+           "interference")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -32,6 +33,7 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
               markdown: bool = False) -> None:
     sz = Sizes.quick() if quick else Sizes()
     rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
+    isz = interference.Sizes.quick() if quick else interference.Sizes()
     if rows:
         rsz.rows = rows
     run_start = time.monotonic()
@@ -42,6 +44,7 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
         "reports": lambda: reports_bench.bench_reports(res, rsz),
         "rest": lambda: rest_client.bench_rest(res, rounds=1 if quick else 3,
                                                n=300 if quick else 3000),
+        "interference": lambda: interference.bench_interference(res, isz),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
         "real": lambda: real_asterisk.bench_real(
