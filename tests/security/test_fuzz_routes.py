@@ -46,6 +46,9 @@ PATH_ODD = ["x" * 300, "9" * 40, "a\x00b", "line\nbreak", "\u202eevil", "😀" *
             "-0", "99999999999999999999999999999999", "0", "-1", "%00", "..", "١٢"]
 # would end the fuzzing session or switch a plugin off (covered by tests/web)
 SKIP_ACTIONS = ("/sign-out", "/plugins/", "/sign-in", "/language")
+# forms that end the fuzzing user's own web session (its sessions page, "sign out
+# everywhere" on the users page); their routes' path parameters are still fuzzed
+SKIP_FORMS = re.compile(r"^/account/sessions/[0-9]+/end$|^/users/[^/]+/sessions/end$")
 SKIP_API = {("PATCH", "/api/v1/plugins/{name}"), ("DELETE", "/api/v1/tokens/{id}")}
 PASSWORD = "Fuzz-pass-123"
 URL_LIMIT = 6000  # aiohttp refuses a request line over 8190 bytes (and logs a traceback)
@@ -230,7 +233,8 @@ async def fuzz_pages(fz: Fuzzer, app, valid: dict[str, str]) -> None:
         for form in parser.forms:
             action = form["action"] or page
             form["action"] = urlsplit(action).path or page
-            if any(form["action"].startswith(s) for s in SKIP_ACTIONS):
+            if any(form["action"].startswith(s) for s in SKIP_ACTIONS) \
+                    or SKIP_FORMS.match(form["action"]):
                 continue
             if form["method"] == "post" and "csrf_token" not in form["fields"]:
                 form["fields"]["csrf_token"] = fz.client.csrf
