@@ -147,15 +147,17 @@ def _config_rows(n_ext: int) -> list[tuple[type[Model], list[dict]]]:
     ]
 
 
-def fill_sqlite(path: str, total: int, n_ext: int = 400) -> dict[str, float]:
-    """Insert into an SQLite file already migrated by the product; returns timings."""
+def fill_sqlite(path: str, total: int, n_ext: int = 400,
+                config: bool = True) -> dict[str, float]:
+    """Insert into an SQLite file already migrated by the product; returns timings.
+    ``config=False``: call records only (the extensions exist already)."""
     from coovox.calls.models import Call
     from coovox.plugins.billing.models import BillingCall
 
     t0 = time.perf_counter()
     db = sqlite3.connect(path)
     db.execute("PRAGMA synchronous=OFF")
-    for model, dicts in _config_rows(n_ext):
+    for model, dicts in _config_rows(n_ext) if config else []:
         cols, rows = rows_for(model, dicts, "sqlite")
         db.executemany(_insert_sql(model._meta.db_table, cols, "sqlite"), rows)
     for calls, bills in call_batches(total, n_ext=n_ext):

@@ -101,7 +101,7 @@ class Results:
         except (OSError, ValueError, KeyError):
             return
         by_point = {"1": "admission", "2": "admission", "3": "concurrency", "4": "cps",
-                    "5": "reports", "12.4": "real"}
+                    "5": "reports", "12.4": "real", "14": "interference"}
         kept = []
         for t in old:
             t["bench"] = t.get("bench") or by_point.get(t["point"], t["name"].split(" ")[0])

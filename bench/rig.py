@@ -46,8 +46,9 @@ class Rig:
     """One double + one measured process (+ its data dir when it is the product)."""
 
     def __init__(self, kind: str, *, n_cut: int = 0, profile: str | None = None,
-                 db_params: str = "") -> None:
+                 db_params: str = "", prepare: Any = None) -> None:
         self.kind = kind
+        self.prepare = prepare  # async fn(env): more data before the app starts
         self.db_params = db_params
         self.n_cut = n_cut
         self.profile = profile
@@ -70,6 +71,8 @@ class Rig:
             self.env["COOVOX_DATABASE_URL"] = f"sqlite://{self.tmp}/coovox.sqlite3?{self.db_params}"
         if self.kind == "product":
             await seed.seed(self.env, self.n_cut)
+        if self.prepare is not None:
+            await self.prepare(self.env)
         self.proc = AppProcess(self.kind, self.env, profile=self.profile)
         await self.proc.start()
         await wait_app(self.double)

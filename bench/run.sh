@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce every benchmark figure: bash bench/run.sh [--quick] [--only admission cps ...]
+# (--only choices: admission cps concurrency profile rest reports interference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-}"

@@ -13,11 +13,20 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import admission, capacity, decks_bench, real_asterisk, reports_bench, rest_client
+from bench import (
+    admission,
+    capacity,
+    decks_bench,
+    interference,
+    real_asterisk,
+    reports_bench,
+    rest_client,
+)
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
-BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks")
+BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks",
+           "interference")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -32,6 +41,7 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
               markdown: bool = False) -> None:
     sz = Sizes.quick() if quick else Sizes()
     rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
+    isz = interference.Sizes.quick() if quick else interference.Sizes()
     if rows:
         rsz.rows = rows
     run_start = time.monotonic()
@@ -44,6 +54,7 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
                                                n=300 if quick else 3000),
         "decks": lambda: decks_bench.bench_decks(
             res, decks_bench.Sizes.quick() if quick else decks_bench.Sizes()),
+        "interference": lambda: interference.bench_interference(res, isz),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
         "real": lambda: real_asterisk.bench_real(

@@ -14,6 +14,7 @@ from typing import Any
 from coovox.config import Config
 from coovox.plugin_host import PluginHost
 from coovox.storage import db
+from coovox.storage.files import FILE_MODE, private_dir, tighten
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +48,19 @@ class Coovox:
             return _derive(self.config.secret_key)
         path = self.config.data_path / "secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            private_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_hex(32))
+        else:
+            tighten(path)
         return _derive(path.read_text().strip())
 
     async def open(self, *, migrate: bool = True, startup: bool = True) -> Coovox:
         """Open the database (applying migrations), apply plugin states, run start-up hooks."""
         from coovox.models import PluginState
 
-        self.config.data_path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.config.data_path)
         specs = self.plugins.call_all_plugins("coovox_models")
         await db.open_db(self.config.database_url, specs, migrate=migrate)
         states = {row.name: row.enabled for row in await PluginState.all()}

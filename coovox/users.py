@@ -43,10 +43,6 @@ class UserError(ValueError):
         self.code = code
 
 
-def _no_user(username: str) -> Msg:
-    return Msg("no user named %(name)s", name=repr(username))
-
-
 class PasswordHashBusy(Exception):
     """Too many password hashes are running or waiting; try again in a moment."""
 
@@ -149,8 +145,22 @@ def random_password(length: int = 10) -> str:
             return pw
 
 
+def valid_username(username: object) -> bool:
+    """True when ``username`` could name a user (a lookup of anything else finds nobody,
+    without asking the database: a 300-character name must not become a database error)."""
+    return isinstance(username, str) and USERNAME_RE.fullmatch(username) is not None
+
+
+def _no_user(username: object, field: str) -> UserError:
+    """The error for a user that does not exist (or whose name cannot exist)."""
+    from coovox.inputs import shown
+
+    name = shown(username, USERNAME_MAX) if isinstance(username, str) else "?"
+    return UserError(Msg("no user named %(name)s", name=name), field, "not_found")
+
+
 async def create_user(username: str, password: str, role: str = ADMIN) -> User:
-    if not USERNAME_RE.match(username):
+    if not valid_username(username):
         raise UserError("use letters, digits, '.', '_' or '-' (at most 64)", "username")
     problem = password_problem(password)
     if problem:
@@ -166,17 +176,19 @@ async def create_user(username: str, password: str, role: str = ADMIN) -> User:
 
 async def set_password(username: str, password: str) -> None:
     """Change a password (strength checked); every web session of that user ends."""
+    if not valid_username(username):
+        raise _no_user(username, "username")
     problem = password_problem(password)
     if problem:
         raise UserError(Msg("%(field)s %(problem)s", field=Field("password"),
                             problem=Msg(problem)),
                         "password")
-    user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
+    user = await User.get_or_none(username=username)
     if user is None:
-        raise UserError(_no_user(username), "username", "not_found")
+        raise _no_user(username, "username")
     new_hash = await hash_password(password)
     if not await User.filter(id=user.id).update(password_hash=new_hash):
-        raise UserError(_no_user(username), "username", "not_found")
+        raise _no_user(username, "username")
     await end_sessions(user.id)
 
 
@@ -240,12 +252,14 @@ async def delete_user(username: str) -> None:
     §7.10.1)."""
     if username == "admin":
         raise UserError("the admin account cannot be deleted", "username", "forbidden")
-    user = await User.get_or_none(username=username) if len(username) <= USERNAME_MAX else None
+    if not valid_username(username):
+        raise _no_user(username, "username")
+    user = await User.get_or_none(username=username)
     if user is None:
-        raise UserError(_no_user(username), "username", "not_found")
+        raise _no_user(username, "username")
     await end_sessions(user.id)  # also cascades; said here for databases without foreign keys
     if not await User.filter(id=user.id).delete():
-        raise UserError(_no_user(username), "username", "not_found")
+        raise _no_user(username, "username")
 
 
 async def list_users() -> list[User]:
@@ -272,9 +286,8 @@ async def authenticate(username: str, password: str) -> User | None:
 
     Raises :class:`PasswordHashBusy` when too many checks are waiting already.
     """
-    user = None
-    if 0 < len(username) <= USERNAME_MAX:  # a longer name cannot exist (and the ORM refuses it)
-        user = await User.get_or_none(username=username)
+    # a name that cannot exist is not looked up (the ORM would refuse a longer one)
+    user = await User.get_or_none(username=username) if valid_username(username) else None
     if user is None:
         await verify_password(_DUMMY_HASH, password)  # same time whether the user exists
         return None
@@ -287,9 +300,11 @@ def token_hash(token: str) -> str:
 
 async def create_token(username: str, name: str = "") -> tuple[ApiToken, str]:
     """Create an API token for a user; returns the row and the token (shown once)."""
+    if not valid_username(username):
+        raise _no_user(username, "user")
     user = await User.get_or_none(username=username)
     if user is None:
-        raise UserError(_no_user(username), "user", "not_found")
+        raise _no_user(username, "user")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = await ApiToken.create(user=user, name=name, token_hash=token_hash(token),
                                 prefix=token[:10])
@@ -313,7 +328,20 @@ async def list_tokens(include_revoked: bool = False) -> list[ApiToken]:
     return await query.order_by("-id").prefetch_related("user")
 
 
+MAX_ID = 2**31 - 1  # the largest id an INT column holds
+
+
+def token_id(text: str) -> int:
+    """A token id from a path: ValueError unless ASCII digits (a number beyond the id
+    column's range is returned as is: it names no token)."""
+    if not re.fullmatch(r"[0-9]{1,30}", text):
+        raise ValueError("must be a whole number")
+    return int(text)
+
+
 async def revoke_token(token_id: int) -> None:
+    if not 1 <= token_id <= MAX_ID:
+        raise UserError(Msg("no active token with id %(id)s", id=token_id), "id", "not_found")
     if not await ApiToken.filter(id=token_id, revoked=False).update(revoked=True):
         raise UserError(Msg("no active token with id %(id)s", id=token_id), "id", "not_found")
 

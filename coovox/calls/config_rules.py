@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from coovox.inputs import shown, text_problem
 from coovox.messages import Msg
 
 DEFAULT_PERMISSION = "DialPlan1"
@@ -18,6 +19,7 @@ _DIAL_CHARS = re.compile(r"^[0-9*#+]*$")
 _PIN = re.compile(r"^[0-9]{1,16}$")
 _TECH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*/\S+$")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
 
 
 class ConfigError(Exception):
@@ -64,18 +66,21 @@ def clean_name(value: Any, field: str = "name") -> str:
     """A configuration name: 1-64 characters, no '/', no surrounding spaces."""
     if not isinstance(value, str) or not value.strip():
         raise Invalid("is required", field)
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(problem, field)
     value = value.strip()
     if len(value) > 64:
         raise Invalid("must be at most 64 characters", field)
-    if "/" in value or any(ord(c) < 32 for c in value):
-        raise Invalid("must not contain '/' or control characters", field)
+    if "/" in value:
+        raise Invalid("must not contain '/'", field)
     return value
 
 
 def clean_number(value: Any, field: str = "number") -> str:
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not _NUMBER.match(value.strip()):
+        value = str(value) if 0 <= value < 10**32 else None
+    if not isinstance(value, str) or not _NUMBER.fullmatch(value.strip()):
         raise Invalid("must be 1 to 32 digits", field)
     return value.strip()
 
@@ -85,6 +90,9 @@ def clean_text(value: Any, field: str, max_length: int = 128) -> str:
         return ""
     if not isinstance(value, str):
         raise Invalid("must be text", field)
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(problem, field)
     value = value.strip()
     if len(value) > max_length:
         raise Invalid(Msg("must be at most %(n)s characters", n=max_length), field)
@@ -110,10 +118,9 @@ def clean_int(value: Any, field: str, low: int, high: int | None = None,
     if isinstance(value, bool):
         raise Invalid("must be a whole number", field)
     if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise Invalid("must be a whole number", field) from None
+        if not _WHOLE.fullmatch(value.strip(" ")):
+            raise Invalid("must be a whole number (digits 0-9)", field)
+        value = int(value.strip(" "))
     if not isinstance(value, int):
         raise Invalid("must be a whole number", field)
     if value < low or (high is not None and value > high):
@@ -129,7 +136,7 @@ def clean_int(value: Any, field: str, low: int, high: int | None = None,
 def clean_dial_chars(value: Any, field: str) -> str:
     """A prefix or prepended prefix: digits, '*', '#', '+' (may be empty)."""
     value = clean_text(value, field, 32)
-    if not _DIAL_CHARS.match(value):
+    if not _DIAL_CHARS.fullmatch(value):
         raise Invalid("may contain only digits, '*', '#' and '+'", field)
     return value
 
@@ -137,6 +144,9 @@ def clean_dial_chars(value: Any, field: str) -> str:
 def clean_pattern(value: Any, field: str = "pattern") -> str:
     if not isinstance(value, str) or not value.strip():
         raise Invalid("is required (e.g. 'X.' or '1NXXNXXXXXX')", field)
+    problem = text_problem(value)
+    if problem:
+        raise Invalid(problem, field)
     value = value.strip()
     if len(value) > 64:
         raise Invalid("must be at most 64 characters", field)
@@ -154,7 +164,7 @@ def clean_dial_string(value: Any, field: str = "dial_string") -> str:
         raise Invalid("is required (e.g. PJSIP/{number}@carrier)", field)
     if "{number}" not in value:
         raise Invalid("must contain {number} where the dialled number goes", field)
-    if not _TECH.match(value):
+    if not _TECH.fullmatch(value):
         raise Invalid("must start with a channel technology, e.g. PJSIP/{number}@carrier",
                       field)
     return value
@@ -187,9 +197,10 @@ def clean_pins(value: Any, field: str = "pins") -> list[str]:
         raise Invalid("must be a list of PINs", field)
     out: list[str] = []
     for pin in value:
-        if not isinstance(pin, str) or not _PIN.match(pin):
+        if not isinstance(pin, str) or not _PIN.fullmatch(pin):
             raise Invalid(Msg("%(pin)s is not a PIN of 1 to 16 digits (send PINs as strings)",
-                              pin=repr(pin)), field)
+                              pin=shown(pin) if isinstance(pin, str) else repr(pin)[:20]),
+                          field)
         if pin in out:
             raise Invalid(Msg("PIN %(pin)s is listed twice", pin=pin), field)
         out.append(pin)
@@ -213,7 +224,7 @@ def clean_condition(value: Any, field: str = "condition") -> dict[str, Any] | No
     start, end = value.get("start", "00:00"), value.get("end", "23:59")
     for t, problem in ((start, Msg("start must be a time HH:MM")),
                        (end, Msg("end must be a time HH:MM"))):
-        if not isinstance(t, str) or not _TIME.match(t):
+        if not isinstance(t, str) or not _TIME.fullmatch(t):
             raise Invalid(problem, field)
     if start == end:
         raise Invalid("start and end must differ", field)

@@ -18,6 +18,7 @@ from tortoise.models import Model
 from coovox.calls import config_rules as r
 from coovox.calls.config_rules import DEFAULT_PERMISSION, ConfigError, Conflict, Invalid, NotFound
 from coovox.calls.models import DialPermission, DialRule, Extension, PinSet, Trunk
+from coovox.inputs import shown, text_problem
 from coovox.messages import Field, Joined, Msg
 
 __all__ = ["ConfigError", "Conflict", "Invalid", "NotFound", "KINDS", "Kind", "get", "create",
@@ -212,10 +213,22 @@ def serialize(kind: Kind, obj: Model) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in kind.fields}
 
 
+def valid_key(kind: Kind, key: Any) -> str:
+    """A key from a path: longer than its column, or holding control characters, it names
+    nothing (NotFound) -- never a database error."""
+    limit = kind.model._meta.fields_map[kind.key].max_length
+    if not isinstance(key, str) or len(key) > limit or text_problem(key):
+        shown_key = shown(key) if isinstance(key, str) else "?"
+        raise NotFound(Msg("no %(kind)s %(key)s", kind=Msg(kind.name), key=shown_key),
+                       kind.key)
+    return key
+
+
 async def get(kind: Kind, key: str) -> Model:
+    key = valid_key(kind, key)
     obj = await kind.model.get_or_none(**{kind.key: key})
     if obj is None:
-        raise NotFound(Msg("no %(kind)s %(key)s", kind=Msg(kind.name), key=repr(key)),
+        raise NotFound(Msg("no %(kind)s %(key)s", kind=Msg(kind.name), key=shown(key)),
                        kind.key)
     return obj
 

@@ -69,7 +69,7 @@ class CallFlow:
         call, ctl = self.call, self.ctl
         try:  # a reset connection is retried; a database that stays away refuses the call
             config = await services.with_retry("reading the outbound configuration",
-                                               ctl.config.get)
+                                               lambda: ctl.config.get(call.extension))
         except services.DB_ERRORS as exc:
             log.error("call %s: extension %s not looked up (%s)", call.id, call.extension, exc)
             call.info = self._info(None)

@@ -69,6 +69,8 @@ class _KeywordCriterion(Criterion):
         self.q, self.table = q, table
 
     def get_sql(self, ctx: SqlContext) -> str:
+        if self.q.matches_nothing:
+            return "1 = 0"
         quote = ctx.quote_char or '"'
         table = f"{quote}{self.table}{quote}"
         if _dialect(ctx) == "sqlite" and self.q.uses_fts and not (
@@ -106,6 +108,12 @@ class KeywordQ(Q):
         return True
 
     @property
+    def matches_nothing(self) -> bool:
+        """A keyword holding NUL finds nothing (no stored name or number holds one; FTS5
+        and C strings end at a NUL)."""
+        return "\x00" in self.value
+
+    @property
     def uses_fts(self) -> bool:
         return self.indexed and len(self.value) >= TRIGRAM
 
@@ -122,6 +130,9 @@ class KeywordQ(Q):
         """Count the matches in the FTS index (SQLite, keywords of 3+ characters); without
         the index (an SQLite too old for trigrams) the filter becomes ``LIKE``."""
         db = connections.get("default")
+        if self.matches_nothing:
+            self.matches = 0 if db.capabilities.dialect == "sqlite" else None
+            return
         if db.capabilities.dialect != "sqlite" or not self.uses_fts:
             return
         if not await _has_fts(db):

@@ -23,9 +23,11 @@ from coovox.context import Coovox
 from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
 from coovox.messages import Msg
+from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import ListSpec, prepare_and_count
+from coovox.workers import heavy, in_slices
 
 EXPORT_CHUNK = 5000
 STATUSES = (causes.ACTIVE, *causes.END_STATUSES)
@@ -136,40 +138,48 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
     sort_at = keys.index(sort_field)
     past, tie = ("lte", "gte") if desc else ("gte", "lte")
 
-    def read(last: Any) -> asyncio.Task[list[Any]]:
-        page = qs
-        if last is not None:
-            key, last_id = _as_datetime(last[sort_at]), last[0]
-            page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
-                             ~Q(**{sort_field: key, f"id__{tie}": last_id}))
-        return asyncio.ensure_future(raw_tuples(page.limit(EXPORT_CHUNK).values_list(*keys)))
+    async with reader() as own:  # SQLite: the chunks never queue before the calls' writes
 
-    pending = read(None)
-    try:
-        while True:
-            rows = await pending
-            if not rows:
-                return
-            # the next chunk is read while this one is converted and written
-            pending = read(rows[-1]) if len(rows) == EXPORT_CHUNK else None
-            yield await _with_fields(coovox, [_export_record(keys, row) for row in rows])
-            if pending is None:
-                return
-    finally:
-        if pending is not None and not pending.done():
-            pending.cancel()
+        def read(last: Any) -> asyncio.Task[list[Any]]:
+            page = qs
+            if last is not None:
+                key, last_id = as_datetime(last[sort_at]), last[0]
+                page = qs.filter(Q(**{f"{sort_field}__{past}": key}),
+                                 ~Q(**{sort_field: key, f"id__{tie}": last_id}))
+            return asyncio.ensure_future(
+                raw_tuples(page.limit(EXPORT_CHUNK).values_list(*keys), own))
+
+        pending = read(None)
+        try:
+            while True:
+                rows = await pending
+                if not rows:
+                    return
+                # the next chunk is read while this one is converted and written
+                pending = read(rows[-1]) if len(rows) == EXPORT_CHUNK else None
+                records = await heavy(_export_records, keys, rows)  # off the loop
+                yield await _with_fields(coovox, records)
+                if pending is None:
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.wait([pending])
 
 
-async def raw_tuples(query: Any) -> list[Any]:
-    """The rows of a Tortoise query as the driver returns them (no field conversion)."""
+async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
+    """The rows of a Tortoise query as the driver returns them (no field conversion);
+    through ``own`` (:func:`coovox.storage.reader.reader`) when given."""
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, params = query.query.get_parameterized_sql()
+    if own is not None:
+        return await own.fetch(sql, params)
     _, rows = await query._db.execute_query(sql, params)
     return list(rows)
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def as_datetime(value: Any) -> datetime | None:
     """A stored time (text on SQLite, datetime on PostgreSQL) as Tortoise reads it (UTC)."""
     if value is None:
         return None
@@ -184,7 +194,7 @@ def _iso(value: Any) -> str:
     if type(value) is str and len(value) in (25, 32) and value[10] == " " \
             and value.endswith("+00:00"):
         return value[:10] + "T" + value[11:]
-    return _as_datetime(value).isoformat()  # type: ignore[union-attr]
+    return as_datetime(value).isoformat()  # type: ignore[union-attr]
 
 
 def _round3(value: float) -> float:
@@ -199,6 +209,10 @@ def _export_record(keys: list[str], row: Any) -> dict[str, Any]:
     """One stored row as :func:`record_of` shows it (times in ISO 8601, seconds rounded)."""
     return {k: v if v is None or k not in _CONVERT else _CONVERT[k](v)
             for k, v in zip(keys, row, strict=True)}
+
+
+def _export_records(keys: list[str], rows: list[Any]) -> list[dict[str, Any]]:
+    return [_export_record(keys, row) for part in in_slices(rows) for row in part]
 
 
 async def _with_fields(coovox: Coovox, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import BinaryIO
+
 from aiohttp import web
 
 from coovox.calls import config_csv
@@ -29,6 +32,15 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _read(file: BinaryIO, chunk: int = 1 << 20) -> bytes:
+    """The uploaded file (at most MAX_UPLOAD + 1 bytes), read in chunks in a worker thread."""
+    file.seek(0)
+    out = bytearray()
+    while len(out) <= MAX_UPLOAD and (block := file.read(min(chunk, MAX_UPLOAD + 1 - len(out)))):
+        out += block
+    return bytes(out)
+
+
 async def import_csv(request: web.Request) -> web.Response:
     """Import a CSV file: all lines or none; the errors are shown with their line."""
     spec = SPEC_BY_SEGMENT["extensions"]
@@ -37,7 +49,7 @@ async def import_csv(request: web.Request) -> web.Response:
     if upload is None or isinstance(upload, str) or not getattr(upload, "file", None):
         return await render_list(request, spec, 400,
                                  import_errors=[_("Choose a CSV file to import.")])
-    data = upload.file.read(MAX_UPLOAD + 1)
+    data = await asyncio.to_thread(_read, upload.file)
     if len(data) > MAX_UPLOAD:
         return await render_list(request, spec, 400,
                                  import_errors=[_("The file is larger than 10 MB.")])

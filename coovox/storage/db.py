@@ -14,6 +14,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 
 from coovox.hooktypes import ModelSpec
 from coovox.storage.checkpoint import Checkpointer
+from coovox.storage.files import private_dir, private_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def normalise_url(url: str) -> str:
     if url.startswith("sqlite://"):
         path = url[len("sqlite://"):].split("?", 1)[0]
         if path not in (":memory:", ""):
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(path).expanduser().parent)
         if "busy_timeout" not in url:
             url += ("&" if "?" in url else "?") + "busy_timeout=10000"
         # WAL + NORMAL: no fsync per commit, survives a process crash; a power loss may
@@ -82,6 +83,9 @@ async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
     # PostgreSQL one would reuse SQLite's INSERT statements (tests open both in one process).
     EXECUTOR_CACHE.clear()
     try:
+        sqlite_file = _sqlite_path(url)
+        if sqlite_file is not None:
+            private_sqlite(sqlite_file)  # 0600 before SQLite creates or opens anything
         if migrate:
             async with _migration_lock(url):
                 await tortoise_migrate(config=config)
@@ -89,6 +93,8 @@ async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
         await Tortoise.init(config=config)
         await connections.get("default").execute_query("SELECT 1")
         await _start_checkpoints(url)
+        if sqlite_file is not None:
+            private_sqlite(sqlite_file)  # -wal and -shm exist now
     except (OSError, ConnectionError) as exc:
         raise DatabaseError(f"database {safe_url(url)}: cannot connect ({exc})") from None
     except Exception as exc:
@@ -145,6 +151,14 @@ async def _start_checkpoints(url: str) -> None:
         _checkpointer.stop()
     _checkpointer = Checkpointer(str(Path(path).expanduser()))
     _checkpointer.start()
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None: PostgreSQL or an in-memory database)."""
+    if dialect_of(url) != "sqlite":
+        return None
+    path = url[len("sqlite://"):].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path).expanduser()
 
 
 def checkpointer() -> Checkpointer | None:

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 
 from coovox.context import Coovox
 from coovox.hooktypes import MenuItem, Role, Route, StaticDir
+from coovox.inputs import for_html
 from coovox.users import PasswordHashBusy
 from coovox.web import errors as web_errors
 from coovox.web.guard import APP_MAX_BODY, SESSION_COOKIE, setup_guard, too_large
@@ -92,6 +93,7 @@ def setup_templates(app: web.Application, coovox: Coovox) -> None:
         autoescape=jinja2.select_autoescape(["html", "xml"], default=True),
         context_processors=[template_context],
         enable_async=False,
+        finalize=for_html,
     )
     env.globals["static"] = lambda path: f"/static/{path}"
     labels = {role.name: role.label for found in coovox.plugins.call_all_plugins("coovox_roles")

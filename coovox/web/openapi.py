@@ -91,7 +91,12 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "CooVox ARI API", "version": __version__,
                  "description": "Errors: {\"error\": {\"code\", \"message\", \"field\"}}. "
-                                "Money as strings with 4 decimals, times ISO 8601."},
+                                "Money as strings with 4 decimals, times ISO 8601. Money "
+                                "input: ASCII digits, an optional sign, a digit before the "
+                                "point, at most 4 decimals (no exponent, no underscores). "
+                                "The largest balance (and credit, amount, rate) is "
+                                "1000000000.0000: more is a 400 naming the field. A change "
+                                "that would leave a balance below -credit is a 409."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": dict(sorted(paths.items())),

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from coovox.messages import Msg
 from coovox.web.errors import ApiError
 
 PER_PAGE_CHOICES: tuple[int, ...] = (10, 20, 50, 100)
@@ -286,7 +287,25 @@ class ListSpec:
 
     @staticmethod
     def equals_filter(field_name: str) -> FilterFn:
-        return lambda qs, value: qs.filter(**{field_name: value})
+        """An "equals" filter; a value longer than the column is refused (ValueError), not
+        handed to the database."""
+        def apply(qs: Any, value: str) -> Any:
+            limit = _max_length(qs.model, field_name)
+            if limit is not None and len(value) > limit:
+                raise ValueError(Msg("must be at most %(n)s characters", n=limit))
+            return qs.filter(**{field_name: value})
+        return apply
+
+
+def _max_length(model: Any, path: str) -> int | None:
+    """``max_length`` of the text column ``path`` (``name`` or ``user__username``)."""
+    *relations, name = path.split("__")
+    for rel in relations:
+        field = model._meta.fields_map.get(rel)
+        model = getattr(field, "related_model", None)
+        if model is None:
+            return None
+    return getattr(model._meta.fields_map.get(name), "max_length", None)
 
 
 async def prepare_and_count(queryset: Any) -> int | None:

@@ -22,6 +22,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 FORM_EXPIRED = "The form has expired or was not sent by this site: reload the page and try again."
+NEXT_MAX = 2000  # characters of the page to return to after signing in (see access_middleware)
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
 
 
@@ -156,8 +157,11 @@ async def access_middleware(request: web.Request, handler):
     if principal is None:
         if route.api:
             return json_error(401, "sign in or send an API token (Authorization: Bearer ...)")
+        # back to this page after signing in -- unless its address is too long to carry
+        # (a Location header over aiohttp's 8 KiB line limit breaks the client)
+        target = request.path_qs if len(request.path_qs) <= NEXT_MAX else request.path
         raise web.HTTPFound(request.app.router["sign_in"].url_for().with_query(
-            next=request.path_qs))
+            next=target[:NEXT_MAX]))
     request[USER_KEY] = principal  # also for the 403 page's layout
     if not principal.may(route.roles):
         if route.api:

@@ -123,6 +123,8 @@ async def own_session_end(request: web.Request) -> web.Response:
         session_id = int(request.match_info["id"])
     except ValueError:
         raise web.HTTPNotFound() from None
+    if not 1 <= session_id <= users.MAX_ID:  # beyond the id column: names no session
+        raise web.HTTPNotFound()
     if not await WebSession.filter(id=session_id, user_id=me.id).delete():
         raise web.HTTPNotFound()
     if session_id == me.session_id:

@@ -75,7 +75,8 @@ class SignInThrottle:
         return math.ceil(fails[0] + self.window - self.clock())
 
     def _delay_for(self, n: int) -> float:
-        return 0.0 if n < self.free else min(self.cap, self.base * 2 ** (n - self.free))
+        # the exponent is bounded: 2 ** 1100 would overflow a float (OverflowError)
+        return 0.0 if n < self.free else min(self.cap, self.base * 2 ** min(n - self.free, 40))
 
     def begin(self, username: str, ip: str) -> Attempt:
         """Reserve an attempt or raise :class:`Throttled` (no ``await``: atomic)."""

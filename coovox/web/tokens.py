@@ -52,7 +52,7 @@ async def tokens_create(request: web.Request) -> web.Response:
 
 async def tokens_revoke(request: web.Request) -> web.Response:
     try:
-        await users.revoke_token(int(request.match_info["id"]))
+        await users.revoke_token(users.token_id(request.match_info["id"]))
     except (ValueError, UserError):
         raise web.HTTPNotFound() from None
     raise web.HTTPFound(request.app.router["tokens"].url_for())
@@ -80,7 +80,7 @@ async def api_tokens_create(request: web.Request) -> web.Response:
 
 async def api_tokens_delete(request: web.Request) -> web.Response:
     try:
-        token_id = int(request.match_info["id"])
+        token_id = users.token_id(request.match_info["id"])
     except ValueError:
         raise ApiError(400, "must be a whole number", "id") from None
     try:

@@ -75,3 +75,20 @@ async def test_decks_benchmark_runs_with_tiny_sizes(tmp_path):
     assert data["apply"]["version"] and data["dry_run"]["added"] == 300
     assert data["re_import_dry_run"]["changed"] == 300
     assert data["admission_with_deck"][0]["count"] == 20
+
+
+async def test_interference_benchmark_runs_with_tiny_sizes(tmp_path):
+    from bench import interference
+
+    res = Results(out_dir=tmp_path, mode="smoke")
+    sz = interference.Sizes(calls=4, call_rate=10, background=2, signins_per_s=2, rows=300,
+                            import_lines=50, import_after_s=0.2, export_timeout=60)
+    await interference.bench_interference(res, sz)
+    variants = json.loads((tmp_path / "interference.json").read_text())["variants"]
+    assert set(variants) == {"with sign-ins", "without sign-ins"}
+    for data in variants.values():
+        assert data["cutoff"]["calls"] == 4 and data["admission"]["count"] == 4
+        assert data["import"]["ok"] and data["export"]["complete"]
+        assert data["healthz"]["latency"]["count"] > 0
+    assert variants["with sign-ins"]["signins"]["completed"] > 0
+    assert "| 14 |" in res.table()

@@ -84,3 +84,25 @@ async def test_a_disabled_trunk_is_not_dialled_by_the_next_call(app, double):
     rows = await finished(count=2)
     second = next(r for r in rows if r.id != first.id)
     assert (second.status, second.reason) == ("refused", "no route")
+
+
+async def test_a_large_table_of_extensions_is_looked_up_per_call(coovox, monkeypatch):
+    """Beyond FULL_MAX extensions (a large CSV import) the snapshot does not re-read them
+    all every TTL: each calling extension is read on its own, with the same rules."""
+    await _seed()
+    await Extension.create(number="101", name="Bob")
+    monkeypatch.setattr(config_cache, "FULL_MAX", 1)
+    clock = Clock()
+    cache = ConfigCache(clock=clock, ttl=2.0)
+    snap = await cache.get("100")
+    assert snap.partial and list(snap.extensions) == ["100"] and "pstn" in snap.trunks
+    assert (await cache.get("999")).extensions == {}
+    ext = await Extension.get(number="100")
+    ext.name = "Alice B."
+    await ext.save()  # this process: at once
+    assert (await cache.get("100")).extensions["100"].name == "Alice B."
+    await Extension.filter(number="100").update(enabled=False)  # another node: after the TTL
+    clock.now += 1.9
+    assert (await cache.get("100")).extensions["100"].enabled
+    clock.now += 0.2
+    assert not (await cache.get("100")).extensions["100"].enabled

@@ -191,3 +191,16 @@ def test_trusted_proxies_setting(tmp_path):
     assert load_config(environ={}, data_dir=str(tmp_path / "x")).trusted_proxies == ()
     with pytest.raises(ConfigError, match="trusted_proxies"):
         load_config(environ={"COOVOX_TRUSTED_PROXIES": "proxy.example"}, data_dir=str(tmp_path))
+
+
+async def test_thousands_of_failures_wait_the_cap_and_never_overflow():
+    """A throttle configured with high limits (or counting for a long time) must not turn
+    a long run of failures into an OverflowError (a 500): the delay stays at its cap."""
+    throttle = SignInThrottle(per_address=5000, per_user=5000, concurrent=5000,
+                              sleep=lambda _s: asyncio.sleep(0))
+    for _ in range(1100):
+        attempt = throttle.begin("admin", "192.0.2.9")
+        throttle.finish(attempt, failed=True, succeeded=False)
+    attempt = throttle.begin("admin", "192.0.2.9")
+    assert await throttle.wait(attempt) == throttle.cap
+    throttle.finish(attempt, failed=True, succeeded=False)

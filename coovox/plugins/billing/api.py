@@ -23,7 +23,7 @@ TAGS = ["billing"]
 PAGING = ListSpec(sortable={"default": "pk"}, default_sort="default",
                   filters={k: (lambda qs, v: qs) for k in (
                       "number", "status", "payment_type", "enabled", "from", "to", "keyword",
-                      "extension", "extensions", "by")})
+                      "extension", "extensions", "by", "type")})
 
 
 def group_query(query: Any) -> Any:
@@ -45,7 +45,7 @@ CALL_COLUMNS = [Column("started_at", "Start Time"), Column("caller", "Call From"
 RECHARGE_COLUMNS = [Column("at", "Time"), Column("who", "Extension"),
                     Column("pre_balance", "Pre-balance"), Column("amount", "Recharge Amount"),
                     Column("post_balance", "Post-balance"), Column("by", "By"),
-                    Column("reason", "Reason")]
+                    Column("reason", "Reason"), Column("type", "Type")]
 STATS_COLUMNS = [Column("period", "Date"), Column("extension", "Extension"),
                  Column("calls", "Calls"), Column("talk", "Total Call Time"),
                  Column("average", "Average Call Time"), Column("cost", "Total Cost")]
@@ -253,6 +253,11 @@ DATE_PARAMS = [_q("from", "first day YYYY-MM-DD (PBX time zone)"),
 FORMAT = _q("format", "csv or xlsx: download all matching rows")
 
 
+CONFLICT = {"409": {"description": "the balance would go below -credit; nothing changed",
+                    "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Error"}}}}}
+
+
 def _body(desc: str) -> dict[str, Any]:
     return {"required": True, "description": desc,
             "content": {"application/json": {"schema": {"type": "object"}}}}
@@ -280,22 +285,27 @@ def routes() -> list[Route]:
                       _q("status", "unlocked or locked"),
                       _q("payment_type", "prepaid or postpaid"), *PAGE_PARAMS]),
         r("POST", "/accounts:bulk-edit", bulk_edit, "api_billing_bulk_edit",
-          "Set the given fields on many accounts",
-          requestBody=_body("extensions + enabled/credit/status/payment_type")),
+          "Set the given fields on many accounts (all or none)",
+          requestBody=_body("extensions + enabled/credit/status/payment_type"),
+          responses={"200": {"description": "updated"}, **CONFLICT}),
         r("GET", "/accounts/{extension}", get_account, "api_billing_account",
           "One extension's account", parameters=[_path("extension")]),
         r("PATCH", "/accounts/{extension}", patch_account, "api_billing_account_patch",
           "Edit one extension's account", parameters=[_path("extension")],
-          requestBody=_body("enabled, credit, status, payment_type")),
+          requestBody=_body("enabled, credit, status, payment_type"),
+          responses={"200": {"description": "the account"}, **CONFLICT}),
         r("GET", "/recharges", list_recharges, "api_billing_recharges", "Recharge history",
           parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),
-                      FORMAT, *PAGE_PARAMS]),
+                      _q("type", "recharge or correction (empty: both)"), FORMAT,
+                      *PAGE_PARAMS]),
         r("POST", "/recharges", post_recharge, "api_billing_recharge",
           "Recharge one or many extensions (all or none)",
           requestBody=_body('{"extensions": [...], "amount": "10.0000"}')),
         r("POST", "/corrections", post_correction, "api_billing_correction",
-          "Correct one extension's balance, with a reason",
-          requestBody=_body('{"extension": "100", "amount": "-5.0000", "reason": "..."}')),
+          "Correct one extension's balance, with a reason (not a recharge: it does not "
+          "count in total recharges)",
+          requestBody=_body('{"extension": "100", "amount": "-5.0000", "reason": "..."}'),
+          responses={"201": {"description": "the history row"}, **CONFLICT}),
         r("GET", "/rates", list_rates, "api_billing_rates", "Billing rates",
           parameters=PAGE_PARAMS),
         r("POST", "/rates", post_rate, "api_billing_rate_create", "Add a rate",

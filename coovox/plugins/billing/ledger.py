@@ -12,6 +12,7 @@ Tortoise transaction) the same statements go through Tortoise.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -41,8 +42,12 @@ PAY = ("UPDATE billing_account SET balance = balance - ? "
        "WHERE extension = ? AND balance - ? >= -credit")
 MARK_SETTLED = ("UPDATE billing_call SET settled = ?, talk_time = ?, billed_time = ?, "
                 "local_date = ?, answered = ? WHERE call_id = ? AND settled = ? "
-                "RETURNING extension, charged")
+                "RETURNING extension, charged, rate")
 DEBIT = "UPDATE billing_account SET balance = balance - ? WHERE extension = ?"
+AVAILABLE = "SELECT balance + credit AS available FROM billing_account WHERE extension = ?"
+SET_BILLED = "UPDATE billing_call SET billed_time = ? WHERE call_id = ?"
+CUT_BILLED_TIME = ("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND "
+                   "(billed_talk_time IS NULL OR billed_talk_time > ?)")
 SET_COST = "UPDATE billing_call SET cost = ?, charged = ? WHERE call_id = ?"
 BILLED_TIME = ("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND "
                "billed_talk_time > ?")
@@ -164,19 +169,56 @@ async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> Cha
 # --- settlement ------------------------------------------------------------------------------
 
 
+def affordable_cost(rate: Any, cost_units: int, charged: int, available: int,
+                    billed: float) -> tuple[int, float]:
+    """(cost, billed time) a settlement may take when its difference ``cost - charged``
+    exceeds what the account has left (``available`` = balance + credit): the call is billed
+    as if it ended at the first boundary the money cannot pay (billing.md: a call cut for
+    lack of money at boundary b is billed as if it ended at b), so the balance never goes
+    below -credit and the cost stays the formula of the billed time."""
+    budget = charged + max(0, available)
+    if isinstance(rate, str | bytes):
+        rate = json.loads(rate)
+    if not rate:
+        return min(cost_units, budget), billed
+    rule = RateRule.from_json(rate)
+    total = 0
+    for due in live_charges(rule, billed):
+        total += to_units(due.amount)
+        if total > budget:
+            billed = due.at
+            break
+    return to_units(cost(rule, billed)), billed
+
+
 def _settle_on(conn: sqlite3.Connection, call_id: str, cost_units: int, talk_time: float,
                local_date: str, answered: bool, billed_time: float | None) -> int | None:
     """The statements of a settlement; the difference settled in units (None: settled
-    already)."""
+    already).  A positive difference is the same conditional debit as a charge."""
     billed = talk_time if billed_time is None else billed_time
     rows = conn.execute(MARK_SETTLED, (True, talk_time, billed, local_date, answered,
                                        call_id, False)).fetchall()
     if not rows:
         return None
-    extension, charged = rows[0][0], int(rows[0][1])
+    extension, charged, rate = rows[0][0], int(rows[0][1]), rows[0][2]
     diff = cost_units - charged
-    if diff:
+    if diff > 0 and not conn.execute(PAY, (diff, extension, diff)).rowcount:
+        row = conn.execute(AVAILABLE, (extension,)).fetchone()
+        cost_units, cut = affordable_cost(rate, cost_units, charged,
+                                          int(row[0]) if row else 0, billed)
+        log.info("call %s billed until %ss at its settlement: insufficient funds",
+                 call_id, cut)
+        diff = cost_units - charged
+        if diff > 0 and not conn.execute(PAY, (diff, extension, diff)).rowcount:
+            raise RuntimeError(f"call {call_id}: the settlement cannot be afforded")
+        if diff < 0:
+            conn.execute(DEBIT, (diff, extension))
+        if cut != billed:
+            billed = billed_time = cut
+            conn.execute(SET_BILLED, (cut, call_id))
+    elif diff < 0:
         conn.execute(DEBIT, (diff, extension))
+    if diff:
         conn.execute(INSERT_LEDGER, (call_id, SETTLE_SEQ, extension, diff, "settle"))
         log.info("call %s settled with a difference of %s", call_id, from_units(diff))
     conn.execute(SET_COST, (cost_units, cost_units, call_id))
@@ -196,8 +238,25 @@ async def _settle_tortoise(call_id: str, cost_units: int, talk_time: float, loca
             return None
         extension, charged = rows[0]["extension"], int(rows[0]["charged"])
         diff = cost_units - charged
-        if diff:
+        if diff > 0 and not await sql.execute(PAY, [diff, extension, diff], db):
+            found = await sql.fetch(AVAILABLE, [extension], db)
+            cost_units, cut = affordable_cost(
+                rows[0]["rate"], cost_units, charged,
+                int(found[0]["available"]) if found else 0, billed)
+            log.info("call %s billed until %ss at its settlement: insufficient funds",
+                     call_id, cut)
+            diff = cost_units - charged
+            if diff > 0 and not await sql.execute(PAY, [diff, extension, diff], db):
+                raise RuntimeError(f"call {call_id}: the settlement cannot be afforded")
+            if diff < 0:
+                await sql.execute(DEBIT, [diff, extension], db)
+            if cut != billed:
+                billed = billed_time = cut
+                await sql.execute(SET_BILLED, [cut, call_id], db)
+                await sql.execute(CUT_BILLED_TIME, [cut, call_id, cut], db)
+        elif diff < 0:
             await sql.execute(DEBIT, [diff, extension], db)
+        if diff:
             await sql.execute(INSERT_LEDGER, [call_id, SETTLE_SEQ, extension, diff, "settle"],
                               db)
             log.info("call %s settled with a difference of %s", call_id, from_units(diff))

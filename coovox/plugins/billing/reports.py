@@ -7,6 +7,7 @@ PostgreSQL group identically without time-zone support in SQL).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import AsyncIterator
@@ -19,12 +20,15 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 
 from coovox.calls.keyword import KeywordQ
+from coovox.calls.log_api import as_datetime, raw_tuples
 from coovox.calls.models import Call
 from coovox.messages import Field, Msg
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
-from coovox.plugins.billing.validation import BillingError
+from coovox.plugins.billing.validation import EXTENSION_RE, BillingError
 from coovox.storage.money import fmt, from_units
+from coovox.storage.reader import reader
+from coovox.workers import heavy, in_slices
 
 CALL_STATUSES = ("answered", "no answer", "busy", "failed", "refused")
 PERIODS = {"day": 10, "month": 7, "year": 4}
@@ -32,6 +36,16 @@ CHUNK = 2000
 IN_CHUNK = 1000  # ids per IN (...) list
 KEYWORD_COLUMNS = ("extension", "extension_name")
 TO_BEFORE_FROM = Msg("%(to)s must not be before %(from)s", to=Field("to"), **{"from": Field("from")})
+RECHARGE_TYPES = ("recharge", "correction")
+
+
+def extension_filter(value: str) -> str:
+    """An ``extension`` filter: empty (all) or an extension number, else BillingError."""
+    text = value.strip()
+    if text and not EXTENSION_RE.fullmatch(text):
+        raise BillingError(Msg("%(field)s must be an extension number (1 to 32 digits)",
+                               field=Field("extension")), "extension")
+    return text
 
 
 def parse_day(value: str | None, field: str) -> date | None:
@@ -77,7 +91,7 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if filters.get("keyword"):
         qs = qs.filter(KeywordQ(filters["keyword"], KEYWORD_COLUMNS))
     if filters.get("extension"):
-        qs = qs.filter(extension=filters["extension"])
+        qs = qs.filter(extension=extension_filter(filters["extension"]))
     if filters.get("status"):
         status = filters["status"].strip().lower()
         if status not in CALL_STATUSES:
@@ -134,7 +148,13 @@ def units_text(units: int) -> str:
 
 
 async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
-    bills = await bills_of([c.id for c in calls])
+    return rows_of_calls(calls, await bills_of([c.id for c in calls]), tz)
+
+
+def rows_of_calls(calls: list[Any], bills: dict[str, tuple[int, dict[str, Any] | None]],
+                  tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Call-log rows of ``calls`` (models, or :class:`_Raw` rows of an export) -- pure, so
+    an export runs it in a worker thread."""
     out = []
     for c in calls:
         cost, rate = bills.get(c.id, (0, None))
@@ -148,6 +168,28 @@ async def call_rows(calls: list[Call], tz: ZoneInfo) -> list[dict[str, Any]]:
             "cost": fmt(from_units(cost)), "status": c.status,
             "reason": c.reason, "rate": (rate or {}).get("remark", "") if rate else "",
         })
+    return out
+
+
+class _Raw:
+    """A stored row (a tuple of ``keys``) with the attributes of its model; times as
+    aware datetimes, as Tortoise reads them."""
+
+    def __init__(self, keys: tuple[str, ...], row: Any, times: frozenset[str]) -> None:
+        for key, value in zip(keys, row, strict=True):
+            setattr(self, key, as_datetime(value) if key in times else value)
+
+
+CALL_KEYS = ("id", "started_at", "answered_at", "ended_at", "extension", "extension_name",
+             "dialed", "talk_time", "trunk", "status", "reason")
+CALL_TIMES = frozenset({"started_at", "answered_at", "ended_at"})
+
+
+def _export_calls(rows: list[Any], bills: dict[str, tuple[int, dict[str, Any] | None]],
+                  tz: ZoneInfo) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for part in in_slices(rows):
+        out += rows_of_calls([_Raw(CALL_KEYS, r, CALL_TIMES) for r in part], bills, tz)
     return out
 
 
@@ -171,23 +213,36 @@ async def _call_count(qs: Any, filters: dict[str, str]) -> int:
     return await qs.count()
 
 
-async def _keyset(qs: Any, field: str) -> AsyncIterator[list[Any]]:
-    """Rows of ``qs`` (ordered by ``-field, -id``) in chunks; each chunk continues after
-    the last row's (field, id), an index range (OFFSET re-read every earlier row)."""
-    last = None
-    while True:
-        page = qs
-        if last is not None:
-            key = getattr(last, field)
-            page = qs.filter(Q(**{f"{field}__lte": key}),
-                             ~Q(**{field: key, "id__gte": last.id}))
-        rows = await page.limit(CHUNK)
-        if not rows:
-            return
-        yield rows
-        if len(rows) < CHUNK:
-            return
-        last = rows[-1]
+async def _keyset(qs: Any, field: str, keys: tuple[str, ...]) -> AsyncIterator[list[Any]]:
+    """Rows of ``qs`` (ordered by ``-field, -id``) as plain tuples of ``keys`` (``id``
+    first), in chunks; each chunk continues after the last row's (field, id), an index
+    range (OFFSET re-read every earlier row).  The next chunk is read while the caller
+    handles this one."""
+    at = keys.index(field)
+    async with reader() as own:  # SQLite: a connection of its own (coovox.storage.reader)
+
+        def read(last: Any) -> asyncio.Future[list[Any]]:
+            page = qs
+            if last is not None:
+                key = as_datetime(last[at])
+                page = qs.filter(Q(**{f"{field}__lte": key}),
+                                 ~Q(**{field: key, "id__gte": last[0]}))
+            return asyncio.ensure_future(raw_tuples(page.limit(CHUNK).values_list(*keys), own))
+
+        pending = read(None)
+        try:
+            while True:
+                rows = await pending
+                if not rows:
+                    return
+                pending = read(rows[-1]) if len(rows) == CHUNK else None
+                yield rows
+                if pending is None:
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                await asyncio.wait([pending])
 
 
 async def _prepare_keyword(qs: Any) -> list[KeywordQ]:
@@ -199,10 +254,13 @@ async def _prepare_keyword(qs: Any) -> list[KeywordQ]:
 
 
 async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
+    """The call-log export: rows read as plain tuples, turned into dicts in a worker
+    thread (a chunk's conversion never holds the event loop)."""
     qs = call_query(filters, tz)
     await _prepare_keyword(qs)
-    async for calls in _keyset(qs, "started_at"):
-        yield await call_rows(calls, tz)
+    async for rows in _keyset(qs, "started_at", CALL_KEYS):
+        bills = await bills_of([r[0] for r in rows])
+        yield await heavy(_export_calls, rows, bills, tz)
 
 
 # --- recharge history -------------------------------------------------------------------------
@@ -218,6 +276,12 @@ def recharge_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     if filters.get("keyword"):
         kw = filters["keyword"]
         qs = qs.filter(Q(extension__icontains=kw) | Q(name__icontains=kw))
+    kind = (filters.get("type") or "").strip().lower()
+    if kind:
+        if kind not in RECHARGE_TYPES:
+            raise BillingError(Msg("%(field)s must be recharge or correction",
+                                   field=Field("type")), "type")
+        qs = qs.filter(correction=kind == "correction")
     return qs.order_by("-at", "-id")
 
 
@@ -226,7 +290,8 @@ def recharge_row(r: Recharge, tz: ZoneInfo) -> dict[str, Any]:
         "id": r.id, "at": r.at.astimezone(tz).isoformat(), "extension": r.extension,
         "name": r.name, "who": caller(r.name, r.extension), "pre_balance": fmt(r.pre_balance),
         "amount": fmt(r.amount), "post_balance": fmt(r.post_balance), "by": r.by,
-        "correction": r.correction, "reason": r.reason,
+        "correction": r.correction, "type": "correction" if r.correction else "recharge",
+        "reason": r.reason,
     }
 
 
@@ -237,9 +302,25 @@ async def recharges(filters: dict[str, str], tz: ZoneInfo, offset: int,
     return [recharge_row(r, tz) for r in await qs.offset(offset).limit(limit)], total
 
 
+RECHARGE_KEYS = ("id", "at", "extension", "name", "pre_balance", "amount", "post_balance",
+                 "by", "correction", "reason")
+_MONEY_KEYS = ("pre_balance", "amount", "post_balance")
+
+
+def _export_recharges(rows: list[Any], tz: ZoneInfo) -> list[dict[str, Any]]:
+    out = []
+    for row in (r for part in in_slices(rows) for r in part):
+        r = _Raw(RECHARGE_KEYS, row, frozenset({"at"}))
+        for key in _MONEY_KEYS:
+            setattr(r, key, from_units(int(getattr(r, key))))
+        r.correction = bool(r.correction)
+        out.append(recharge_row(r, tz))  # type: ignore[arg-type]
+    return out
+
+
 async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
-    async for rows in _keyset(recharge_query(filters, tz), "at"):
-        yield [recharge_row(r, tz) for r in rows]
+    async for rows in _keyset(recharge_query(filters, tz), "at", RECHARGE_KEYS):
+        yield await heavy(_export_recharges, rows, tz)
 
 
 # --- statistics ------------------------------------------------------------------------------
@@ -268,7 +349,7 @@ class StatsQuery:
         if len(group) > MAX_GROUP:
             raise BillingError(Msg("%(field)s: choose at most %(n)s extensions",
                                    field=Field("extensions"), n=MAX_GROUP), "extensions")
-        return cls(start, end, (filters.get("extension") or "").strip(), by,
+        return cls(start, end, extension_filter(filters.get("extension") or ""), by,
                    (filters.get("keyword") or "").strip(), group)
 
 

@@ -20,12 +20,16 @@ from coovox.plugins.billing.validation import (
     STATUSES,
     BillingError,
     choice,
+    extension_key,
+    extension_keys,
     flag,
     money,
     rate_fields,
+    text_field,
     whole,
 )
-from coovox.storage.money import fmt, from_units, to_units
+from coovox.plugins.billing.validation import rate_id as valid_rate_id
+from coovox.storage.money import MAX_BALANCE, fmt, from_units, to_units
 from coovox.web.formats import MAX_DECIMALS, currency_decimals
 
 NS = "billing"
@@ -153,6 +157,7 @@ async def list_accounts(filters: dict[str, str], offset: int,
 
 async def get_account(extension: str) -> dict[str, Any]:
     """One account (created on demand); BillingError 404 for an unknown extension."""
+    extension = extension_key(extension, "extension")
     ext = await Extension.get_or_none(number=extension)
     acc = await Account.get_or_none(extension=extension)
     if ext is None and acc is None:
@@ -187,10 +192,12 @@ def account_changes(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update_accounts(extensions: list[str], changes: dict[str, Any]) -> int:
-    """Apply validated ``changes`` to accounts (one transaction); resets total recharges
-    of accounts whose payment type changes."""
-    if not extensions:
-        raise BillingError(Msg("select at least one extension"), "extensions")
+    """Apply validated ``changes`` to accounts (one transaction, all or none); resets total
+    recharges of accounts whose payment type changes.
+
+    A new credit is set by ONE conditional UPDATE that succeeds only while the balance stays
+    at or above -credit; otherwise BillingError 409 and nothing changes."""
+    extensions = extension_keys(extensions, "extensions")
     known = set(await Extension.filter(number__in=extensions).values_list("number", flat=True))
     known |= set(await Account.filter(extension__in=extensions).values_list("extension",
                                                                              flat=True))
@@ -198,6 +205,13 @@ async def update_accounts(extensions: list[str], changes: dict[str, Any]) -> int
     if missing:
         raise BillingError(Msg("no extension %(extension)s", extension=missing[0]), "extensions",
                            status=404)
+    sets, values = [], []
+    for key, value in changes.items():
+        sets.append(f"{key} = ?")
+        values.append(to_units(value) if isinstance(value, Decimal) else value)
+    floor, floor_values = "", []
+    if "credit" in changes:
+        floor, floor_values = " AND balance >= ?", [-to_units(changes["credit"])]
     async with in_transaction() as db:
         for ext in extensions:
             await ensure_account(ext, db)
@@ -205,14 +219,24 @@ async def update_accounts(extensions: list[str], changes: dict[str, Any]) -> int
                 await sql.execute("UPDATE billing_account SET total_recharges = 0 "
                                   "WHERE extension = ? AND payment_type <> ?",
                                   [ext, changes["payment_type"]], db)
-            sets, values = [], []
-            for key, value in changes.items():
-                sets.append(f"{key} = ?")
-                values.append(to_units(value) if isinstance(value, Decimal) else value)
-            if sets:
-                await sql.execute(f"UPDATE billing_account SET {', '.join(sets)} "
-                                  "WHERE extension = ?", [*values, ext], db)
+            if sets and not await sql.execute(
+                    f"UPDATE billing_account SET {', '.join(sets)} WHERE extension = ?{floor}",
+                    [*values, ext, *floor_values], db):
+                row = await _balance_of(ext, db)
+                raise BillingError(Msg(
+                    "extension %(extension)s: a credit of %(credit)s would leave its balance "
+                    "%(balance)s below -credit; recharge first or set a credit of at least "
+                    "%(least)s", extension=ext, credit=fmt(changes["credit"]),
+                    balance=fmt(row[0]), least=fmt(-row[0])), "credit", status=409)
     return len(extensions)
+
+
+async def _balance_of(extension: str, db: Any) -> tuple[Decimal, Decimal, Decimal]:
+    """(balance, credit, total recharges) of an account, read inside ``db``."""
+    row = (await sql.fetch("SELECT balance, credit, total_recharges FROM billing_account "
+                           "WHERE extension = ?", [extension], db))[0]
+    return (from_units(int(row["balance"])), from_units(int(row["credit"])),
+            from_units(int(row["total_recharges"])))
 
 
 def bulk_changes(data: dict[str, Any]) -> dict[str, Any]:
@@ -246,27 +270,67 @@ async def recharge(extensions: list[str], amount_in: Any, by: str,
 
 async def correct(extension: str, amount_in: Any, reason: str, by: str,
                   now: datetime) -> dict[str, Any]:
-    """A correction of one extension's balance (usually negative); needs a reason."""
+    """A correction of one extension's balance (usually negative); needs a reason.  It is
+    not a recharge: it does not count in total recharges.  A correction that would take the
+    balance below -credit is refused (409) and changes nothing."""
     amount = money(amount_in, "amount")
     if amount == 0:
         raise BillingError(Msg("%(field)s must not be 0", field=Field("amount")), "amount")
-    reason = (reason or "").strip()
+    reason = text_field(reason, "reason", 255)
     if not reason:
         raise BillingError(Msg("a correction needs a reason"), "reason")
-    if len(reason) > 255:
-        raise BillingError(Msg("%(field)s is longer than 255 characters", field=Field("reason")),
-                           "reason")
     return (await _apply([extension], amount, by, now, correction=True, reason=reason))[0]
+
+
+# Each movement is ONE conditional UPDATE: the balance stays within [-credit, MAX_BALANCE]
+# (a positive movement is never refused for the floor: it only raises the balance).
+# Recharges also add to total recharges; corrections do not.
+_RECHARGE = ("UPDATE billing_account SET balance = balance + ?, total_recharges = "
+             "total_recharges + ? WHERE extension = ? AND balance + ? <= ? AND "
+             "total_recharges + ? <= ? RETURNING balance")
+_CORRECT_UP = ("UPDATE billing_account SET balance = balance + ? WHERE extension = ? AND "
+               "balance + ? <= ? RETURNING balance")
+_CORRECT_DOWN = ("UPDATE billing_account SET balance = balance + ? WHERE extension = ? AND "
+                 "balance + ? >= -credit RETURNING balance")
+MAX_TOTAL = MAX_BALANCE * 100_000  # total recharges: far below the BIGINT column's limit
+
+
+async def _move(ext: str, units: int, correction: bool, db: Any) -> int | None:
+    """The balance after moving ``units``, or None when the conditional UPDATE refused."""
+    top = to_units(MAX_BALANCE)
+    if not correction:
+        rows = await sql.fetch(_RECHARGE, [units, units, ext, units, top, units,
+                                           to_units(MAX_TOTAL)], db)
+    elif units > 0:
+        rows = await sql.fetch(_CORRECT_UP, [units, ext, units, top], db)
+    else:
+        rows = await sql.fetch(_CORRECT_DOWN, [units, ext, units], db)
+    return int(rows[0]["balance"]) if rows else None
+
+
+async def _refusal(ext: str, amount: Decimal, correction: bool, db: Any) -> BillingError:
+    """Why moving ``amount`` on ``ext`` was refused (read inside the transaction)."""
+    balance, credit, total = await _balance_of(ext, db)
+    if amount < 0:
+        return BillingError(Msg(
+            "extension %(extension)s: a correction of %(amount)s would take the balance "
+            "%(balance)s below -credit (%(floor)s); at most %(most)s can be taken",
+            extension=ext, amount=fmt(amount), balance=fmt(balance), floor=fmt(-credit),
+            most=fmt(max(balance + credit, Decimal(0)))), "amount", status=409)
+    if balance + amount > MAX_BALANCE:
+        return BillingError(Msg(
+            "extension %(extension)s: the balance would exceed the maximum %(max)s "
+            "(balance %(balance)s, amount %(amount)s)", extension=ext, max=fmt(MAX_BALANCE),
+            balance=fmt(balance), amount=fmt(amount)), "amount")
+    return BillingError(Msg(
+        "extension %(extension)s: total recharges would exceed the maximum %(max)s; "
+        "changing the payment type resets them", extension=ext, max=fmt(MAX_TOTAL)), "amount")
 
 
 async def _apply(extensions: list[str], amount: Decimal, by: str, now: datetime, *,
                  correction: bool, reason: str) -> list[dict[str, Any]]:
-    if isinstance(extensions, str) or not isinstance(extensions, list | tuple):
-        raise BillingError(Msg("%(field)s must be a list of extension numbers",
-                               field=Field("extensions")), "extensions")
-    exts = [str(e).strip() for e in extensions if str(e).strip()]
-    if not exts:
-        raise BillingError(Msg("select at least one extension"), "extensions")
+    exts = extension_keys(extensions, "extensions") if not correction else \
+        [extension_key(extensions[0], "extension")]
     if len(set(exts)) != len(exts):
         raise BillingError(Msg("an extension is listed twice"), "extensions")
     names = await extension_names(exts)
@@ -274,22 +338,20 @@ async def _apply(extensions: list[str], amount: Decimal, by: str, now: datetime,
                                                                            flat=True))
     missing = [e for e in exts if e not in names and e not in has_account]
     if missing:
-        raise BillingError(Msg("no extension %(extension)s", extension=missing[0]), "extensions",
-                           status=404)
+        raise BillingError(Msg("no extension %(extension)s", extension=missing[0]),
+                           "extension" if correction else "extensions", status=404)
     units = to_units(amount)
     out = []
     async with in_transaction() as db:
         for ext in exts:
             await ensure_account(ext, db)
-            await sql.execute("UPDATE billing_account SET balance = balance + ?, "
-                              "total_recharges = total_recharges + ? WHERE extension = ?",
-                              [units, units, ext], db)
-            post = (await sql.fetch("SELECT balance FROM billing_account WHERE extension = ?",
-                                    [ext], db))[0]["balance"]
+            post = await _move(ext, units, correction, db)
+            if post is None:  # refused: the transaction rolls back, nothing changes
+                raise await _refusal(ext, amount, correction, db)
             row = await Recharge.create(
                 at=now, extension=ext, name=names.get(ext, ""),
-                pre_balance=from_units(int(post) - units), amount=amount,
-                post_balance=from_units(int(post)), by=by, correction=correction,
+                pre_balance=from_units(post - units), amount=amount,
+                post_balance=from_units(post), by=by, correction=correction,
                 reason=reason, using_db=db)
             out.append(recharge_json(row))
     return out
@@ -300,7 +362,7 @@ def recharge_json(r: Recharge) -> dict[str, Any]:
         "id": r.id, "at": r.at.isoformat(), "extension": r.extension, "name": r.name,
         "pre_balance": fmt(r.pre_balance), "amount": fmt(r.amount),
         "post_balance": fmt(r.post_balance), "by": r.by, "correction": r.correction,
-        "reason": r.reason,
+        "type": "correction" if r.correction else "recharge", "reason": r.reason,
     }
 
 
@@ -352,10 +414,7 @@ async def create_rate(data: dict[str, Any]) -> Rate:
 
 
 async def get_rate(rate_id: Any) -> Rate:
-    try:
-        rid = int(rate_id)
-    except (TypeError, ValueError):
-        raise BillingError(Msg("rate id must be a whole number"), "id", status=404) from None
+    rid = valid_rate_id(rate_id)
     rate = await Rate.get_or_none(id=rid)
     if rate is None:
         raise BillingError(Msg("no rate %(id)s", id=rid), "id", status=404)

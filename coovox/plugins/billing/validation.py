@@ -7,10 +7,12 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
+from coovox.inputs import text_problem
 from coovox.messages import Field, Msg, register_labels
-from coovox.storage.money import MoneyError, parse_money
+from coovox.storage.money import MAX_BALANCE, MoneyError, fmt, parse_money
 
 PREFIX_RE = re.compile(r"^[0-9*#+]*$")
+EXTENSION_RE = re.compile(r"[0-9]{1,32}")
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 PAYMENT_TYPES = ("prepaid", "postpaid")
 STATUSES = ("unlocked", "locked")
@@ -66,7 +68,69 @@ def money(value: Any, field: str, *, positive: bool = False, non_negative: bool 
         raise BillingError(Msg("%(field)s must be greater than 0", field=name), field)
     if non_negative and amount < 0:
         raise BillingError(Msg("%(field)s must not be negative", field=name), field)
+    if abs(amount) > MAX_BALANCE:
+        raise BillingError(Msg("%(field)s must be at most %(max)s (the largest balance)",
+                               field=name, max=fmt(MAX_BALANCE)), field)
     return amount
+
+
+def text_field(value: Any, field: str, max_length: int = 255) -> str:
+    """A remark or reason: text of at most ``max_length`` characters, no control or
+    direction-changing characters (stripped of surrounding spaces)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BillingError(Msg("%(field)s must be text", field=Field(field)), field)
+    text = value.strip(" ")
+    problem = text_problem(text)
+    if problem:
+        raise BillingError(Msg("%(field)s %(problem)s", field=Field(field), problem=problem),
+                           field)
+    text = text.strip()
+    if len(text) > max_length:
+        raise BillingError(Msg("%(field)s is longer than %(n)s characters", field=Field(field),
+                               n=max_length), field)
+    return text
+
+
+def extension_key(value: Any, field: str = "extension") -> str:
+    """An extension number used as a key (path, list entry): 1 to 32 digits.  Anything else
+    names no extension: BillingError 404."""
+    text = value.strip() if isinstance(value, str) else \
+        str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    if text is None:
+        raise BillingError(Msg("%(field)s must be an extension number (1 to 32 digits)",
+                               field=Field(field)), field)
+    if not EXTENSION_RE.fullmatch(text):
+        if len(text) <= 40 and not text_problem(text):
+            raise BillingError(Msg("no extension %(extension)s", extension=text), field,
+                               status=404)
+        raise BillingError(Msg("no extension %(extension)s", extension=Msg("(not a number)")),
+                           field, status=404)
+    return text
+
+
+def extension_keys(values: Any, field: str = "extensions") -> list[str]:
+    """A non-empty list of extension numbers (see :func:`extension_key`)."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise BillingError(Msg("%(field)s must be a list of extension numbers",
+                               field=Field(field)), field)
+    out = [extension_key(v, field) for v in values
+           if not (isinstance(v, str) and not v.strip())]
+    if not out:
+        raise BillingError(Msg("select at least one extension"), field)
+    return out
+
+
+def rate_id(value: Any) -> int:
+    """A rate id from a path: malformed -> 400, out of the id column's range -> 404."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[0-9]{1,30}", text):
+        raise BillingError(Msg("rate id must be a whole number"), "id")
+    rid = int(text)
+    if not 1 <= rid <= 2**31 - 1:
+        raise BillingError(Msg("no rate %(id)s", id=text), "id", status=404)
+    return rid
 
 
 def whole(value: Any, field: str, low: int, high: int | None = None) -> int:
@@ -77,9 +141,10 @@ def whole(value: Any, field: str, low: int, high: int | None = None) -> int:
         else:
             raise BillingError(_whole_number(field), field)
     if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"-?\d+", text):
-            raise BillingError(_whole_number(field), field)
+        text = value.strip(" ")
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+            raise BillingError(Msg("%(field)s must be a whole number (digits 0-9)",
+                                   field=Field(field)), field)
         value = int(text)
     if not isinstance(value, int):
         raise BillingError(_whole_number(field), field)
@@ -118,7 +183,7 @@ def choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
 
 def time_of_day(value: Any, field: str) -> time:
     """HH:MM[:SS] or BillingError."""
-    m = TIME_RE.match(str(value or "").strip())
+    m = TIME_RE.fullmatch(str(value or "").strip())
     if not m:
         raise BillingError(Msg("%(field)s must be a time HH:MM or HH:MM:SS",
                                field=Field(field)), field)
@@ -131,7 +196,7 @@ def time_of_day(value: Any, field: str) -> time:
 
 def prefix(value: Any, field: str = "prefix") -> str:
     text = str(value or "").strip()
-    if len(text) > 32 or not PREFIX_RE.match(text):
+    if len(text) > 32 or not PREFIX_RE.fullmatch(text):
         raise BillingError(Msg("%(field)s may hold only digits, *, # and + (at most 32)",
                                field=Field(field)), field)
     return text
@@ -149,11 +214,7 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
         return data[name]
 
     def remark() -> dict[str, Any]:
-        text = str(data.get("remark") or "").strip()
-        if len(text) > 255:
-            raise BillingError(Msg("%(field)s is longer than 255 characters",
-                                   field=Field("remark")), "remark")
-        return {"remark": text}
+        return {"remark": text_field(data.get("remark") or "", "remark", 255)}
 
     def extensions() -> dict[str, Any]:
         exts = data.get("extensions")
@@ -165,6 +226,9 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
             if isinstance(exts, list) else []
         if not clean:
             raise BillingError(Msg("choose at least one extension (or \"all\")"), "extensions")
+        if not all(EXTENSION_RE.fullmatch(e) for e in clean):
+            raise BillingError(Msg("%(field)s must be extension numbers (1 to 32 digits)",
+                                   field=Field("extensions")), "extensions")
         unknown = [e for e in clean if known_extensions is not None and e not in known_extensions]
         if unknown:
             raise BillingError(Msg("unknown extension %(extension)s", extension=unknown[0]),

@@ -214,6 +214,8 @@ async def rate_save(request: web.Request) -> web.StreamResponse:
         else:
             await services.create_rate(fields)
     except BillingError as exc:
+        if exc.status == 404:
+            raise web.HTTPNotFound() from None
         shown = {**DEFAULT_RATE, **fields, "id": rid}
         errors = exc.errors if isinstance(exc, BillingErrors) else {
             exc.field or "_form": exc.message}

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from coovox.plugins.licensing import device
+from coovox.storage.files import tighten
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +96,10 @@ class LicenceStore:
         """Create the folder (0700) and tighten modes of what is there."""
         try:
             self.path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-            os.chmod(self.path, DIR_MODE)
+            tighten(self.path, DIR_MODE)
             for child in self.path.iterdir():
-                if child.is_file() and child.stat().st_mode & 0o077:
-                    os.chmod(child, FILE_MODE)
+                if child.is_file():
+                    tighten(child, FILE_MODE)
         except OSError as exc:
             raise StoreError(f"licence store {self.path}: {exc.strerror or exc}") from None
 
