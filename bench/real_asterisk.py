@@ -523,7 +523,6 @@ async def bench_real(res: Results, sz: Sizes) -> None:
         dump = RESULTS / "tmp" / "profile_real_asterisk.prof"
         dump.parent.mkdir(parents=True, exist_ok=True)
         dump.unlink(missing_ok=True)
-        Path(str(dump) + ".db").unlink(missing_ok=True)
         log(f"real asterisk: profiled round, {sz.profile_calls} calls under cProfile")
         pr = await one_round(sz, sz.profile_calls, profile_to=dump)
         if dump.exists():
