@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -195,6 +196,9 @@ async def live_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+CALL_ID = re.compile(r"[0-9A-Za-z_.-]{1,64}")  # what the id column can hold
+
+
 async def live_hangup(request: web.Request) -> web.StreamResponse:
     """An administrator ends a talking call: it ends as "hung up by administrator" and is
     billed for its talk time.  Only the node that runs the call can cut it."""
@@ -202,7 +206,8 @@ async def live_hangup(request: web.Request) -> web.StreamResponse:
 
     coovox = request.app[COOVOX_KEY]
     call_id = request.match_info["id"]
-    row = await Call.get_or_none(id=call_id)
+    # an id the column cannot hold names no call (never a database error)
+    row = await Call.get_or_none(id=call_id) if CALL_ID.fullmatch(call_id) else None
     controller = coovox.services.get("calls")
     if row is None or row.status != causes.ACTIVE:
         await flash(request, "error", _("The call has already ended."))

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from tortoise.exceptions import IntegrityError
 
 from coovox.calls.models import Extension
+from coovox.inputs import shown
 from coovox.messages import Field, Msg, register_labels
 from coovox.plugins.billing import deck_import, decks
 from coovox.plugins.billing.models import DeckRate, DeckVersion, RateDeck
 from coovox.plugins.billing.rating import choose_rate
-from coovox.plugins.billing.validation import BillingError, flag
+from coovox.plugins.billing.validation import BillingError, extension_key, flag
 
 NAME_RE = re.compile(r"^[\w .+\-()]{1,64}$")
 register_labels({"layout": "Column layout", "effective_from": "Effective from",
@@ -103,11 +104,11 @@ async def list_decks(at: datetime, tz: ZoneInfo | None = None) -> list[dict[str,
 
 
 async def get_deck(deck_id: Any) -> RateDeck:
-    try:
-        did = int(deck_id)
-    except (TypeError, ValueError):
-        raise BillingError(Msg("no rate deck %(id)s", id=str(deck_id)[:20]), "id",
-                           status=404) from None
+    text = str(deck_id).strip()
+    # anything but an id the column can hold names no deck (never a database error)
+    if not re.fullmatch(r"[0-9]{1,10}", text) or not 1 <= int(text) <= 2**31 - 1:
+        raise BillingError(Msg("no rate deck %(id)s", id=shown(text)), "id", status=404)
+    did = int(text)
     deck = await RateDeck.get_or_none(id=did)
     if deck is None:
         raise BillingError(Msg("no rate deck %(id)s", id=did), "id", status=404)
@@ -253,9 +254,9 @@ async def export_rows(deck_id: Any, version: Any, at: datetime):
 
 async def lookup(meter: Any, extension: str, number: str, at: datetime) -> dict[str, Any]:
     """What ``number`` costs for ``extension`` at ``at``: the rate a call would use."""
-    extension = str(extension or "").strip()
+    extension = extension_key(str(extension or "?"))  # too long or not a number: 404
     number = str(number or "").strip()
-    if not extension or not await Extension.exists(number=extension):
+    if not await Extension.exists(number=extension):
         raise BillingError(Msg("no extension %(extension)s", extension=extension or "?"),
                            "extension", status=404)
     if not number or not re.fullmatch(r"[0-9*#+]{1,40}", number):

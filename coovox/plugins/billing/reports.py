@@ -345,7 +345,8 @@ class StatsQuery:
         if start and end and end < start:
             raise BillingError(TO_BEFORE_FROM, "to")
         group = tuple(dict.fromkeys(
-            n.strip() for n in (filters.get("extensions") or "").split(",") if n.strip()))
+            extension_filter(n) for n in (filters.get("extensions") or "").split(",")
+            if n.strip()))
         if len(group) > MAX_GROUP:
             raise BillingError(Msg("%(field)s: choose at most %(n)s extensions",
                                    field=Field("extensions"), n=MAX_GROUP), "extensions")
