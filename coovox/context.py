@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from coovox.config import Config
+from coovox.events import Event, EventBus
 from coovox.plugin_host import PluginHost
 from coovox.storage import db
 from coovox.storage.files import FILE_MODE, private_dir, tighten
@@ -37,6 +38,14 @@ class Coovox:
     clock: Callable[[], datetime] = utcnow
     services: dict[str, Any] = field(default_factory=dict)
     started: bool = False
+    events: EventBus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.events = EventBus(self)
+
+    def publish(self, name: str, source: str = "core", **data: Any) -> Event:
+        """Publish an event to every plugin's ``coovox_event``; never blocks or raises."""
+        return self.events.publish(name, source, data)
 
     def now(self) -> datetime:
         return self.clock()
@@ -66,6 +75,7 @@ class Coovox:
         states = {row.name: row.enabled for row in await PluginState.all()}
         self.plugins.apply_states(states)
         if startup:
+            self.events.start()
             await self._start_plugins()
         return self
 
@@ -100,6 +110,7 @@ class Coovox:
                 except Exception:
                     log.exception("plugin %s failed to shut down cleanly", info.name)
             self.started = False
+        await self.events.stop()
         await db.close_db()
 
     async def set_plugin_enabled(self, name: str, enabled: bool) -> None:

@@ -20,6 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from coovox.context import Coovox
+    from coovox.events import Event
     from coovox.hooktypes import (
         CallControl,
         CallInfo,
@@ -200,6 +201,20 @@ def coovox_call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]] | None:
 
     Called for each page of the call log and for live calls; may be async.  The host
     merges the dicts of all plugins.
+    """
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_event(coovox: Coovox, event: Event) -> None:
+    """Hear an event some plugin published with ``coovox.publish(name, **data)``.
+
+    Called for every event, in order of publication, from one background task: never on
+    the publisher's path, so a slow implementation delays only later events, not calls.
+    Returns nothing; may be async; an exception is logged and the other plugins still
+    hear the event.  Filter on ``event.name`` (e.g. ``fraud.tripped``).
     """
 
 

@@ -306,6 +306,44 @@ async def test_call_fields_are_keyed_by_call_id(hooked):
 # --- command line -----------------------------------------------------------------------------------------
 
 
+async def test_event_published_reaches_every_plugin_in_order(hooked):
+    import asyncio
+
+    hooked.publish("test.first", "allhooks", n=1)
+    hooked.publish("test.second", "allhooks", n=2)
+    for _ in range(100):
+        if len(calls_of("coovox_event")) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    events = [c["event"] for c in calls_of("coovox_event")]
+    assert [(e.name, e.source, dict(e.data)) for e in events] == [
+        ("test.first", "allhooks", {"n": 1}), ("test.second", "allhooks", {"n": 2})]
+    assert all(c["coovox"] is hooked for c in calls_of("coovox_event"))
+
+
+async def test_event_hook_failure_is_logged_and_publisher_unharmed(hooked, caplog):
+    import asyncio
+
+    from coovox.hookspecs import hookimpl
+
+    class Broken:
+        @hookimpl
+        def coovox_event(self, coovox, event):
+            raise RuntimeError("broken listener")
+
+    hooked.plugins.pm.register(Broken(), name="broken")
+    try:
+        hooked.publish("test.third", "allhooks")
+        for _ in range(100):
+            if calls_of("coovox_event"):
+                break
+            await asyncio.sleep(0.01)
+        assert [c["event"].name for c in calls_of("coovox_event")] == ["test.third"]
+        assert "broken listener" in caplog.text
+    finally:
+        hooked.plugins.pm.unregister(name="broken")
+
+
 async def test_cli_commands_add_a_runnable_sub_command(config, capsys):
     from tests.support.all_hooks_models import HookNote
 

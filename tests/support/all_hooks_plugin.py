@@ -211,3 +211,12 @@ def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("allhooks-hello", help="say hello (test plugin)")
     p.add_argument("--name", default="world")
     p.set_defaults(handler=cmd_hello)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@hookimpl
+async def coovox_event(coovox, event) -> None:
+    await asyncio.sleep(0)
+    _record("coovox_event", coovox=coovox, event=event)
