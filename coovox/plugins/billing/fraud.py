@@ -208,7 +208,8 @@ def trip_json(row: dict[str, Any], tz: Any = None) -> dict[str, Any]:
 
 async def unlock(extension: Any, by: str, now: datetime) -> int:
     """Unlock an extension the guard stopped: status unlocked, no temporary refusal, its
-    trips cleared and its attempts forgotten (in ONE transaction).  Returns the trips
+    trips cleared and its attempts forgotten (in ONE transaction).  Within the window of
+    a spend trip the limit still refuses calls, without locking again.  Returns the trips
     cleared; 404 when the extension has no billing account."""
     ext = extension_key(extension)
     async with in_transaction() as db:
@@ -219,5 +220,10 @@ async def unlock(extension: Any, by: str, now: datetime) -> int:
         cleared = await FraudTrip.filter(extension=ext, cleared_at=None).using_db(db).update(
             cleared_at=now, cleared_by=by[:64])
         await sql.execute("DELETE FROM billing_fraud_attempt WHERE extension = ?", [ext], db)
+        # the attempts are forgiven: K new ones trip again, even within the same minutes
+        # (a spend trip stays once per window: unlocked, the limit still caps but does
+        # not lock again before the next window)
+        await sql.execute("UPDATE billing_fraud_trip SET period = -id WHERE extension = ? "
+                          "AND kind = ? AND period >= 0", [ext, rules.TRIP_ATTEMPTS], db)
     log.info("extension %s unlocked by %s (%s trips cleared)", ext, by, cleared)
     return int(cleared)
