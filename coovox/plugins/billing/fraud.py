@@ -40,7 +40,7 @@ FORGET_STALE = (
     "(SELECT id FROM calls_call WHERE status = 'active')")
 ADMIT_ACTIVE = (
     "INSERT INTO billing_fraud_active (call_id, extension, at) SELECT ?, ?, ? WHERE "
-    "(SELECT COUNT(*) FROM billing_fraud_active WHERE extension = ?) < ?")
+    "(SELECT COUNT(*) FROM billing_fraud_active WHERE extension = ?) < ? RETURNING call_id")
 RELEASE = "DELETE FROM billing_fraud_active WHERE call_id = ?"
 
 
@@ -126,8 +126,8 @@ async def admit(call_id: str, extension: str, limits: rules.Limits, hour_key: in
                 raise _Full(rules.REFUSE_CALLS_HOUR)
             if limits.concurrent_calls:
                 await sql.execute(FORGET_STALE, [extension, now_ts - SETUP_SECONDS], db)
-                if not await sql.execute(ADMIT_ACTIVE, [call_id, extension, now_ts, extension,
-                                                        limits.concurrent_calls], db):
+                if not await sql.fetch(ADMIT_ACTIVE, [call_id, extension, now_ts, extension,
+                                                      limits.concurrent_calls], db):
                     raise _Full(rules.REFUSE_CONCURRENT)
     except _Full as exc:
         return exc.reason
