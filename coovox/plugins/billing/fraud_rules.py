@@ -21,6 +21,8 @@ from coovox.plugins.billing.validation import BillingError, choice, flag, money,
 from coovox.storage.money import fmt, to_units
 
 ACTIONS = ("lock", "refuse", "alert")
+ACTION_LABELS = {"lock": "Lock the extension", "refuse": "Refuse its calls for a while",
+                 "alert": "Alert only"}
 NO_LIMIT = 2 ** 62  # units: a spend limit that is never reached (no limit set)
 MAX_COUNT = 100_000  # largest calls per hour / concurrent calls / attempts
 MAX_MINUTES = 24 * 60
