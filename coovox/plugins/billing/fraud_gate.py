@@ -38,17 +38,28 @@ class FraudGate:
         self.admitted: set[str] = set()  # calls counted as simultaneous by this process
         self._overrides: dict[str, dict[str, Any]] | None = None
         self._key: tuple[int, float] = (-1, 0.0)
+        self._stored: Any = None  # the billing setting "fraud" the parsed limits are of
+        self._parsed: dict[str | None, rules.Limits | None] = {}
 
     async def limits(self, settings: dict[str, Any], extension: str) -> rules.Limits | None:
-        """The extension's limits (its own over the defaults), None when the guard is off."""
-        on, defaults = fraud.global_view(settings.get("fraud"))
-        if not on:
+        """The extension's limits (its own over the defaults), None when the guard is off;
+        parsed once per change of the settings (kept with the settings' cache)."""
+        stored = settings.get("fraud")
+        if not (isinstance(stored, dict) and stored.get("guard")):
             return None
         writes, now = setting_writes(), self.clock()
         if self._overrides is None or writes != self._key[0] or now >= self._key[1]:
             self._overrides = await fraud.overrides()
             self._key = (writes, now + self.ttl)
-        return rules.limits_from(self._overrides.get(extension), defaults)
+            self._parsed = {}
+        if stored is not self._stored:
+            self._stored, self._parsed = stored, {}
+        if extension not in self._parsed:
+            if None not in self._parsed:
+                self._parsed[None] = fraud.global_view(stored)[1]
+            self._parsed[extension] = rules.limits_from(self._overrides.get(extension),
+                                                        self._parsed[None])
+        return self._parsed[extension]
 
     # --- the gate --------------------------------------------------------------------------
 
