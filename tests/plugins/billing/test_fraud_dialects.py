@@ -89,3 +89,39 @@ async def test_postgresql_guarded_charges_and_admissions(tmp_path, pg_url):
     pg = await _run_on(load_config(environ={}, data_dir=str(tmp_path / "p"),
                                    database_url=pg_url, secret_key="x"))
     assert pg == EXPECTED
+
+
+async def test_a_guarded_charge_costs_no_statement_more_on_sqlite(coovox, monkeypatch):
+    """The spend windows ride on the balance's UPDATE: a guarded charge is the same one
+    trip and the same statements as an unguarded one; an admission is one trip."""
+    from coovox.storage import direct
+
+    await setup_billing(balance="1", rate=RATE)
+    rate = (await services.active_rules())[0].to_json()
+    trips: list[list[str]] = []
+    real = direct.run
+
+    async def counted(db, fn, **kwargs):
+        statements: list[str] = []
+        trips.append(statements)
+
+        def traced(conn):
+            conn.set_trace_callback(statements.append)
+            try:
+                return fn(conn)
+            finally:
+                conn.set_trace_callback(None)
+        return await real(db, traced, **kwargs)
+
+    monkeypatch.setattr(direct, "run", counted)
+    await ledger.open_call("t", "100", "Ext 100", rate)
+    trips.clear()
+    assert (await ledger.charge("t", "100", 1, D("0.02"))).value == "taken"
+    guard = SpendGuard(H1, DAY, 500, 900)
+    assert (await ledger.charge("t", "100", 2, D("0.02"), guard)).value == "taken"
+    assert len(trips) == 2 and len(trips[0]) == len(trips[1]) == 3
+    assert "spend_hour" in trips[1][2] and ">= -credit" in trips[1][2]
+    trips.clear()
+    limits = rules.Limits(calls_per_hour=10, concurrent_calls=2)
+    assert await fraud.admit("y1", "100", limits, H1, 1_000_000) is None
+    assert len(trips) == 1
