@@ -6,11 +6,13 @@
   prefix ``98``: 0.0100 per 1 s unit (the cut-off calls, longest prefix wins);
 - ``LOAD_EXT`` extensions 1000..1399 with a large balance (background / rate calls);
 - cut-off extensions 600000.. each with exactly ``CUT_UNITS`` units of money, so every
-  cut-off call is cut when its boundary ``CUT_UNITS`` s falls due.
+  cut-off call is cut when its boundary ``CUT_UNITS`` s falls due;
+- ``BENCH_FRAUD=1`` in the environment: the fraud guard on, with limits never reached.
 """
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 from coovox.config import load_config
@@ -56,5 +58,13 @@ async def seed(env: dict[str, str], n_cut: int) -> None:
         await Rate.create(remark="bench cut-off", prefix="98", rate=CUT_RATE, unit=1,
                           all_extensions=True)
         await set_setting("billing", "active", True)
+        if os.environ.get("BENCH_FRAUD"):  # the fraud guard on, every limit counted and
+            # checked but never reached: the guard's cost on admission and charges
+            from coovox.plugins.billing import fraud
+
+            await fraud.update_global({
+                "guard": True, "spend_hour": "1000000", "spend_day": "1000000",
+                "calls_per_hour": 100000, "concurrent_calls": 10000,
+                "blocked_prefixes": ["900"], "trip_attempts": 5})
     finally:
         await app.close()

@@ -114,3 +114,19 @@ async def test_revoked_or_unknown_tokens_are_refused(client, admin_user):
     for sent in (token, "cvx_not-a-token"):
         resp = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {sent}"})
         assert resp.status == 401
+
+
+FRAUD_ROUTES = {"billing_fraud", "billing_fraud_post", "billing_fraud_extension",
+                "billing_fraud_extension_remove", "billing_fraud_unlock", "api_billing_fraud",
+                "api_billing_fraud_patch", "api_billing_fraud_extension",
+                "api_billing_fraud_extension_delete", "api_billing_fraud_trips",
+                "api_billing_fraud_unlock"}
+
+
+async def test_the_fraud_guard_is_for_administrators_only(client):
+    """Issue 18: limits, trips and unlocking are the administrator's (walked above with
+    every other route for anonymous users and wrong roles)."""
+    routes = {r.name: r for r in _routes(client)}
+    assert FRAUD_ROUTES <= set(routes)
+    for name in FRAUD_ROUTES:
+        assert routes[name].roles == ("admin",), name

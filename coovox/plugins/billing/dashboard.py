@@ -1,6 +1,6 @@
 """What billing adds to the administrator's dashboard (``services["billing_dashboard"]``):
-today's spend and its cost per hour, the cost per day of the last days, and the
-extensions low on money."""
+today's spend and its cost per hour, the cost per day of the last days, the
+extensions low on money, and the fraud guard's trips not cleared yet."""
 
 from __future__ import annotations
 
@@ -49,7 +49,13 @@ async def dashboard(today: date, days: int, tz: ZoneInfo) -> dict[str, Any]:
             "balance": from_units(int(r["balance"])), "credit": from_units(int(r["credit"])),
             "available": from_units(int(r["balance"]) + int(r["credit"])),
             "payment_type": r["payment_type"]} for r in low_rows[:LOW_SHOWN]]
-    return {"active": bool(settings["active"]), "currency": settings["currency"],
+    from coovox.plugins.billing import fraud
+    from coovox.plugins.billing.fraud_rules import ACTION_LABELS
+
+    trips, trips_total = await fraud.open_trips(LOW_SHOWN)
+    return {"fraud_trips": [fraud.trip_json(t, tz) for t in trips],
+            "fraud_total": trips_total, "action_labels": ACTION_LABELS,
+            "active": bool(settings["active"]), "currency": settings["currency"],
             "decimals": settings["money_decimals"],
             "spend_today": by_day.get(today.isoformat(), Decimal(0)),
             "cost_by_hour": hourly,

@@ -13,7 +13,10 @@ File layouts (the ``layout`` choice names the header):
 
 A key of a deck is (prefix, length, start_time, end_time): a file listing the same key
 twice is refused at the second line. Parsing runs in a worker thread, never on the
-event loop; rows are compact tuples of integers and strings.
+event loop, a batch of rows at a time: each batch is staged in ``billing_deck_stage``, and
+rows added, changed and removed are counted by SQL against the deck's current version, so
+memory stays flat whatever the size of the file; applying copies the staged rows into a
+new version in one transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import itertools
+import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,11 +70,12 @@ def key_of(row: Row) -> tuple[str, int, str, str]:
 
 @dataclass
 class Parsed:
-    """The rows of a file (by key, file order) and its bad lines."""
+    """What reading a file found: its bad lines (the first :data:`MAX_ERRORS_LISTED`) and
+    how many good rows it staged.  The rows themselves are in ``billing_deck_stage``."""
 
-    rows: dict[tuple[str, int, str, str], Row] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     error_count: int = 0
+    rows: int = 0
 
     def bad(self, line: int, message: Any) -> None:
         self.error_count += 1
@@ -145,17 +152,16 @@ def _header_map(header: list[str], layout: str) -> dict[str, int]:
     return found
 
 
-def parse_file(path: Path, kind: str, layout: str) -> Parsed:
-    """Validate every line of a deck file (blocking: run it in a worker thread)."""
+def iter_rows(path: Path, kind: str, layout: str, out: Parsed) -> Iterator[tuple[int, Row]]:
+    """(line number, row) of every valid line of a deck file, streamed; bad lines go to
+    ``out`` (blocking: run it in a worker thread).  A key listed twice is found later,
+    by SQL, among the staged rows."""
     if layout not in LAYOUTS:
         raise BillingError(Msg("%(field)s must be one of: %(choices)s", field=Field("layout"),
                                choices=", ".join(LAYOUTS)), "layout")
-    out = Parsed()
-    lines = iter_lines(path, kind)
     columns: dict[str, int] | None = None
-    first_line: dict[tuple[str, int, str, str], int] = {}
     carrier = layout == "carrier"
-    for number, cells in lines:
+    for number, cells in iter_lines(path, kind):
         if not any(cells):
             continue
         if columns is None:
@@ -187,16 +193,9 @@ def parse_file(path: Path, kind: str, layout: str) -> Parsed:
         except BillingError as exc:
             out.bad(number, exc.message)
             continue
-        key = key_of(row)
-        if key in out.rows:
-            out.bad(number, Msg("the same prefix, length and time window as line %(line)s",
-                                line=first_line[key]))
-            continue
-        first_line[key] = number
-        out.rows[key] = row
+        yield number, row
     if columns is None:
         raise BillingError(Msg("the file is empty"), "file")
-    return out
 
 
 WHOLE_DAY = "00:00:00"
@@ -246,59 +245,138 @@ async def current_rows(version_id: int | None) -> dict[tuple[str, int, str, str]
     return out
 
 
-def row_json(row: Row) -> dict[str, Any]:
-    return {"prefix": row[0], "length": row[1], "initial_cost": fmt(from_units(row[2])),
-            "initial_time": row[3], "rate": fmt(from_units(row[4])), "unit": row[5],
-            "start_time": row[6], "end_time": row[7], "remark": row[8]}
+def row_json(row: Row | Any) -> dict[str, Any]:
+    return {"prefix": row[0], "length": int(row[1]), "initial_cost": fmt(from_units(int(row[2]))),
+            "initial_time": int(row[3]), "rate": fmt(from_units(int(row[4]))),
+            "unit": int(row[5]), "start_time": row[6], "end_time": row[7],
+            "remark": row[8] or ""}
 
 
-def diff(parsed: Parsed, old: dict[tuple[str, int, str, str], Row]) -> dict[str, Any]:
-    """Rows added, changed and removed against ``old`` (counts and the first few)."""
-    added: list[Row] = []
-    changed: list[tuple[Row, Row]] = []
-    counts = {"added": 0, "changed": 0, "removed": 0, "unchanged": 0}
-    for key, row in parsed.rows.items():
-        before = old.get(key)
-        if before is None:
-            counts["added"] += 1
-            if len(added) < SAMPLES:
-                added.append(row)
-        elif before != row:
-            counts["changed"] += 1
-            if len(changed) < SAMPLES:
-                changed.append((before, row))
-        else:
-            counts["unchanged"] += 1
-    removed = []
-    for key, row in old.items():
-        if key not in parsed.rows:
-            counts["removed"] += 1
-            if len(removed) < SAMPLES:
-                removed.append(row)
+# --- staging and the SQL diff ----------------------------------------------------------------
+
+FIELDS = ("prefix, length, initial_cost, initial_time, rate, unit, start_time, end_time, "
+          "remark")
+INSERT_STAGE = ("INSERT INTO billing_deck_stage (import_id, line, " + FIELDS +
+                ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SAME_KEY = ("{a}.prefix = {b}.prefix AND {a}.length = {b}.length AND "
+            "{a}.start_time = {b}.start_time AND {a}.end_time = {b}.end_time")
+DIFFERS = ("(r.initial_cost <> s.initial_cost OR r.initial_time <> s.initial_time OR "
+           "r.rate <> s.rate OR r.unit <> s.unit OR r.remark <> s.remark)")
+_OLD = "r.version_id = ? AND " + SAME_KEY.format(a="r", b="s")
+_EARLIER = "f.import_id = s.import_id AND f.line < s.line AND " + SAME_KEY.format(a="f", b="s")
+COUNTS = ("SELECT COUNT(*) AS n, SUM(CASE WHEN r.id IS NULL THEN 1 ELSE 0 END) AS added, "
+          f"SUM(CASE WHEN r.id IS NOT NULL AND {DIFFERS} THEN 1 ELSE 0 END) AS changed "
+          f"FROM billing_deck_stage s LEFT JOIN billing_deck_rate r ON {_OLD} "
+          "WHERE s.import_id = ?")
+SAMPLE_ADDED = (f"SELECT {FIELDS} FROM billing_deck_stage s WHERE s.import_id = ? AND "
+                f"NOT EXISTS (SELECT 1 FROM billing_deck_rate r WHERE {_OLD}) "
+                "ORDER BY s.line LIMIT ?")
+SAMPLE_CHANGED = (
+    "SELECT r.prefix, r.length, r.initial_cost, r.initial_time, r.rate, r.unit, "
+    "r.start_time, r.end_time, r.remark, s.initial_cost AS n_cost, "
+    "s.initial_time AS n_time, s.rate AS n_rate, s.unit AS n_unit, s.remark AS n_remark "
+    f"FROM billing_deck_stage s JOIN billing_deck_rate r ON {_OLD} "
+    f"WHERE s.import_id = ? AND {DIFFERS} ORDER BY s.line LIMIT ?")
+SAMPLE_REMOVED = (
+    f"SELECT {FIELDS.replace('prefix', 'r.prefix', 1)} FROM billing_deck_rate r "
+    "WHERE r.version_id = ? AND NOT EXISTS (SELECT 1 FROM billing_deck_stage s "
+    f"WHERE s.import_id = ? AND {SAME_KEY.format(a='s', b='r')}) ORDER BY r.id LIMIT ?")
+REMOVED = ("SELECT COUNT(*) AS n FROM billing_deck_rate r WHERE r.version_id = ? AND "
+           "NOT EXISTS (SELECT 1 FROM billing_deck_stage s WHERE s.import_id = ? AND "
+           f"{SAME_KEY.format(a='s', b='r')})")
+DUPLICATES = (f"SELECT s.line AS line, (SELECT MIN(f.line) FROM billing_deck_stage f WHERE "
+              f"{_EARLIER}) AS first FROM billing_deck_stage s WHERE s.import_id = ? AND "
+              f"EXISTS (SELECT 1 FROM billing_deck_stage f WHERE {_EARLIER}) "
+              "ORDER BY s.line LIMIT ?")
+DROP_DUPLICATES = (
+    "DELETE FROM billing_deck_stage WHERE import_id = ? AND EXISTS (SELECT 1 FROM "
+    "billing_deck_stage f WHERE f.import_id = billing_deck_stage.import_id AND "
+    "f.line < billing_deck_stage.line AND "
+    f"{SAME_KEY.format(a='f', b='billing_deck_stage')})")
+STALE_AFTER_MS = 6 * 3600 * 1000  # staged rows of an import that never finished
+
+
+def new_import_id() -> int:
+    """A key for one import's staged rows: its start in ms, and random low bits."""
+    return (int(time.time() * 1000) << 8) | secrets.randbelow(256)
+
+
+async def stage_file(import_id: int, path: Path, kind: str, layout: str) -> Parsed:
+    """Parse the file in a worker thread, :data:`BATCH` rows at a time, each batch written
+    to ``billing_deck_stage`` in its own short transaction (memory stays flat: one batch);
+    then lines repeating an earlier line's key are reported and left out."""
+    out = Parsed()
+    rows = iter_rows(path, kind, layout, out)
+    query = sql._params(INSERT_STAGE, sql.conn())
+    await sql.execute("DELETE FROM billing_deck_stage WHERE import_id < ?",
+                      [(int(time.time() * 1000) - STALE_AFTER_MS) << 8])
+    while True:
+        batch = await asyncio.to_thread(lambda: list(itertools.islice(rows, BATCH)))
+        if not batch:
+            break
+        async with in_transaction() as db:
+            await db.execute_many(query, [[import_id, line, *row] for line, row in batch])
+        out.rows += len(batch)
+        del batch
+    dups = await sql.fetch(DUPLICATES, [import_id, MAX_ERRORS_LISTED])
+    if dups:
+        dropped = await sql.execute(DROP_DUPLICATES, [import_id])
+        out.rows -= dropped
+        out.error_count += dropped
+        for d in dups:
+            out.errors.append({"line": int(d["line"]), "message": Msg(
+                "the same prefix, length and time window as line %(line)s",
+                line=int(d["first"]))})
+        out.errors.sort(key=lambda e: e["line"])
+        del out.errors[MAX_ERRORS_LISTED:]
+    return out
+
+
+async def drop_stage(import_id: int) -> None:
+    await sql.execute("DELETE FROM billing_deck_stage WHERE import_id = ?", [import_id])
+
+
+async def diff(import_id: int, parsed: Parsed, version_id: int | None) -> dict[str, Any]:
+    """Rows added, changed and removed of the staged import against the deck's version
+    ``version_id`` (counts and the first few), by SQL."""
+    vid = -1 if version_id is None else version_id
+    counts = (await sql.fetch(COUNTS, [vid, import_id]))[0]
+    staged, added = int(counts["n"] or 0), int(counts["added"] or 0)
+    changed = int(counts["changed"] or 0)
+    removed = int((await sql.fetch(REMOVED, [vid, import_id]))[0]["n"] or 0)
+    samples_added = await sql.fetch(SAMPLE_ADDED, [import_id, vid, SAMPLES])
+    samples_changed = await sql.fetch(SAMPLE_CHANGED, [vid, import_id, SAMPLES])
+    samples_removed = await sql.fetch(SAMPLE_REMOVED, [vid, import_id, SAMPLES])
+
+    def tup(r: dict[str, Any]) -> tuple:
+        return tuple(r[k] for k in ("prefix", "length", "initial_cost", "initial_time",
+                                    "rate", "unit", "start_time", "end_time", "remark"))
+
+    def after(r: dict[str, Any]) -> tuple:
+        return (r["prefix"], r["length"], r["n_cost"], r["n_time"], r["n_rate"],
+                r["n_unit"], r["start_time"], r["end_time"], r["n_remark"])
+
     return {
-        **counts, "rows": len(parsed.rows), "error_count": parsed.error_count,
-        "errors": parsed.errors,
-        "samples": {"added": [row_json(r) for r in added],
-                    "changed": [{"before": row_json(a), "after": row_json(b)}
-                                for a, b in changed],
-                    "removed": [row_json(r) for r in removed]},
+        "added": added, "changed": changed, "removed": removed,
+        "unchanged": staged - added - changed, "rows": parsed.rows,
+        "error_count": parsed.error_count, "errors": parsed.errors,
+        "samples": {"added": [row_json(tup(r)) for r in samples_added],
+                    "changed": [{"before": row_json(tup(r)), "after": row_json(after(r))}
+                                for r in samples_changed],
+                    "removed": [row_json(tup(r)) for r in samples_removed]},
     }
 
 
-async def insert_version(deck_id: int, rows: list[Row] | Any, effective_from: datetime,
-                         now: datetime, by: str, source: str) -> DeckVersion:
-    """Write a new version and its rates in ONE transaction (all or nothing)."""
-    rows = list(rows)
+async def apply_stage(deck_id: int, import_id: int, rows: int, effective_from: datetime,
+                      now: datetime, by: str, source: str) -> DeckVersion:
+    """Write a new version with the staged rates (file order) in ONE transaction."""
     async with in_transaction() as db:
         version = await DeckVersion.create(deck_id=deck_id, effective_from=effective_from,
-                                           created_at=now, rows=len(rows), by=by,
+                                           created_at=now, rows=rows, by=by,
                                            source=source[:255], using_db=db)
-        query = sql._params(
-            "INSERT INTO billing_deck_rate (version_id, prefix, length, initial_cost, "
-            "initial_time, rate, unit, start_time, end_time, remark) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", db)
-        for start in range(0, len(rows), BATCH):
-            await db.execute_many(query, [[version.id, *r] for r in rows[start:start + BATCH]])
+        await sql.execute(f"INSERT INTO billing_deck_rate (version_id, {FIELDS}) SELECT ?, "
+                          f"{FIELDS} FROM billing_deck_stage WHERE import_id = ? ORDER BY line",
+                          [version.id, import_id], db)
     decks.deck_written()
     return version
 
@@ -322,8 +400,3 @@ def _safe(text: str) -> str:
     """A remark written so a spreadsheet will not run it as a formula (import strips the
     leading quote back)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-async def parse_upload(path: Path, kind: str, layout: str) -> Parsed:
-    """:func:`parse_file` in a worker thread."""
-    return await asyncio.to_thread(parse_file, path, kind, layout)

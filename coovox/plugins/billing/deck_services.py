@@ -226,21 +226,23 @@ async def import_file(deck_id: Any, path: Path, kind: str, *, layout: str = "coo
     applying with any bad line changes nothing."""
     deck = await get_deck(deck_id)
     at = effective_time(effective_from, tz, now)
-    parsed = await deck_import.parse_upload(path, kind, layout)
-    latest = await latest_version(deck.id)
-    old = await deck_import.current_rows(latest.id if latest else None)
-    result = deck_import.diff(parsed, old)
-    del old
-    result.update(deck=deck.id, applied=False, effective_from=_iso(at, tz), version=None)
-    if not apply:
-        return result
-    if parsed.error_count:
-        raise BillingError(Msg("the file has %(count)s bad lines: nothing was imported",
-                               count=parsed.error_count), "file")
-    if not parsed.rows:
-        raise BillingError(Msg("the file has no rates"), "file")
-    version = await deck_import.insert_version(deck.id, parsed.rows.values(), at, now, by,
-                                               source)
+    import_id = deck_import.new_import_id()
+    try:
+        parsed = await deck_import.stage_file(import_id, path, kind, layout)
+        latest = await latest_version(deck.id)
+        result = await deck_import.diff(import_id, parsed, latest.id if latest else None)
+        result.update(deck=deck.id, applied=False, effective_from=_iso(at, tz), version=None)
+        if not apply:
+            return result
+        if parsed.error_count:
+            raise BillingError(Msg("the file has %(count)s bad lines: nothing was imported",
+                                   count=parsed.error_count), "file")
+        if not parsed.rows:
+            raise BillingError(Msg("the file has no rates"), "file")
+        version = await deck_import.apply_stage(deck.id, import_id, parsed.rows, at, now, by,
+                                                source)
+    finally:
+        await deck_import.drop_stage(import_id)
     result.update(applied=True, version=version.id)
     return result
 

@@ -21,6 +21,7 @@ def meter() -> Meter:
 def start(coovox: Any) -> None:
     global _meter
     _meter = Meter(coovox.config.timezone)
+    _meter.fraud.publish = coovox.publish
     coovox.services["billing"] = _meter
     coovox.services["money_decimals"] = money_decimals
     from coovox.plugins.billing.dashboard import dashboard, live_info

@@ -51,6 +51,21 @@ CUT_BILLED_TIME = ("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND 
 SET_COST = "UPDATE billing_call SET cost = ?, charged = ? WHERE call_id = ?"
 BILLED_TIME = ("UPDATE calls_call SET billed_talk_time = ? WHERE id = ? AND "
                "billed_talk_time > ?")
+# The same conditional debit with the fraud guard's spend windows (billing_account's
+# counters of the hour and the day, reset when the window changed): the charge is refused
+# when it would pass either limit, exactly like when the balance cannot pay it.
+PAY_GUARDED = (
+    "UPDATE billing_account SET balance = balance - ?, "
+    "spend_hour = CASE WHEN spend_hour_key = ? THEN spend_hour ELSE 0 END + ?, "
+    "spend_hour_key = ?, "
+    "spend_day = CASE WHEN spend_day_key = ? THEN spend_day ELSE 0 END + ?, spend_day_key = ? "
+    "WHERE extension = ? AND balance - ? >= -credit "
+    "AND CASE WHEN spend_hour_key = ? THEN spend_hour ELSE 0 END + ? <= ? "
+    "AND CASE WHEN spend_day_key = ? THEN spend_day ELSE 0 END + ? <= ?")
+# why a guarded debit was refused (asked only then): the balance, or which limit
+WHY_REFUSED = ("SELECT CASE WHEN balance - ? >= -credit THEN 1 ELSE 0 END AS funds, "
+               "CASE WHEN spend_hour_key = ? THEN spend_hour ELSE 0 END + ? AS hour "
+               "FROM billing_account WHERE extension = ?")
 READ_CALL = ("SELECT extension, rate, next_seq, warned, settled FROM billing_call "
              "WHERE call_id = ?")
 
@@ -59,10 +74,39 @@ class ChargeResult(Enum):
     TAKEN = "taken"          # charged now (or found already charged: a retry)
     REFUSED = "refused"      # cannot be afforded: nothing written
     ENDED = "ended"          # the call is settled already: nothing written
+    LIMIT_HOUR = "limit hour"  # would pass the spend limit of the hour: nothing written
+    LIMIT_DAY = "limit day"  # would pass the spend limit of the day: nothing written
+
+
+@dataclass(frozen=True)
+class SpendGuard:
+    """The fraud guard's spend windows of a charge: keys of the hour and day it falls in
+    and the limits (units; :data:`fraud_rules.NO_LIMIT` when none)."""
+
+    hour_key: int
+    day_key: int
+    hour_limit: int
+    day_limit: int
+
+    def pay_args(self, units: int, extension: str) -> list[Any]:
+        return [units, self.hour_key, units, self.hour_key, self.day_key, units, self.day_key,
+                extension, units, self.hour_key, units, self.hour_limit, self.day_key, units,
+                self.day_limit]
+
+    def why(self, row: Any) -> ChargeResult:
+        """What refused a guarded debit, from the :data:`WHY_REFUSED` row."""
+        if row is None or not int(row[0]):
+            return ChargeResult.REFUSED
+        return ChargeResult.LIMIT_HOUR if int(row[1]) > self.hour_limit else \
+            ChargeResult.LIMIT_DAY
 
 
 class _Refused(Exception):
-    pass
+    result = ChargeResult.REFUSED
+
+    def __init__(self, result: ChargeResult = ChargeResult.REFUSED):
+        super().__init__(result.value)
+        self.result = result
 
 
 class _Ended(Exception):
@@ -125,27 +169,43 @@ async def create_call(call_id: str, extension: str, name: str, rate: dict[str, A
 
 
 def _charge_on(conn: sqlite3.Connection, call_id: str, extension: str, seq: int,
-               units: int) -> None:
+               units: int, guard: SpendGuard | None = None) -> None:
     """The statements of one charge; raises :class:`_Ended` / :class:`_Refused` (the caller
     rolls back) or ``sqlite3.IntegrityError`` when (call, seq) is taken already."""
     conn.execute(INSERT_LEDGER, (call_id, seq, extension, units, "charge"))
     if not conn.execute(MARK_CHARGED, (units, seq, seq + 1, call_id, False)).rowcount:
         raise _Ended
-    if units and not conn.execute(PAY, (units, extension, units)).rowcount:
-        raise _Refused
+    if not units:
+        return
+    if guard is None:
+        if not conn.execute(PAY, (units, extension, units)).rowcount:
+            raise _Refused
+    elif not conn.execute(PAY_GUARDED, guard.pay_args(units, extension)).rowcount:
+        raise _Refused(guard.why(conn.execute(
+            WHY_REFUSED, (units, guard.hour_key, units, extension)).fetchone()))
 
 
-async def _charge_tortoise(call_id: str, extension: str, seq: int, units: int) -> None:
+async def _charge_tortoise(call_id: str, extension: str, seq: int, units: int,
+                           guard: SpendGuard | None = None) -> None:
     async with in_transaction() as db:
         await sql.execute(INSERT_LEDGER, [call_id, seq, extension, units, "charge"], db)
         if not await sql.execute(MARK_CHARGED, [units, seq, seq + 1, call_id, False], db):
             raise _Ended
-        if units and not await sql.execute(PAY, [units, extension, units], db):
-            raise _Refused
+        if not units:
+            return
+        if guard is None:
+            if not await sql.execute(PAY, [units, extension, units], db):
+                raise _Refused
+        elif not await sql.execute(PAY_GUARDED, guard.pay_args(units, extension), db):
+            rows = await sql.fetch(WHY_REFUSED, [units, guard.hour_key, units, extension], db)
+            raise _Refused(guard.why(
+                (rows[0]["funds"], rows[0]["hour"]) if rows else None))
 
 
-async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> ChargeResult:
-    """Take charge ``seq`` of a call, all or nothing.
+async def charge(call_id: str, extension: str, seq: int, amount: Decimal,
+                 guard: SpendGuard | None = None) -> ChargeResult:
+    """Take charge ``seq`` of a call, all or nothing (and, with a ``guard``, only within
+    the extension's spend limits of the hour and the day: the same UPDATE).
 
     The ledger row is inserted first: its UNIQUE (call, seq) key makes a retry of a charge
     already taken fail there (TAKEN, nothing else written) without a SELECT beforehand.
@@ -154,11 +214,12 @@ async def charge(call_id: str, extension: str, seq: int, amount: Decimal) -> Cha
     db = direct.client()
     try:
         if db is not None:
-            await direct.run(db, lambda conn: _charge_on(conn, call_id, extension, seq, units))
+            await direct.run(db, lambda conn: _charge_on(conn, call_id, extension, seq, units,
+                                                         guard))
         else:
-            await _charge_tortoise(call_id, extension, seq, units)
-    except _Refused:
-        return ChargeResult.REFUSED
+            await _charge_tortoise(call_id, extension, seq, units, guard)
+    except _Refused as exc:
+        return exc.result
     except _Ended:
         return ChargeResult.ENDED
     except IntegrityError:
@@ -283,7 +344,8 @@ async def settle(call_id: str, cost: Decimal, talk_time: float, local_date: str,
 
 
 def _charge_missing_on(conn: sqlite3.Connection, call_id: str, extension: str,
-                       rule: RateRule, next_seq: int, billed: float) -> float:
+                       rule: RateRule, next_seq: int, billed: float,
+                       guard: SpendGuard | None = None) -> float:
     """The live charges never taken, each under a savepoint; returns the billed time, ending
     at the first boundary the balance cannot pay."""
     for due in live_charges(rule, billed):
@@ -291,12 +353,12 @@ def _charge_missing_on(conn: sqlite3.Connection, call_id: str, extension: str,
             continue
         conn.execute("SAVEPOINT charge")
         try:
-            _charge_on(conn, call_id, extension, due.seq, to_units(due.amount))
+            _charge_on(conn, call_id, extension, due.seq, to_units(due.amount), guard)
         except (_Refused, _Ended, sqlite3.IntegrityError) as exc:
             conn.execute("ROLLBACK TO charge")
             conn.execute("RELEASE charge")
             if isinstance(exc, _Refused):
-                log.info("call %s billed until %ss: insufficient funds", call_id, due.at)
+                log.info("call %s billed until %ss: %s", call_id, due.at, exc.result.value)
                 return due.at
             if isinstance(exc, _Ended):
                 break
@@ -306,7 +368,8 @@ def _charge_missing_on(conn: sqlite3.Connection, call_id: str, extension: str,
 
 
 def _end_on(conn: sqlite3.Connection, call_id: str, extension: str, name: str, talk: float,
-            billed: float, local_date: str, answered: bool) -> int | None:
+            billed: float, local_date: str, answered: bool,
+            guard: SpendGuard | None = None) -> int | None:
     from coovox.plugins.billing.models import BillingCall
 
     row = conn.execute(READ_CALL, (call_id,)).fetchone()
@@ -319,7 +382,7 @@ def _end_on(conn: sqlite3.Connection, call_id: str, extension: str, name: str, t
         rule = RateRule.from_json(rate)
         if not row["settled"]:
             billed = _charge_missing_on(conn, call_id, row["extension"], rule,
-                                        int(row["next_seq"]), billed)
+                                        int(row["next_seq"]), billed, guard)
         amount = to_units(cost(rule, billed))
     return _settle_on(conn, call_id, amount, talk, local_date, answered, billed)
 
@@ -330,7 +393,8 @@ def one_trip() -> bool:
 
 
 async def end_call(call_id: str, extension: str, name: str, talk: float, billed: float,
-                   local_date: str, answered: bool) -> Decimal | None:
+                   local_date: str, answered: bool,
+                   guard: SpendGuard | None = None) -> Decimal | None:
     """SQLite only (see :func:`one_trip`): the charges a call owes that were never taken,
     then its settlement, in ONE transaction and one trip.  Returns the difference settled
     (None when settled already)."""
@@ -338,7 +402,7 @@ async def end_call(call_id: str, extension: str, name: str, talk: float, billed:
     if db is None:
         raise RuntimeError("end_call needs SQLite outside a transaction")
     diff = await direct.run(db, lambda conn: _end_on(conn, call_id, extension, name, talk,
-                                                     billed, local_date, answered))
+                                                     billed, local_date, answered, guard))
     return None if diff is None else from_units(diff)
 
 

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.models import setting_writes
 from coovox.plugins.billing import decks, ledger, reports, services, sql
-from coovox.plugins.billing.ledger import ChargeResult
+from coovox.plugins.billing.fraud_gate import ACCOUNT_COLUMNS, FraudGate
+from coovox.plugins.billing.fraud_rules import REFUSE_SPEND
+from coovox.plugins.billing.ledger import ChargeResult, SpendGuard
 from coovox.plugins.billing.models import BillingCall
 from coovox.plugins.billing.rating import (
     Charge,
@@ -43,8 +45,9 @@ CHARGE_TRIES = 4  # a charge failing with a database error is retried (safe: key
 CHARGE_BACKOFF = 0.05  # seconds before the first retry, doubled each time
 SETTINGS_TTL = 2.0  # seconds a node keeps billing settings and rates: another node's edit
 # is seen after at most this long (an edit in this process is seen at once)
-ACCOUNT_SQL = ("SELECT enabled, status, balance, credit FROM billing_account "
-               "WHERE extension = ?")
+ACCOUNT_SQL = (f"SELECT enabled, status, balance, credit, {ACCOUNT_COLUMNS} "
+               "FROM billing_account WHERE extension = ?")
+LIMITS = (ChargeResult.LIMIT_HOUR, ChargeResult.LIMIT_DAY)
 T = TypeVar("T")
 
 
@@ -72,6 +75,8 @@ class Meter:
         self._rules_key: tuple[int, float] = (-1, 0.0)  # (rate_writes(), expires)
         self.clock = time.monotonic
         self.decks = decks.DeckCache(clock=lambda: self.clock())
+        self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)  # when charges fall
+        self.fraud = FraudGate(self.local, lambda: self.clock(), SETTINGS_TTL)
 
     async def settings(self) -> dict[str, Any]:
         """Billing settings, cached: re-read when this process wrote a setting or after
@@ -107,6 +112,11 @@ class Meter:
             return None
         if acc["status"] == "locked":
             return GateDecision(PLUGIN, refuse=REFUSE_LOCKED)
+        limits = await self.fraud.limits(settings, call.extension)
+        if limits is not None:
+            refusal = await self.fraud.before_rate(call, acc, limits)
+            if refusal:
+                return GateDecision(PLUGIN, refuse=refusal)
         local = self.local(call.started_at).time()
         rule = choose_rate(await self.rules(), call.dialed, call.extension, local)
         deck = self.decks.cached(call.dialed, call.extension, call.started_at, local)
@@ -117,10 +127,16 @@ class Meter:
         if rule is None:
             if settings["block_unrated"]:
                 return GateDecision(PLUGIN, refuse=REFUSE_NO_RATE)
+        else:
+            avail = from_units(int(acc["balance"]) + int(acc["credit"]))
+            if avail <= 0 or avail < first_charge(rule):
+                return GateDecision(PLUGIN, refuse=REFUSE_FUNDS)
+        if limits is not None:
+            refusal = await self.fraud.admit(call, acc, limits, rule)
+            if refusal:
+                return GateDecision(PLUGIN, refuse=refusal)
+        if rule is None:
             return None
-        avail = from_units(int(acc["balance"]) + int(acc["credit"]))
-        if avail <= 0 or avail < first_charge(rule):
-            return GateDecision(PLUGIN, refuse=REFUSE_FUNDS)
         copy = rule.to_json()
         if deck is not None and rule is deck[0]:
             copy["deck"] = deck[1]  # the deck the rate came from, kept with the call
@@ -154,7 +170,9 @@ class Meter:
                 if not (due.at == 0 or due.at <= talk):
                     break
                 try:
-                    result = await _charge(call_id, state.extension, due)
+                    guard = await self.fraud.spend_guard(await self.settings(),
+                                                         state.extension, self.wall())
+                    result = await _charge(call_id, state.extension, due, guard)
                 except Exception:  # fail closed: a call nobody can bill is not left running
                     state.ended = True
                     log.exception("call %s cut at %ss: its charge failed", call_id, due.at)
@@ -163,11 +181,14 @@ class Meter:
                 if result is ChargeResult.ENDED:
                     state.ended = True
                     return
-                if result is ChargeResult.REFUSED:
+                if result is ChargeResult.REFUSED or result in LIMITS:
                     state.ended = True
-                    log.info("call %s cut at %ss: insufficient funds", call_id, due.at)
-                    await control.cut(call_id, REFUSE_FUNDS, billed_until=due.at,
-                                      plugin=PLUGIN)
+                    reason = REFUSE_FUNDS if result is ChargeResult.REFUSED else REFUSE_SPEND
+                    log.info("call %s cut at %ss: %s", call_id, due.at, reason)
+                    await control.cut(call_id, reason, billed_until=due.at, plugin=PLUGIN)
+                    if result in LIMITS:
+                        await self.fraud.on_limit(await self.settings(), state.extension,
+                                                  result, self.wall())
                     return
                 state.seq += 1
             nxt = charge_at(state.rule, state.seq)
@@ -241,11 +262,14 @@ class Meter:
         billed = talk if billed is None else float(billed)
         answered = record.get("status") == "answered" or talk > 0
         local_date = self.local(call.started_at).date().isoformat()
+        settings = await self.settings()
+        await self.fraud.ended(call.call_id)
+        guard = await self.fraud.spend_guard(settings, call.extension, self.wall())
         if ledger.one_trip():  # SQLite: read, missing charges and settlement in one trip
             return await _retry(
                 f"the settlement of call {call.call_id}",
                 lambda: ledger.end_call(call.call_id, call.extension, call.extension_name, talk,
-                                        billed, local_date, answered))
+                                        billed, local_date, answered, guard))
         row = await BillingCall.get_or_none(call_id=call.call_id)
         if row is None:  # never metered: an unbilled call, kept for statistics
             await ledger.create_call(call.call_id, call.extension, call.extension_name, None,
@@ -255,7 +279,7 @@ class Meter:
         if row.rate and answered:
             rule = RateRule.from_json(row.rate)
             if not row.settled:
-                billed = await _charge_missing(row, rule, billed)
+                billed = await _charge_missing(row, rule, billed, guard)
             amount = cost(rule, billed)
         return await ledger.settle(call.call_id, amount, talk, local_date, answered, billed)
 
@@ -272,21 +296,23 @@ async def _retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
                        delay=lambda attempt: CHARGE_BACKOFF * 2 ** attempt, log=log)
 
 
-async def _charge(call_id: str, extension: str, due: Charge) -> ChargeResult:
+async def _charge(call_id: str, extension: str, due: Charge,
+                  guard: SpendGuard | None = None) -> ChargeResult:
     """:func:`ledger.charge`, retried with a short backoff when the database fails."""
     return await _retry(f"charge {due.seq} of call {call_id}",
-                        lambda: ledger.charge(call_id, extension, due.seq, due.amount))
+                        lambda: ledger.charge(call_id, extension, due.seq, due.amount, guard))
 
 
-async def _charge_missing(row: BillingCall, rule: RateRule, billed: float) -> float:
+async def _charge_missing(row: BillingCall, rule: RateRule, billed: float,
+                          guard: SpendGuard | None = None) -> float:
     """Take the live charges a call of ``billed`` seconds owes that were never taken; returns
     the billed time, ending at the first boundary the balance cannot pay."""
     for due in live_charges(rule, billed):
         if due.seq < row.next_seq:
             continue
-        result = await _charge(row.call_id, row.extension, due)
-        if result is ChargeResult.REFUSED:
-            log.info("call %s billed until %ss: insufficient funds", row.call_id, due.at)
+        result = await _charge(row.call_id, row.extension, due, guard)
+        if result is ChargeResult.REFUSED or result in LIMITS:
+            log.info("call %s billed until %ss: %s", row.call_id, due.at, result.value)
             return due.at
         if result is ChargeResult.ENDED:
             break

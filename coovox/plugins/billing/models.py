@@ -24,6 +24,16 @@ class Account(Model):
     payment_type = fields.CharField(max_length=16, default="prepaid")
     status = fields.CharField(max_length=16, default="unlocked")
     total_recharges = MoneyField(default=0)
+    # the fraud guard's counters (fraud_rules): spend (units) and admitted calls of the
+    # window keyed YYYYMMDDHH / YYYYMMDD (PBX time), changed by the same conditional
+    # UPDATE as the balance; calls refused until guard_until (epoch s) after a trip
+    spend_hour_key = fields.BigIntField(default=0)
+    spend_hour = fields.BigIntField(default=0)
+    spend_day_key = fields.BigIntField(default=0)
+    spend_day = fields.BigIntField(default=0)
+    calls_hour_key = fields.BigIntField(default=0)
+    calls_hour = fields.IntField(default=0)
+    guard_until = fields.BigIntField(default=0)
 
     class Meta:
         table = "billing_account"
@@ -165,3 +175,69 @@ class DeckRate(Model):
 
     class Meta:
         table = "billing_deck_rate"
+        indexes = (Index(fields=("version_id", "prefix", "length", "start_time", "end_time"),
+                         name="billing_deck_rate_key"),)
+
+
+class FraudTrip(Model):
+    """A trip of the fraud guard: once per extension, kind and window (``period``)."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    extension = fields.CharField(max_length=32, db_index=True)
+    kind = fields.CharField(max_length=32)
+    period = fields.BigIntField()
+    reason = fields.CharField(max_length=255, default="")
+    action = fields.CharField(max_length=16, default="lock")
+    cleared_at = fields.DatetimeField(null=True)
+    cleared_by = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "billing_fraud_trip"
+        unique_together = (("extension", "kind", "period"),)
+
+
+class FraudAttempt(Model):
+    """A refused attempt to a blocked destination (kept for the trip's minutes)."""
+
+    id = fields.BigIntField(primary_key=True)
+    extension = fields.CharField(max_length=32)
+    at = fields.BigIntField()  # epoch seconds
+
+    class Meta:
+        table = "billing_fraud_attempt"
+        indexes = (Index(fields=("extension", "at"), name="billing_fraud_attempt_ext"),)
+
+
+class FraudActive(Model):
+    """A call admitted under a limit of simultaneous calls (deleted when it ends)."""
+
+    call_id = fields.CharField(max_length=64, primary_key=True)
+    extension = fields.CharField(max_length=32, db_index=True)
+    at = fields.BigIntField()  # epoch seconds of its admission
+
+    class Meta:
+        table = "billing_fraud_active"
+
+
+class DeckStage(Model):
+    """Rows of a deck file being imported, staged in chunks (one ``import_id`` per
+    import, deleted at its end) so added/changed/removed are an SQL diff."""
+
+    id = fields.BigIntField(primary_key=True)
+    import_id = fields.BigIntField()
+    line = fields.IntField()
+    prefix = fields.CharField(max_length=32, default="")
+    length = fields.IntField(default=0)
+    initial_cost = MoneyField(default=0)
+    initial_time = fields.IntField(default=0)
+    rate = MoneyField(default=0)
+    unit = fields.IntField(default=60)
+    start_time = fields.CharField(max_length=8, default="00:00:00")
+    end_time = fields.CharField(max_length=8, default="00:00:00")
+    remark = fields.CharField(max_length=255, default="")
+
+    class Meta:
+        table = "billing_deck_stage"
+        indexes = (Index(fields=("import_id", "prefix", "length", "start_time", "end_time",
+                                 "line"), name="billing_deck_stage_key"),)

@@ -37,17 +37,25 @@ def coovox_startup(coovox) -> None:
 
 @hookimpl
 def coovox_routes(coovox) -> list[Route]:
-    from coovox.plugins.billing import admin_views, api, deck_api, deck_views, views
+    from coovox.plugins.billing import (
+        admin_views,
+        api,
+        deck_api,
+        deck_views,
+        fraud_api,
+        fraud_views,
+        views,
+    )
 
     return [*views.routes(), *admin_views.routes(), *api.routes(), *deck_api.routes(),
-            *deck_views.routes()]
+            *deck_views.routes(), *fraud_api.routes(), *fraud_views.routes()]
 
 
 @hookimpl
 def coovox_menu_items() -> list[MenuItem]:
-    from coovox.plugins.billing import admin_views, views
+    from coovox.plugins.billing import admin_views, fraud_views, views
 
-    return [*views.menu_items(), *admin_views.menu_items()]
+    return [*views.menu_items(), *admin_views.menu_items(), *fraud_views.menu_items()]
 
 
 @hookimpl

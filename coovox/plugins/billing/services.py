@@ -36,6 +36,7 @@ NS = "billing"
 DEFAULT_SETTINGS: dict[str, Any] = {
     "active": False, "currency": "USD", "block_unrated": False, "warning_seconds": 0,
     "decimals": {},  # currency -> decimals money is shown with (unset: the currency's own)
+    "fraud": {},  # the fraud guard: {"guard": on, "defaults": limits} (fraud.py)
 }
 
 # --- settings --------------------------------------------------------------------------------

@@ -110,13 +110,15 @@ async def test_a_charge_and_a_settlement_are_one_trip_each_on_sqlite(coovox, mon
         trips.append(fn)
         return await real(self, fn, *args, **kwargs)
 
+    meter = Meter("UTC")
+    await meter.settings()  # cached (re-read every 2 s, not per call)
     monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
     await ledger.open_call("t", "100", "Ext 100", rate)
     assert len(trips) == 1
     assert await ledger.charge("t", "100", 1, D("0.02")) is ChargeResult.TAKEN  # at 0 s
     assert len(trips) == 2
-    assert await Meter("UTC").ended(call_info("t"), {"status": "answered",
-                                                     "talk_time": 7.0}) == D("0")
+    assert await meter.ended(call_info("t"), {"status": "answered",
+                                              "talk_time": 7.0}) == D("0")
     assert len(trips) == 3  # the missing charge at 6 s and the settlement together
     assert (await Account.get(extension="100")).balance == D("0.96")
 

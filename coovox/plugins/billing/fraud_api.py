@@ -1,0 +1,87 @@
+"""The fraud guard's JSON API (``/api/v1/billing/fraud...``), administrators only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from coovox.hooktypes import ADMIN, Route
+from coovox.plugins.billing import fraud
+from coovox.plugins.billing.api import TAGS, api_errors, now, tz_of, who
+from coovox.web.errors import read_json
+
+ROLES = (ADMIN,)
+
+
+async def _trips(request: web.Request) -> dict[str, Any]:
+    rows, total = await fraud.open_trips()
+    return {"items": [fraud.trip_json(r, tz_of(request)) for r in rows], "total": total}
+
+
+@api_errors
+async def get_guard(request: web.Request) -> web.Response:
+    return web.json_response({**await fraud.settings_json(),
+                              "extensions": await fraud.overrides(),
+                              "trips": await _trips(request)})
+
+
+@api_errors
+async def patch_guard(request: web.Request) -> web.Response:
+    return web.json_response(await fraud.update_global(await read_json(request)))
+
+
+@api_errors
+async def put_extension(request: web.Request) -> web.Response:
+    return web.json_response(await fraud.set_extension(request.match_info["extension"],
+                                                       await read_json(request)))
+
+
+@api_errors
+async def delete_extension(request: web.Request) -> web.Response:
+    ext = request.match_info["extension"]
+    await fraud.remove_extension(ext)
+    return web.json_response({"extension": ext, "limits": {}})
+
+
+@api_errors
+async def list_trips(request: web.Request) -> web.Response:
+    return web.json_response(await _trips(request))
+
+
+@api_errors
+async def post_unlock(request: web.Request) -> web.Response:
+    ext = request.match_info["extension"]
+    cleared = await fraud.unlock(ext, who(request), now(request))
+    return web.json_response({"extension": ext, "status": "unlocked", "cleared": cleared})
+
+
+def _path() -> dict[str, Any]:
+    return {"name": "extension", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def routes() -> list[Route]:
+    base = "/api/v1/billing/fraud"
+    body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+    def r(method: str, path: str, handler, name: str, summary: str, **extra: Any) -> Route:
+        return Route(method, base + path, handler, name, roles=ROLES, api=True,
+                     openapi={"summary": summary, "tags": TAGS, **extra})
+
+    return [
+        r("GET", "", get_guard, "api_billing_fraud",
+          "The fraud guard: on/off, default limits, extensions' own limits, open trips"),
+        r("PATCH", "", patch_guard, "api_billing_fraud_patch",
+          "Switch the fraud guard (guard) and change default limits", requestBody=body),
+        r("PUT", "/extensions/{extension}", put_extension, "api_billing_fraud_extension",
+          "Set an extension's own limits (the keys given; the rest follow the defaults)",
+          parameters=[_path()], requestBody=body),
+        r("DELETE", "/extensions/{extension}", delete_extension,
+          "api_billing_fraud_extension_delete", "The extension follows the defaults again",
+          parameters=[_path()]),
+        r("GET", "/trips", list_trips, "api_billing_fraud_trips",
+          "Trips not cleared yet (newest first)"),
+        r("POST", "/extensions/{extension}/unlock", post_unlock, "api_billing_fraud_unlock",
+          "Unlock an extension the guard stopped and clear its trips",
+          parameters=[_path()]),
+    ]
