@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from coovox.ari import AriError
-from coovox.calls import causes, prompts, services
+from coovox.calls import causes, prompts, routing, services
 from coovox.calls.routing import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION, Refusal
 from coovox.calls.state import CallState, Marker, channel_of
 from coovox.hooktypes import CallInfo
@@ -108,13 +108,15 @@ class CallFlow:
             await self._end(causes.STATUS_NO_ANSWER, causes.CALLER_HUNG_UP)
             return
         status, reason, cause = causes.FAILED, causes.TRUNK_FAILED, None
-        for trunk in result.trunks:
+        turn = ctl.next_turn(rule.name) if rule.call_method == routing.ROUND_ROBIN else 0
+        for trunk in routing.trunk_order(result.trunks, rule.call_method, turn):
             if not await services.with_retry("counting a trunk's calls", partial(
                     services.trunk_has_room, trunk)):
                 status, reason, cause = causes.FAILED, causes.TRUNK_FULL, None
                 continue
             outcome = await self._dial(trunk.name, trunk.endpoint(result.sent),
-                                       pin=bool(rule.pin_set))
+                                       pin=bool(rule.pin_set),
+                                       caller_id=routing.caller_id(ext, rule, trunk))
             if outcome == "answered":
                 await self._answer()
                 return
@@ -287,8 +289,12 @@ class CallFlow:
 
     # --- dialling --------------------------------------------------------------------------------
 
-    async def _dial(self, trunk: str, endpoint: str, *, pin: bool = False):
+    async def _dial(self, trunk: str, endpoint: str, *, pin: bool = False,
+                    caller_id: str = ""):
         """Dial one trunk: "answered", "caller gone", or (status, try next trunk, cause).
+
+        ``caller_id``: set as the caller leg's caller ID before the dial copies it to the
+        trunk leg (what the carrier is sent), as ``Set(CALLERID(num)=..)`` before ``Dial``.
 
         The trunk leg's id is chosen here and goes into the record with the trunk.  The
         record's first write runs alongside the request that creates the leg (it is not
@@ -330,6 +336,7 @@ class CallFlow:
             log.warning("call %s: trunk %s: the new channel never entered Stasis", call.id,
                         trunk)
             return self._forget_out(causes.FAILED, True, None)
+        await self._show_caller_id(caller_id)
         try:
             await self.ari.channel_dial(out, caller=call.caller, timeout=ctl.dial_timeout)
         except AriError as exc:
@@ -371,6 +378,18 @@ class CallFlow:
             elif (kind == "ChannelStateChange" and channel_of(item) == out
                   and (item.get("channel") or {}).get("state") == "Up"):
                 return "answered"
+
+    async def _show_caller_id(self, number: str) -> None:
+        """Set the caller leg's caller ID number (skipped when it already is ``number``)."""
+        call = self.call
+        if not number or number == call.caller_number:
+            return
+        try:
+            await self.ari.channel_set_var(call.caller, "CALLERID(num)", number)
+        except AriError as exc:  # the caller is gone: the dial finds out
+            log.warning("call %s: caller ID %s not set: %s", call.id, number, exc)
+            return
+        call.caller_number = number
 
     async def _wait_in_stasis(self, out: str) -> bool | str:
         """Wait for the created leg's StasisStart: True, "caller gone", or False when the
