@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from coovox.calls import bulk
 from coovox.calls import config_services as svc
 from coovox.calls.config_services import ConfigError, Kind
 from coovox.hooktypes import ADMIN, OPERATOR, Route
@@ -171,8 +172,40 @@ def roles_of(segment: str, action: str) -> tuple[str, ...]:
     return (ADMIN,)
 
 
+async def api_bulk_add(request: web.Request) -> web.Response:
+    """Add extensions in bulk (all or none)."""
+    try:
+        added = await bulk.bulk_add(await read_json(request))
+    except ConfigError as exc:
+        raise _api_error(exc) from None
+    return web.json_response({"created": len(added), "numbers": added}, status=201)
+
+
+BULK_SCHEMA: dict[str, Any] = {
+    "start": {"type": "string", "pattern": "^[0-9]{1,32}$", "example": "1050"},
+    "count": {"type": "integer", "minimum": 1, "maximum": bulk.MAX_COUNT, "example": 10},
+    "caller_id1_start": {"type": "string", "pattern": CALLER_ID, "example": "67293500"},
+    "caller_id1_method": {"type": "string", "enum": list(bulk.METHODS),
+                          "default": bulk.INCREMENT},
+    "caller_id2_start": {"type": "string", "pattern": CALLER_ID},
+    "caller_id2_method": {"type": "string", "enum": list(bulk.METHODS),
+                          "default": bulk.INCREMENT},
+    "dial_permission": {"type": "string", "default": "DialPlan1"},
+    "enabled": {"type": "boolean", "default": True}}
+
+
 def routes() -> list[Route]:
     out: list[Route] = []
     for segment, kind_name, schema in RESOURCES:
         out += _routes_of(segment, svc.KINDS[kind_name], LIST_SPECS[kind_name], schema)
+    out.append(Route("POST", "/api/v1/extensions/bulk", api_bulk_add, "api_extensions_bulk",
+                     roles=roles_of("extensions", "create"), api=True, openapi={
+                         "summary": "Add extensions in bulk: numbers from start, caller IDs "
+                                    "one more each or the same (all or none; 409 when one "
+                                    "exists)",
+                         "tags": ["extensions"], "requestBody": {
+                             "required": True, "content": {"application/json": {"schema": {
+                                 "type": "object", "properties": BULK_SCHEMA}}}},
+                         "responses": {"201": {"description": "created"},
+                                       "409": {"description": "an extension exists"}}}))
     return out

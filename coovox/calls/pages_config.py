@@ -172,7 +172,7 @@ async def render_list(request: web.Request, spec: PageSpec, status: int = 200,
 # --- form ---------------------------------------------------------------------------------
 
 
-async def _choices(spec: PageSpec) -> dict[str, list[str]]:
+async def load_choices(spec: PageSpec) -> dict[str, list[str]]:
     return {f.name: await svc.names(f.choices) for f in spec.fields
             if f.choices is not None and f.kind != "choice"}
 
@@ -215,7 +215,7 @@ async def _render_form(request: web.Request, spec: PageSpec, values: dict[str, A
                        key: str | None, errors: dict[str, str], status: int = 200
                        ) -> web.Response:
     context = {"spec": spec, "values": values, "key": key, "errors": errors,
-               "choices": await _choices(spec), "days": DAYS,
+               "choices": await load_choices(spec), "days": DAYS,
                "title": _(spec.singular)}
     return aiohttp_jinja2.render_template("calls/config_form.html", request, context,
                                           status=status)
@@ -225,7 +225,7 @@ def _labels(spec: PageSpec) -> dict[str, str]:
     return {f.name: f.label for f in spec.fields}
 
 
-def _error_at(exc: ConfigError, spec: PageSpec) -> dict[str, str]:
+def error_at(exc: ConfigError, spec: PageSpec) -> dict[str, str]:
     """The message at its input; one about an input the form lacks names that input."""
     names = {f.name for f in spec.fields}
     if exc.field in names:
@@ -247,7 +247,7 @@ async def create(request: web.Request, spec: PageSpec) -> web.Response:
     try:
         obj = await svc.create(kind, data)
     except ConfigError as exc:
-        return await _render_form(request, spec, _redisplay(data), None, _error_at(exc, spec),
+        return await _render_form(request, spec, _redisplay(data), None, error_at(exc, spec),
                                   status=exc.status)
     await flash(request, "ok", _("Saved %(what)s %(key)s.", what=_(spec.singular),
                                  key=getattr(obj, kind.key)))
@@ -274,7 +274,7 @@ async def update(request: web.Request, spec: PageSpec) -> web.Response:
         if exc.status == 404:
             raise web.HTTPNotFound() from None
         return await _render_form(request, spec, {**_redisplay(data), kind.key: key}, key,
-                                  _error_at(exc, spec), status=exc.status)
+                                  error_at(exc, spec), status=exc.status)
     await flash(request, "ok", _("Saved %(what)s %(key)s.", what=_(spec.singular), key=key))
     raise web.HTTPFound(request.app.router[spec.route].url_for())
 

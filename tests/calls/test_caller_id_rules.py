@@ -6,8 +6,16 @@ from __future__ import annotations
 import pytest
 
 from coovox.calls import config_rules as r
-from coovox.calls.routing import (ROUND_ROBIN, SEQUENTIAL, ExtensionSpec, RuleSpec, TrunkSpec,
-                                  caller_id, extension_caller_id, trunk_order)
+from coovox.calls.routing import (
+    ROUND_ROBIN,
+    SEQUENTIAL,
+    ExtensionSpec,
+    RuleSpec,
+    TrunkSpec,
+    caller_id,
+    extension_caller_id,
+    trunk_order,
+)
 
 BOTH = ExtensionSpec("100", "Alice", caller_id1="67293500", caller_id2="+8610555")
 NONE = ExtensionSpec("101", "Bob")

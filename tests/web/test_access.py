@@ -117,10 +117,10 @@ async def test_revoked_or_unknown_tokens_are_refused(client, admin_user):
 
 
 # The operator's JSON API (manual 003 §7.10.1, guide 004): extensions as its pages allow
-# (list, read, add, edit; never delete), the call log and live calls; nothing else.
+# (list, read, add, add in bulk, edit; never delete), the call log and live calls only.
 OPERATOR_API = {("GET", "/api/v1/extensions"), ("POST", "/api/v1/extensions"),
                 ("GET", "/api/v1/extensions/{number}"),
-                ("PATCH", "/api/v1/extensions/{number}"),
+                ("PATCH", "/api/v1/extensions/{number}"), ("POST", "/api/v1/extensions/bulk"),
                 ("GET", "/api/v1/calls"), ("GET", "/api/v1/calls/live")}
 
 
