@@ -1,8 +1,9 @@
 """CSV import and export of extensions (no HTTP).
 
 Header ``number,name,enabled,dial_permission,caller_id1,caller_id2`` (the outbound caller
-IDs; a file without them leaves the extensions' numbers alone).  Import is all-or-nothing: every line is
-checked first, and any error (with its line number) leaves the database untouched.
+IDs; a file without them leaves the extensions' numbers alone).  Import is all-or-nothing:
+every line is checked first, and any error (with its line number) leaves the database
+untouched.
 Existing extensions are updated, new ones created.
 
 The file is parsed and checked in a worker thread (a 100,000-line file takes seconds of
