@@ -6,13 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
+from coovox.calls import bulk
 from coovox.calls import config_services as svc
 from coovox.calls.config_services import ConfigError, Kind
-from coovox.hooktypes import ADMIN, Route
+from coovox.hooktypes import ADMIN, OPERATOR, Route
 from coovox.web.errors import ApiError, read_json
 from coovox.web.pagination import ListSpec
 
 KEYWORD = "keyword"
+CALLER_ID = "^(\\+?[0-9]{3,20})?$"
 
 LIST_SPECS: dict[str, ListSpec] = {
     "extension": ListSpec(
@@ -39,11 +41,19 @@ RESOURCES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("extensions", "extension", {
         "number": {"type": "string", "pattern": "^[0-9]{1,32}$"},
         "name": {"type": "string"}, "enabled": {"type": "boolean"},
-        "dial_permission": {"type": "string", "default": "DialPlan1"}}),
+        "dial_permission": {"type": "string", "default": "DialPlan1"},
+        "caller_id1": {"type": "string", "pattern": CALLER_ID,
+                       "description": "first outbound caller ID (used by default)"},
+        "caller_id2": {"type": "string", "pattern": CALLER_ID,
+                       "description": "second outbound caller ID (dial rules may choose it)"}}),
     ("trunks", "trunk", {
         "name": {"type": "string"},
         "dial_string": {"type": "string", "example": "PJSIP/{number}@carrier"},
-        "enabled": {"type": "boolean"}, "max_calls": {"type": "integer", "nullable": True}}),
+        "enabled": {"type": "boolean"}, "max_calls": {"type": "integer", "nullable": True},
+        "caller_id": {"type": "string", "pattern": CALLER_ID,
+                      "description": "the trunk's outbound caller ID"},
+        "prefer": {"type": "string", "enum": ["extension", "trunk"], "default": "extension",
+                   "description": "whose caller ID goes first: the extension's or the trunk's"}}),
     ("dial-rules", "dial rule", {
         "name": {"type": "string"}, "prefix": {"type": "string"},
         "pattern": {"type": "string", "example": "X."}, "prepend": {"type": "string"},
@@ -52,7 +62,14 @@ RESOURCES: tuple[tuple[str, str, dict[str, Any]], ...] = (
         "pin_set": {"type": "string", "nullable": True},
         "condition": {"type": "object", "nullable": True, "properties": {
             "days": {"type": "array", "items": {"type": "integer"}},
-            "start": {"type": "string"}, "end": {"type": "string"}}}}),
+            "start": {"type": "string"}, "end": {"type": "string"}}},
+        "caller_id": {"type": "integer", "enum": [1, 2], "default": 1,
+                      "description": "which of the extension's caller IDs the calls show"},
+        "call_method": {"type": "string", "enum": ["sequential", "round_robin"],
+                        "default": "sequential",
+                        "description": "sequential: the trunks in order, the next when one "
+                                       "fails; round_robin: each call starts at the next "
+                                       "trunk, then fails over in order"}}),
     ("dial-permissions", "dial permission", {
         "name": {"type": "string"},
         "dial_rules": {"type": "array", "items": {"type": "string"}}}),
@@ -135,7 +152,7 @@ def _routes_of(segment: str, kind: Kind, spec: ListSpec, schema: dict[str, Any])
     rname = "api_" + segment.replace("-", "_")
 
     def route(method: str, path: str, handler, name: str, action: str) -> Route:
-        return Route(method, path, handler, name, roles=(ADMIN,), api=True,
+        return Route(method, path, handler, name, roles=roles_of(segment, action), api=True,
                      openapi=_openapi(segment, kind, spec, schema, action))
 
     return [
@@ -147,8 +164,48 @@ def _routes_of(segment: str, kind: Kind, spec: ListSpec, schema: dict[str, Any])
     ]
 
 
+def roles_of(segment: str, action: str) -> tuple[str, ...]:
+    """Who may use an action: the operator lists, reads, adds and edits extensions as its
+    pages do (guide 004), never deletes; everything else is the administrator's."""
+    if segment == "extensions" and action != "delete":
+        return (ADMIN, OPERATOR)
+    return (ADMIN,)
+
+
+async def api_bulk_add(request: web.Request) -> web.Response:
+    """Add extensions in bulk (all or none)."""
+    try:
+        added = await bulk.bulk_add(await read_json(request))
+    except ConfigError as exc:
+        raise _api_error(exc) from None
+    return web.json_response({"created": len(added), "numbers": added}, status=201)
+
+
+BULK_SCHEMA: dict[str, Any] = {
+    "start": {"type": "string", "pattern": "^[0-9]{1,32}$", "example": "1050"},
+    "count": {"type": "integer", "minimum": 1, "maximum": bulk.MAX_COUNT, "example": 10},
+    "caller_id1_start": {"type": "string", "pattern": CALLER_ID, "example": "67293500"},
+    "caller_id1_method": {"type": "string", "enum": list(bulk.METHODS),
+                          "default": bulk.INCREMENT},
+    "caller_id2_start": {"type": "string", "pattern": CALLER_ID},
+    "caller_id2_method": {"type": "string", "enum": list(bulk.METHODS),
+                          "default": bulk.INCREMENT},
+    "dial_permission": {"type": "string", "default": "DialPlan1"},
+    "enabled": {"type": "boolean", "default": True}}
+
+
 def routes() -> list[Route]:
     out: list[Route] = []
     for segment, kind_name, schema in RESOURCES:
         out += _routes_of(segment, svc.KINDS[kind_name], LIST_SPECS[kind_name], schema)
+    out.append(Route("POST", "/api/v1/extensions/bulk", api_bulk_add, "api_extensions_bulk",
+                     roles=roles_of("extensions", "create"), api=True, openapi={
+                         "summary": "Add extensions in bulk: numbers from start, caller IDs "
+                                    "one more each or the same (all or none; 409 when one "
+                                    "exists)",
+                         "tags": ["extensions"], "requestBody": {
+                             "required": True, "content": {"application/json": {"schema": {
+                                 "type": "object", "properties": BULK_SCHEMA}}}},
+                         "responses": {"201": {"description": "created"},
+                                       "409": {"description": "an extension exists"}}}))
     return out

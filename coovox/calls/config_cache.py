@@ -27,7 +27,7 @@ from typing import Any
 from tortoise.signals import post_delete, post_save
 
 from coovox.calls.models import DialPermission, DialRule, Extension, PinSet, Trunk
-from coovox.calls.routing import Condition, ExtensionSpec, RuleSpec, TrunkSpec
+from coovox.calls.routing import SEQUENTIAL, Condition, ExtensionSpec, RuleSpec, TrunkSpec
 
 TTL = 2.0  # seconds a node keeps the configuration (another node's edit is seen after this)
 
@@ -75,17 +75,21 @@ def rule_spec(row: DialRule) -> RuleSpec:
     except (ValueError, TypeError, AttributeError):
         condition = None
     return RuleSpec(row.name, row.pattern, row.prefix or "", row.prepend or "",
-                    tuple(row.trunks or ()), row.time_limit, row.pin_set or None, condition)
+                    tuple(row.trunks or ()), row.time_limit, row.pin_set or None, condition,
+                    2 if row.caller_id == 2 else 1, row.call_method or SEQUENTIAL)
+
+
+EXTENSION_COLUMNS = ("number", "name", "enabled", "dial_permission", "caller_id1",
+                     "caller_id2")
 
 
 def _spec(row: Any) -> ExtensionSpec:
-    return ExtensionSpec(row[0], row[1], bool(row[2]), row[3])
+    return ExtensionSpec(row[0], row[1], bool(row[2]), row[3], row[4] or "", row[5] or "")
 
 
 async def load_extension(number: str) -> ExtensionSpec | None:
     """One extension (a large table: see :data:`FULL_MAX`)."""
-    rows = await Extension.filter(number=number).values_list(
-        "number", "name", "enabled", "dial_permission")
+    rows = await Extension.filter(number=number).values_list(*EXTENSION_COLUMNS)
     return _spec(rows[0]) if rows else None
 
 
@@ -93,11 +97,11 @@ async def load() -> Snapshot:
     """Read the whole outbound configuration (four or five statements)."""
     partial = await Extension.all().count() > FULL_MAX
     extensions = {} if partial else {
-        row[0]: _spec(row) for row in await Extension.all().values_list(
-            "number", "name", "enabled", "dial_permission")}
+        row[0]: _spec(row) for row in await Extension.all().values_list(*EXTENSION_COLUMNS)}
     permissions = {row.name: list(row.dial_rules or []) for row in await DialPermission.all()}
     rules = {row.name: rule_spec(row) for row in await DialRule.all()}
-    trunks = {row.name: TrunkSpec(row.name, row.dial_string, row.enabled, row.max_calls)
+    trunks = {row.name: TrunkSpec(row.name, row.dial_string, row.enabled, row.max_calls,
+                                  row.caller_id or "", row.prefer or "extension")
               for row in await Trunk.all()}
     return Snapshot(extensions, permissions, rules, trunks, partial)
 

@@ -1,7 +1,9 @@
 """CSV import and export of extensions (no HTTP).
 
-Header ``number,name,enabled,dial_permission``.  Import is all-or-nothing: every line is
-checked first, and any error (with its line number) leaves the database untouched.
+Header ``number,name,enabled,dial_permission,caller_id1,caller_id2`` (the outbound caller
+IDs; a file without them leaves the extensions' numbers alone).  Import is all-or-nothing:
+every line is checked first, and any error (with its line number) leaves the database
+untouched.
 Existing extensions are updated, new ones created.
 
 The file is parsed and checked in a worker thread (a 100,000-line file takes seconds of
@@ -30,13 +32,22 @@ from coovox.inputs import shown
 from coovox.storage import direct
 from coovox.workers import SLICE, heavy, pause
 
-HEADER = ("number", "name", "enabled", "dial_permission")
+HEADER = ("number", "name", "enabled", "dial_permission", "caller_id1", "caller_id2")
+CALLER_IDS = ("caller_id1", "caller_id2")  # a file without these columns keeps the numbers
 MAX_LINES = 100_000
 BATCH = 1000
 FIELD_LIMIT = csv.field_size_limit()  # 131072 characters (128 KiB): a longer field is refused
-UPSERT = ("INSERT INTO calls_extension (number, name, enabled, dial_permission) "
-          "VALUES (?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET name = excluded.name, "
-          "enabled = excluded.enabled, dial_permission = excluded.dial_permission")
+
+
+def upsert_sql(columns: tuple[str, ...] = HEADER) -> str:
+    """Insert every column of :data:`HEADER`; an existing extension gets ``columns``."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "number")
+    return (f"INSERT INTO calls_extension ({', '.join(HEADER)}) "
+            f"VALUES ({', '.join('?' * len(HEADER))}) "
+            f"ON CONFLICT (number) DO UPDATE SET {sets}")
+
+
+UPSERT = upsert_sql()
 
 
 @dataclass
@@ -65,6 +76,7 @@ def _decode(data: bytes | str) -> str:
 
 def parse(data: bytes | str, permissions: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows and per-line errors of a CSV file (line numbers as a spreadsheet shows them).
+    Each row has every column; ``_columns`` names the ones the file has.
 
     Pure and synchronous: :func:`import_extensions` runs it in a worker thread."""
     text = _decode(data)
@@ -111,6 +123,8 @@ def parse(data: bytes | str, permissions: set[str]) -> tuple[list[dict[str, Any]
                 "dial_permission": (raw.get("dial_permission") or "").strip()
                 or DEFAULT_PERMISSION,
             }
+            for f in CALLER_IDS:
+                row[f] = r.clean_caller_id(_unneutralise(raw.get(f, "")), f)
         except ConfigError as exc:
             errors.append(f"line {line_no}: {exc.field}: {exc.message}")
             continue
@@ -123,6 +137,7 @@ def parse(data: bytes | str, permissions: set[str]) -> tuple[list[dict[str, Any]
                           f"{seen[row['number']]}")
             continue
         seen[row["number"]] = line_no
+        row["_columns"] = cols
         rows.append(row)
     return rows, errors
 
@@ -151,18 +166,20 @@ async def import_extensions(data: bytes | str) -> ImportResult:
         return ImportResult(errors=errors)
     if not rows:
         return ImportResult(errors=["the file has no extensions"])
-    values = [(row["number"], row["name"], row["enabled"], row["dial_permission"])
-              for row in rows]
+    values = [tuple(row[c] for c in HEADER) for row in rows]
+    present = rows[0]["_columns"]
+    upsert = upsert_sql(tuple(c for c in HEADER if c not in CALLER_IDS or c in present))
     db = direct.client()
     if db is not None:
-        created = await direct.run(db, lambda conn: _upsert_on(conn, values))
+        created = await direct.run(db, lambda conn: _upsert_on(conn, values, upsert))
     else:
-        created = await _upsert_tortoise(values)
+        created = await _upsert_tortoise(values, upsert)
     config_cache.changed()  # raw writes send no model signals
     return ImportResult(created=created, updated=len(values) - created)
 
 
-def _upsert_on(conn: sqlite3.Connection, values: list[tuple[Any, ...]]) -> int:
+def _upsert_on(conn: sqlite3.Connection, values: list[tuple[Any, ...]],
+               upsert: str = UPSERT) -> int:
     """SQLite, in the database thread inside one transaction: the new extensions' count."""
     created = 0
     for start in range(0, len(values), BATCH):
@@ -170,19 +187,18 @@ def _upsert_on(conn: sqlite3.Connection, values: list[tuple[Any, ...]]) -> int:
         numbers = [v[0] for v in chunk]
         existing = conn.execute("SELECT COUNT(*) FROM calls_extension WHERE number IN "
                                 f"({', '.join('?' * len(numbers))})", numbers).fetchone()[0]
-        conn.executemany(UPSERT, chunk)
+        conn.executemany(upsert, chunk)
         created += len(chunk) - int(existing)
     return created
 
 
-async def _upsert_tortoise(values: list[tuple[Any, ...]]) -> int:
+async def _upsert_tortoise(values: list[tuple[Any, ...]], upsert: str = UPSERT) -> int:
     """PostgreSQL (or inside a transaction): the same upserts through Tortoise."""
     created = 0
     async with in_transaction() as db:
-        upsert = UPSERT
         if db.capabilities.dialect != "sqlite":
-            n = iter(range(1, 5))
-            upsert = UPSERT.replace("?", "{}").format(*(f"${next(n)}" for _ in range(4)))
+            upsert = upsert.replace("?", "{}").format(
+                *(f"${n}" for n in range(1, len(HEADER) + 1)))
         for start in range(0, len(values), BATCH):
             chunk = values[start:start + BATCH]
             numbers = [v[0] for v in chunk]
@@ -208,7 +224,8 @@ async def export_lines(queryset: Any = None) -> AsyncIterator[str]:
         batch = await qs.order_by("number").limit(BATCH).values_list(*HEADER)
         if not batch:
             return
-        for number, name, enabled, permission in batch:
+        for number, name, enabled, permission, caller_id1, caller_id2 in batch:
             yield _line((number, safe_cell(name), "true" if enabled else "false",
-                         safe_cell(permission)))
+                         safe_cell(permission), safe_cell(caller_id1 or ""),
+                         safe_cell(caller_id2 or "")))
         last = batch[-1][0]

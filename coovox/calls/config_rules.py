@@ -229,3 +229,38 @@ def clean_condition(value: Any, field: str = "condition") -> dict[str, Any] | No
     if start == end:
         raise Invalid("start and end must differ", field)
     return {"days": sorted(set(days)), "start": start, "end": end}
+
+
+_CALLER_ID = re.compile(r"^\+?[0-9]{3,20}$")
+CALL_METHODS = ("sequential", "round_robin")
+PREFERENCES = ("extension", "trunk")
+
+
+def clean_caller_id(value: Any, field: str) -> str:
+    """An outbound caller ID: 3 to 20 digits, optionally after one '+' (may be empty)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    value = clean_text(value, field, 32)
+    if value and not _CALLER_ID.fullmatch(value):
+        raise Invalid("must be 3 to 20 digits, optionally after a '+'", field)
+    return value
+
+
+def clean_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when empty)."""
+    if value is None or value == "":
+        return choices[0]
+    if not isinstance(value, str) or value.strip() not in choices:
+        raise Invalid(Msg("must be one of: %(choices)s", choices=", ".join(choices)), field)
+    return value.strip()
+
+
+def clean_caller_id_choice(value: Any, field: str = "caller_id") -> int:
+    """Which of the extension's two outbound caller IDs a dial rule uses: 1 (default) or 2."""
+    if value is None or value == "":
+        return 1
+    if isinstance(value, str) and value.strip() in ("1", "2"):
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value in (1, 2):
+        return value
+    raise Invalid("must be 1 (the extension's first caller ID) or 2 (its second)", field)

@@ -64,6 +64,9 @@ def _clean_extension(data: dict[str, Any], creating: bool) -> dict[str, Any]:
         value = data.get("dial_permission")
         out["dial_permission"] = (DEFAULT_PERMISSION if value in (None, "")
                                   else r.clean_name(value, "dial_permission"))
+    for f in ("caller_id1", "caller_id2"):
+        if f in data:
+            out[f] = r.clean_caller_id(data[f], f)
     return out
 
 
@@ -77,6 +80,10 @@ def _clean_trunk(data: dict[str, Any], creating: bool) -> dict[str, Any]:
         out["enabled"] = r.clean_bool(data["enabled"], "enabled")
     if "max_calls" in data:
         out["max_calls"] = r.clean_int(data["max_calls"], "max_calls", 1, 10000)
+    if "caller_id" in data:
+        out["caller_id"] = r.clean_caller_id(data["caller_id"], "caller_id")
+    if "prefer" in data:
+        out["prefer"] = r.clean_choice(data["prefer"], "prefer", r.PREFERENCES)
     return out
 
 
@@ -98,6 +105,10 @@ def _clean_rule(data: dict[str, Any], creating: bool) -> dict[str, Any]:
         out["pin_set"] = None if value in (None, "") else r.clean_name(value, "pin_set")
     if "condition" in data:
         out["condition"] = r.clean_condition(data["condition"])
+    if "caller_id" in data:
+        out["caller_id"] = r.clean_caller_id_choice(data["caller_id"])
+    if "call_method" in data:
+        out["call_method"] = r.clean_choice(data["call_method"], "call_method", r.CALL_METHODS)
     return out
 
 
@@ -189,17 +200,22 @@ async def _users_of_nothing(name: str) -> list[str]:
 
 KINDS: dict[str, Kind] = {
     "extension": Kind("extension", Extension, "number",
-                      ("number", "name", "enabled", "dial_permission"),
-                      {"name": "", "enabled": True}, _clean_extension, _refs_extension,
+                      ("number", "name", "enabled", "dial_permission", "caller_id1",
+                       "caller_id2"),
+                      {"name": "", "enabled": True, "caller_id1": "", "caller_id2": ""},
+                      _clean_extension, _refs_extension,
                       _users_of_nothing),
-    "trunk": Kind("trunk", Trunk, "name", ("name", "dial_string", "enabled", "max_calls"),
-                  {"enabled": True, "max_calls": None}, _clean_trunk, _no_refs,
+    "trunk": Kind("trunk", Trunk, "name",
+                  ("name", "dial_string", "enabled", "max_calls", "caller_id", "prefer"),
+                  {"enabled": True, "max_calls": None, "caller_id": "", "prefer": "extension"},
+                  _clean_trunk, _no_refs,
                   _users_of_trunk),
     "dial rule": Kind("dial rule", DialRule, "name",
                       ("name", "prefix", "pattern", "prepend", "trunks", "time_limit",
-                       "pin_set", "condition"),
+                       "pin_set", "condition", "caller_id", "call_method"),
                       {"prefix": "", "prepend": "", "time_limit": None, "pin_set": None,
-                       "condition": None}, _clean_rule, _refs_rule, _users_of_rule),
+                       "condition": None, "caller_id": 1, "call_method": "sequential"},
+                      _clean_rule, _refs_rule, _users_of_rule),
     "dial permission": Kind("dial permission", DialPermission, "name",
                             ("name", "dial_rules"), {"dial_rules": []}, _clean_permission,
                             _refs_permission, _users_of_permission),

@@ -15,7 +15,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from coovox.ari import AriError
-from coovox.calls import causes, prompts, services
+from coovox.calls import causes, routing, services
+from coovox.calls.flow_pin import PinEntry
 from coovox.calls.routing import EXTENSION_DISABLED, NO_ROUTE, UNKNOWN_EXTENSION, Refusal
 from coovox.calls.state import CallState, Marker, channel_of
 from coovox.hooktypes import CallInfo
@@ -27,10 +28,9 @@ log = logging.getLogger(__name__)
 
 DB_UNAVAILABLE = causes.DB_UNAVAILABLE
 CONGESTION_REASONS = frozenset({UNKNOWN_EXTENSION, EXTENSION_DISABLED, NO_ROUTE, DB_UNAVAILABLE})
-PROMPT_WAIT = 5.0  # seconds the last "not valid" prompt may take before the refusal
 
 
-class CallFlow:
+class CallFlow(PinEntry):
     """Runs one call; ``ctl`` gives the ARI connection, plugins, clock and settings."""
 
     def __init__(self, ctl: CallController, call: CallState) -> None:
@@ -108,13 +108,15 @@ class CallFlow:
             await self._end(causes.STATUS_NO_ANSWER, causes.CALLER_HUNG_UP)
             return
         status, reason, cause = causes.FAILED, causes.TRUNK_FAILED, None
-        for trunk in result.trunks:
+        turn = ctl.next_turn(rule.name) if rule.call_method == routing.ROUND_ROBIN else 0
+        for trunk in routing.trunk_order(result.trunks, rule.call_method, turn):
             if not await services.with_retry("counting a trunk's calls", partial(
                     services.trunk_has_room, trunk)):
                 status, reason, cause = causes.FAILED, causes.TRUNK_FULL, None
                 continue
             outcome = await self._dial(trunk.name, trunk.endpoint(result.sent),
-                                       pin=bool(rule.pin_set))
+                                       pin=bool(rule.pin_set),
+                                       caller_id=routing.caller_id(ext, rule, trunk))
             if outcome == "answered":
                 await self._answer()
                 return
@@ -200,74 +202,6 @@ class CallFlow:
         except TimeoutError:
             return None
 
-    # --- PIN -------------------------------------------------------------------------------------
-
-    async def _collect_pin(self, pin_set: str) -> str | None:
-        """Answer, prompt, collect DTMF up to '#' or a timeout; 3 tries. None = wrong.
-
-        Asterisk plays a channel's playbacks one after the other and DTMF does not stop
-        them, so a caller who types ahead has prompts queued.  After the last wrong PIN
-        those are dropped and the "not valid" prompt is heard to its end before the
-        refusal: hanging up at once cut it, and the busy tone queued behind it.  (Prompts
-        are not stopped while the caller types: Asterisk then stops emulating the DTMF
-        of a phone that sends no audio, and the next digits arrive only much later.)"""
-        call, ctl = self.call, self.ctl
-        await self._quiet(self.ari.channel_answer(call.caller))
-        prompting: list[str] = []  # ids of the prompts playing or queued on the caller
-        for attempt in range(1, ctl.pin_tries + 1):
-            await self._prompt(prompts.PIN_ENTER, prompting)
-            digits = ""
-            deadline = self.loop.time() + ctl.pin_timeout
-            while True:
-                item = await self._next(deadline - self.loop.time())
-                if item is None:
-                    break
-                if self._caller_gone():
-                    return None
-                if not isinstance(item, dict):
-                    continue
-                if item.get("type") == "PlaybackFinished":
-                    self._played(item, prompting)
-                elif (item.get("type") == "ChannelDtmfReceived"
-                        and channel_of(item) == call.caller):
-                    digit = str(item.get("digit", ""))
-                    if digit == "#":
-                        break
-                    digits += digit
-                    if len(digits) >= 16:
-                        break
-            if digits and await services.pin_valid(pin_set, digits):
-                return digits
-            if attempt == ctl.pin_tries:  # the typing is over: what is queued is stale
-                await self._stop_prompts(prompting)
-            await self._prompt(prompts.PIN_WRONG, prompting)
-        deadline = self.loop.time() + max(ctl.pin_timeout, PROMPT_WAIT)
-        while prompting and not self._caller_gone():
-            item = await self._next(deadline - self.loop.time())
-            if item is None:
-                break
-            if isinstance(item, dict) and item.get("type") == "PlaybackFinished":
-                self._played(item, prompting)
-        return None
-
-    async def _prompt(self, name: str, prompting: list[str]) -> None:
-        try:
-            playback = await self.ari.channel_play(self.call.caller, self.ctl.prompt(name))
-            prompting.append(playback["id"])
-        except (AriError, KeyError, TypeError) as exc:
-            log.debug("call %s: prompt %s not played: %s", self.call.id, name, exc)
-
-    @staticmethod
-    def _played(event: dict[str, Any], prompting: list[str]) -> None:
-        playback_id = (event.get("playback") or {}).get("id")
-        if playback_id in prompting:
-            prompting.remove(playback_id)
-
-    async def _stop_prompts(self, prompting: list[str]) -> None:
-        playbacks, prompting[:] = list(prompting), []
-        for playback_id in playbacks:
-            await self._quiet(self.ari.playback_stop(playback_id))
-
     # --- refusal ---------------------------------------------------------------------------------
 
     async def _refuse(self, reason: str) -> None:
@@ -287,8 +221,12 @@ class CallFlow:
 
     # --- dialling --------------------------------------------------------------------------------
 
-    async def _dial(self, trunk: str, endpoint: str, *, pin: bool = False):
+    async def _dial(self, trunk: str, endpoint: str, *, pin: bool = False,
+                    caller_id: str = ""):
         """Dial one trunk: "answered", "caller gone", or (status, try next trunk, cause).
+
+        ``caller_id``: set as the caller leg's caller ID before the dial copies it to the
+        trunk leg (what the carrier is sent), as ``Set(CALLERID(num)=..)`` before ``Dial``.
 
         The trunk leg's id is chosen here and goes into the record with the trunk.  The
         record's first write runs alongside the request that creates the leg (it is not
@@ -330,6 +268,7 @@ class CallFlow:
             log.warning("call %s: trunk %s: the new channel never entered Stasis", call.id,
                         trunk)
             return self._forget_out(causes.FAILED, True, None)
+        await self._show_caller_id(caller_id)
         try:
             await self.ari.channel_dial(out, caller=call.caller, timeout=ctl.dial_timeout)
         except AriError as exc:
@@ -371,6 +310,18 @@ class CallFlow:
             elif (kind == "ChannelStateChange" and channel_of(item) == out
                   and (item.get("channel") or {}).get("state") == "Up"):
                 return "answered"
+
+    async def _show_caller_id(self, number: str) -> None:
+        """Set the caller leg's caller ID number (skipped when it already is ``number``)."""
+        call = self.call
+        if not number or number == call.caller_number:
+            return
+        try:
+            await self.ari.channel_set_var(call.caller, "CALLERID(num)", number)
+        except AriError as exc:  # the caller is gone: the dial finds out
+            log.warning("call %s: caller ID %s not set: %s", call.id, number, exc)
+            return
+        call.caller_number = number
 
     async def _wait_in_stasis(self, out: str) -> bool | str:
         """Wait for the created leg's StasisStart: True, "caller gone", or False when the

@@ -14,6 +14,9 @@ class Trunk(Model):
     dial_string = fields.CharField(max_length=255)  # e.g. PJSIP/{number}@carrier
     enabled = fields.BooleanField(default=True)
     max_calls = fields.IntField(null=True)
+    # the trunk's outbound caller ID; whose goes first: "extension" or "trunk"
+    caller_id = fields.CharField(max_length=32, default="", db_default="")
+    prefer = fields.CharField(max_length=16, default="extension", db_default="extension")
 
     class Meta:
         table = "calls_trunk"
@@ -38,6 +41,9 @@ class DialRule(Model):
     time_limit = fields.IntField(null=True)  # seconds, 60..3600, None = no limit
     pin_set = fields.CharField(max_length=64, null=True)
     condition: Any = fields.JSONField(null=True)  # {"days": [0..6], "start": "08:00", "end": "18:00"}
+    caller_id = fields.IntField(default=1, db_default=1)  # the extension's caller ID 1 or 2
+    call_method = fields.CharField(max_length=16, default="sequential",
+                                   db_default="sequential")  # or "round_robin"
 
     class Meta:
         table = "calls_dial_rule"
@@ -58,6 +64,8 @@ class Extension(Model):
     name = fields.CharField(max_length=128, default="")
     enabled = fields.BooleanField(default=True)
     dial_permission = fields.CharField(max_length=64, default="DialPlan1")
+    caller_id1 = fields.CharField(max_length=32, default="", db_default="")  # outbound
+    caller_id2 = fields.CharField(max_length=32, default="", db_default="")  # caller IDs
 
     class Meta:
         table = "calls_extension"

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from coovox.calls import pages_calls, pages_config, pages_csv
+from coovox.calls import pages_bulk, pages_calls, pages_config, pages_csv
 from coovox.calls.pages_config import SPECS, PageSpec
 from coovox.hooktypes import ADMIN, OPERATOR, MenuItem, Route
 
@@ -32,6 +32,10 @@ def routes() -> list[Route]:
               "calls_extensions_export", roles=staff),
         Route("POST", "/calls/extensions/import", pages_csv.import_csv,
               "calls_extensions_import", roles=admin, max_body=20 * 1024 * 1024),
+        Route("GET", "/calls/extensions/bulk", pages_bulk.bulk_form, "calls_extensions_bulk",
+              roles=staff),
+        Route("POST", "/calls/extensions/bulk", pages_bulk.bulk_post,
+              "calls_extensions_bulk_post", roles=staff),
         Route("GET", "/calls/log", pages_calls.call_log_page, "calls_log", roles=staff),
         Route("GET", "/calls/live", pages_calls.live_page, "calls_live", roles=staff),
         Route("GET", "/calls/live/events", pages_calls.live_events, "calls_live_events",

@@ -22,13 +22,19 @@ from coovox.web.i18n import error_text, translate
 from coovox.web.i18n import gettext as _
 
 FLASH_KEY = "calls_flash"
+CALLER_ID_HELP = ("shown to the called party on calls through trunks; 3 to 20 digits, "
+                  "optionally after a +")
+PREFER_CHOICES = (("extension", "Extension's caller ID"), ("trunk", "Trunk's caller ID"))
+METHOD_CHOICES = (("sequential", "Sequential"), ("round_robin", "Round robin"))
+CALLER_ID_CHOICES = ((1, "Extension's caller ID 1"), (2, "Extension's caller ID 2"))
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
 class FormField:
     """One input of a form. ``kind``: text, number, checkbox, select, ordered, pins,
-    condition. ``choices`` names the model whose names a select/ordered field offers."""
+    condition, choice. ``choices`` names the model whose names a select/ordered field
+    offers, or -- for a choice -- its (value, label) pairs."""
 
     name: str
     label: str
@@ -58,22 +64,34 @@ class PageSpec:
 SPECS: tuple[PageSpec, ...] = (
     PageSpec("extensions", "extension", "Extensions", "Extension",
              (("number", "Extension", True), ("name", "Name", True),
+              ("caller_id1", "Outbound caller ID 1", False),
+              ("caller_id2", "Outbound caller ID 2", False),
               ("enabled", "Enabled", True), ("dial_permission", "Dial permission", True)),
              (FormField("number", "Extension", required=True, help="1 to 32 digits"),
               FormField("name", "Name"),
               FormField("enabled", "Enabled", "checkbox"),
               FormField("dial_permission", "Dial permission", "select", DialPermission,
-                        required=True)),
+                        required=True),
+              FormField("caller_id1", "Outbound caller ID 1", help=CALLER_ID_HELP),
+              FormField("caller_id2", "Outbound caller ID 2",
+                        help="used when a dial rule chooses the second caller ID")),
              (("keyword", "Extension or name", "text"), ("enabled", "Enabled", "bool")),
              {"csv": True}),
     PageSpec("trunks", "trunk", "Trunks", "Trunk",
              (("name", "Name", True), ("dial_string", "Dial string", False),
+              ("caller_id", "Outbound caller ID", False),
               ("enabled", "Enabled", True), ("max_calls", "Maximum calls", False)),
              (FormField("name", "Name", required=True),
               FormField("dial_string", "Dial string", required=True,
                         help="e.g. PJSIP/{number}@carrier"),
               FormField("enabled", "Enabled", "checkbox"),
-              FormField("max_calls", "Maximum calls", "number", help="empty = no limit"))),
+              FormField("max_calls", "Maximum calls", "number", help="empty = no limit"),
+              FormField("caller_id", "Outbound caller ID",
+                        help="shown to the called party on calls through this trunk (the "
+                             "carrier must allow it)"),
+              FormField("prefer", "Prefer", "choice", PREFER_CHOICES,
+                        help="whose caller ID a call through this trunk shows when both "
+                             "are set"))),
     PageSpec("dial-rules", "dial rule", "Dial rules", "Dial rule",
              (("name", "Name", True), ("prefix", "Dial prefix", True),
               ("pattern", "Dial pattern", False), ("prepend", "Add prefix", False),
@@ -87,6 +105,11 @@ SPECS: tuple[PageSpec, ...] = (
               FormField("trunks", "Trunks", "ordered", Trunk, required=True,
                         help="tried in this order"),
               FormField("time_limit", "Time limit (s)", "number", help="60 to 3600, empty = none"),
+              FormField("call_method", "Call method", "choice", METHOD_CHOICES,
+                        help="sequential: the trunks in order, the next when one fails; "
+                             "round robin: each call starts at the next trunk"),
+              FormField("caller_id", "Outbound caller ID", "choice", CALLER_ID_CHOICES,
+                        help="which of the extension's caller IDs the called party sees"),
               FormField("pin_set", "PIN set", "select", PinSet, optional_choice=True),
               FormField("condition", "Time condition", "condition"))),
     PageSpec("dial-permissions", "dial permission", "Dial permissions", "Dial permission",
@@ -149,8 +172,9 @@ async def render_list(request: web.Request, spec: PageSpec, status: int = 200,
 # --- form ---------------------------------------------------------------------------------
 
 
-async def _choices(spec: PageSpec) -> dict[str, list[str]]:
-    return {f.name: await svc.names(f.choices) for f in spec.fields if f.choices is not None}
+async def load_choices(spec: PageSpec) -> dict[str, list[str]]:
+    return {f.name: await svc.names(f.choices) for f in spec.fields
+            if f.choices is not None and f.kind != "choice"}
 
 
 def _form_data(spec: PageSpec, form: MultiDictProxy, editing: bool) -> dict[str, Any]:
@@ -191,7 +215,7 @@ async def _render_form(request: web.Request, spec: PageSpec, values: dict[str, A
                        key: str | None, errors: dict[str, str], status: int = 200
                        ) -> web.Response:
     context = {"spec": spec, "values": values, "key": key, "errors": errors,
-               "choices": await _choices(spec), "days": DAYS,
+               "choices": await load_choices(spec), "days": DAYS,
                "title": _(spec.singular)}
     return aiohttp_jinja2.render_template("calls/config_form.html", request, context,
                                           status=status)
@@ -201,7 +225,7 @@ def _labels(spec: PageSpec) -> dict[str, str]:
     return {f.name: f.label for f in spec.fields}
 
 
-def _error_at(exc: ConfigError, spec: PageSpec) -> dict[str, str]:
+def error_at(exc: ConfigError, spec: PageSpec) -> dict[str, str]:
     """The message at its input; one about an input the form lacks names that input."""
     names = {f.name for f in spec.fields}
     if exc.field in names:
@@ -223,7 +247,7 @@ async def create(request: web.Request, spec: PageSpec) -> web.Response:
     try:
         obj = await svc.create(kind, data)
     except ConfigError as exc:
-        return await _render_form(request, spec, _redisplay(data), None, _error_at(exc, spec),
+        return await _render_form(request, spec, _redisplay(data), None, error_at(exc, spec),
                                   status=exc.status)
     await flash(request, "ok", _("Saved %(what)s %(key)s.", what=_(spec.singular),
                                  key=getattr(obj, kind.key)))
@@ -250,7 +274,7 @@ async def update(request: web.Request, spec: PageSpec) -> web.Response:
         if exc.status == 404:
             raise web.HTTPNotFound() from None
         return await _render_form(request, spec, {**_redisplay(data), kind.key: key}, key,
-                                  _error_at(exc, spec), status=exc.status)
+                                  error_at(exc, spec), status=exc.status)
     await flash(request, "ok", _("Saved %(what)s %(key)s.", what=_(spec.singular), key=key))
     raise web.HTTPFound(request.app.router[spec.route].url_for())
 

@@ -17,6 +17,9 @@ from coovox.calls.patterns import PatternError, matches
 
 __all__ = ["EXTENSION_DISABLED", "NO_ROUTE", "UNKNOWN_EXTENSION"]  # (also exported here)
 
+SEQUENTIAL = "sequential"  # the rule's trunks in order; the next one when a trunk fails
+ROUND_ROBIN = "round_robin"  # each call starts at the next trunk, then fails over in order
+
 
 @dataclass(frozen=True)
 class TrunkSpec:
@@ -24,6 +27,8 @@ class TrunkSpec:
     dial_string: str  # e.g. PJSIP/{number}@carrier
     enabled: bool = True
     max_calls: int | None = None
+    caller_id: str = ""
+    prefer: str = "extension"  # whose caller ID goes first: "extension" or "trunk"
 
     def endpoint(self, number: str) -> str:
         """The ARI endpoint for ``number`` (``{number}`` replaced, else appended after '/')."""
@@ -75,6 +80,8 @@ class RuleSpec:
     time_limit: int | None = None
     pin_set: str | None = None
     condition: Condition | None = None
+    caller_id: int = 1  # which of the extension's caller IDs: 1 or 2
+    call_method: str = SEQUENTIAL
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,8 @@ class ExtensionSpec:
     name: str = ""
     enabled: bool = True
     dial_permission: str = "DialPlan1"
+    caller_id1: str = ""
+    caller_id2: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,3 +163,31 @@ def route(
             continue
         return Route(rule, sent, usable)
     return Refusal(NO_ROUTE)
+
+
+def trunk_order(trunks: tuple[TrunkSpec, ...], method: str, turn: int) -> tuple[TrunkSpec, ...]:
+    """The order a call tries ``trunks`` in: as listed (sequential), or -- round robin --
+    starting at trunk ``turn`` (modulo their number) and going round the rest in order."""
+    if method != ROUND_ROBIN or not trunks:
+        return trunks
+    start = turn % len(trunks)
+    return trunks[start:] + trunks[:start]
+
+
+def extension_caller_id(extension: ExtensionSpec, choice: int) -> str:
+    """The extension's caller ID a rule chooses (1 or 2); the other one when it is empty."""
+    first, second = extension.caller_id1, extension.caller_id2
+    return (second or first) if choice == 2 else (first or second)
+
+
+def caller_id(extension: ExtensionSpec, rule: RuleSpec, trunk: TrunkSpec) -> str:
+    """The caller ID a call shows on ``trunk`` (manual 003 §4.1.2, §4.2, §4.3.2).
+
+    The rule picks one of the extension's two caller IDs; the trunk says whose caller ID
+    goes first (``prefer``: the extension's, the default, or its own); the other is used
+    when the preferred one is empty; with neither, the paying extension's own number
+    (never a number the phone claims)."""
+    own = extension_caller_id(extension, rule.caller_id)
+    if trunk.prefer == "trunk":
+        return trunk.caller_id or own or extension.number
+    return own or trunk.caller_id or extension.number

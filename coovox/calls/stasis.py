@@ -72,6 +72,7 @@ class CallController:
         self.heartbeat_every = 2.0
         self.alive_before_start = _read_heartbeat(self.heartbeat_path)
         self.config = ConfigCache()  # the outbound configuration routing reads
+        self.turns: dict[str, int] = {}  # round-robin dial rules: calls started per rule
         self.calls: dict[str, CallState] = {}
         self.by_channel: dict[str, CallState] = {}
         self.lost_at: datetime | None = None
@@ -170,10 +171,17 @@ class CallController:
         extension = args[1] if len(args) > 1 else (channel.get("caller") or {}).get("number", "")
         dialed = args[2] if len(args) > 2 else (channel.get("dialplan") or {}).get("exten", "")
         call = CallState(id=CallState.new_id(), caller=caller, extension=str(extension),
-                         dialed=str(dialed), started_at=self.coovox.now())
+                         dialed=str(dialed), started_at=self.coovox.now(),
+                         caller_number=str((channel.get("caller") or {}).get("number", "")))
         self.calls[call.id] = call
         self.register(caller, call)
         call.task = self._spawn(CallFlow(self, call).run(), f"call-{call.id}")
+
+    def next_turn(self, rule: str) -> int:
+        """The turn of a round-robin rule's next call (this node's own count)."""
+        turn = self.turns.get(rule, 0)
+        self.turns[rule] = turn + 1
+        return turn
 
     def on_disconnect(self, error: str | None = None) -> None:
         if self.lost_at is None:

@@ -34,6 +34,7 @@ class CallState:
     dialed: str
     started_at: datetime
     info: CallInfo | None = None
+    caller_number: str = ""  # the caller leg's caller ID number (changed to the outbound one)
     out: str | None = None
     bridge: str | None = None
     trunk: str = ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -304,8 +305,31 @@ class SimEngine(BridgesMixin, PlaybacksMixin):
         ch = self.channel(channel_id)
         if not variable:
             raise SimError(400, "Variable name is required")
+        function = re.fullmatch(r"([A-Za-z_]+)\((.*)\)", variable)
+        if function:  # pbx_builtin_setvar_helper: a function is written, no ChannelVarset
+            self._write_function(ch, function.group(1).upper(), function.group(2).lower(),
+                                 value)
+            return
         ch.variables[variable] = value
         self.chan_event("ChannelVarset", ch, variable=variable, value=value)
+
+    def _write_function(self, ch: SimChannel, name: str, item: str, value: str) -> None:
+        """CALLERID()/CONNECTEDLINE() with ``num``, ``name`` or ``all`` (``"name" <num>``);
+        Asterisk publishes ChannelCallerId / ChannelConnectedLine. Others: 400, as an
+        unknown function fails there."""
+        party = {"CALLERID": ch.caller, "CONNECTEDLINE": ch.connected}.get(name)
+        if party is None or item not in ("num", "number", "name", "all"):
+            raise SimError(400, "Failed to execute function")
+        if item == "all":
+            found = re.fullmatch(r'\s*(?:"?([^"<]*?)"?\s*)?<([^>]*)>\s*', value)
+            party["name"], party["number"] = found.groups("") if found else ("", value)
+        else:
+            party["name" if item == "name" else "number"] = value
+        if name == "CALLERID":
+            self.chan_event("ChannelCallerId", ch, caller_presentation=0,
+                            caller_presentation_txt="Presentation Allowed, Not Screened")
+        else:
+            self.chan_event("ChannelConnectedLine", ch)
 
     def get_var(self, channel_id: str, variable: str) -> str:
         ch = self.channel(channel_id)

@@ -32,7 +32,8 @@ async def test_default_permission_exists_and_extension_crud(api):
     _, perms = await api("GET", "/api/v1/dial-permissions", status=200)
     assert [p["name"] for p in perms["items"]] == ["DialPlan1"]
     _, ext = await api("POST", "/api/v1/extensions", {"number": "100", "name": "Ann"}, 201)
-    assert ext == {"number": "100", "name": "Ann", "enabled": True, "dial_permission": "DialPlan1"}
+    assert ext == {"number": "100", "name": "Ann", "enabled": True, "dial_permission": "DialPlan1",
+                   "caller_id1": "", "caller_id2": ""}
     _, ext = await api("PATCH", "/api/v1/extensions/100", {"enabled": False}, 200)
     assert ext["enabled"] is False and ext["name"] == "Ann"
     _, got = await api("GET", "/api/v1/extensions/100", status=200)
@@ -185,7 +186,17 @@ async def test_configuration_on_postgresql(pg_url, tmp_path):
                                                             "per_page": "10"}))
         assert page.total == 11 and page.items[0].number == "129"
         lines = [line async for line in config_csv.export_lines()]
-        assert len(lines) == 31 and lines[1] == "100,N0,true,DialPlan1\r\n"
+        assert len(lines) == 31 and lines[1] == "100,N0,true,DialPlan1,,\r\n"
+        # caller IDs: imported with their columns, kept by a file without them
+        assert (await config_csv.import_extensions(
+            "number,caller_id1,caller_id2\n100,'+8610123,20\n")).errors == [
+            "line 2: caller_id2: must be 3 to 20 digits, optionally after a '+'"]
+        result = await config_csv.import_extensions(
+            "number,caller_id1,caller_id2\n100,'+8610123,2000\n")
+        assert result.ok and result.updated == 1
+        assert (await config_csv.import_extensions("number,name\n100,N0\n")).ok
+        lines = [line async for line in config_csv.export_lines()]
+        assert lines[1] == "100,N0,true,DialPlan1,'+8610123,2000\r\n"
     finally:
         await app.close()
 

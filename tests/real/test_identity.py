@@ -6,8 +6,11 @@
   <sip:100@...>`` and ``P-Asserted-Identity: <sip:100@...>`` is billed as 102; a phone that
   authenticated as 101 and sends a P-Asserted-Identity of 100 is billed as 101; extension
   100's balance never moves;
-* ``direct_media = no`` (phones and trunk): after bridging Asterisk sends no re-INVITE
-  (nor UPDATE) to either end; the media stays on Asterisk.
+* the carrier's P-Asserted-Identity (``send_pai = yes``) names the paying extension, never
+  the identity a phone claims;
+* ``direct_media = no`` (phones and trunk) and ``send_connected_line = no`` (trunk): after
+  bridging Asterisk sends no re-INVITE (nor UPDATE) to either end; the media stays on
+  Asterisk.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ async def test_an_address_identified_phone_claiming_100_pays_as_itself(real: Rea
     assert after == {**before, "102": before["102"] - Decimal(row["cost"])}
     (invite,) = carrier.received("INVITE")
     assert "Alice" not in invite.text, "the claimed identity is not passed to the carrier"
+    # the carrier is sent the payer's number (send_pai), not the number the phone claimed
+    assert re.search(r"^P-Asserted-Identity:.*<sip:102@", invite.text, re.M), invite.text
 
 
 async def test_an_authenticated_phone_sending_pai_of_100_pays_as_itself(real: RealStack):
@@ -86,7 +91,8 @@ async def test_an_authenticated_phone_sending_pai_of_100_pays_as_itself(real: Re
     after = await balances(real)
     assert after == {**before, "101": before["101"] - Decimal(row["cost"])}
     (invite,) = carrier.received("INVITE")
-    assert "Alice" not in invite.text and "P-Asserted-Identity" not in invite.text
+    assert "Alice" not in invite.text  # the carrier's P-Asserted-Identity is Bob's own 101
+    assert re.search(r'^P-Asserted-Identity: "Bob" <sip:101@', invite.text, re.M), invite.text
 
 
 async def test_no_reinvite_after_bridging(real: RealStack):

@@ -440,3 +440,27 @@ async def test_entry_delay_is_random_within_its_bound(double):
             await app.rest("DELETE", f"/channels/{caller}")
         assert max(waits) < 1.0
         assert max(waits) - min(waits) > 0.005  # not a fixed delay
+
+
+async def test_caller_id_functions_are_written_as_in_asterisk(double):
+    """POST /channels/{id}/variable with CALLERID(num): the caller ID changes and
+    ChannelCallerId is sent (no ChannelVarset: Asterisk writes a function); /dial then copies
+    it into the new leg's connected line (what a carrier is sent). An unknown function is
+    400 "Failed to execute function"."""
+    async with App(double) as app:
+        caller = await double.place_call("100", "9123450")
+        await app.wait_stasis(caller)
+        status, _ = await app.rest("POST", f"/channels/{caller}/variable",
+                                   variable="CALLERID(num)", value="67293500")
+        assert status == 204
+        event = await app.wait("ChannelCallerId")
+        assert event["channel"]["caller"]["number"] == "67293500"
+        assert event["caller_presentation_txt"] == "Presentation Allowed, Not Screened"
+        assert "ChannelVarset" not in app.types(caller)
+        assert (await app.rest("POST", f"/channels/{caller}/variable",
+                               variable="NOSUCHFUNC(x)", value="1"))[0] == 400
+        out = await outbound(app, caller, "Local/123450@pstn")
+        dial = await app.wait("Dial", dialstatus="")
+        assert dial["peer"]["connected"]["number"] == "67293500"
+        await app.rest("DELETE", f"/channels/{out}")
+        await app.rest("DELETE", f"/channels/{caller}")

@@ -130,3 +130,44 @@ async def test_the_fraud_guard_is_for_administrators_only(client):
     assert FRAUD_ROUTES <= set(routes)
     for name in FRAUD_ROUTES:
         assert routes[name].roles == ("admin",), name
+
+
+# The operator's JSON API (manual 003 §7.10.1, guide 004): extensions as its pages allow
+# (list, read, add, add in bulk, edit; never delete), the call log and live calls only.
+OPERATOR_API = {("GET", "/api/v1/extensions"), ("POST", "/api/v1/extensions"),
+                ("GET", "/api/v1/extensions/{number}"),
+                ("PATCH", "/api/v1/extensions/{number}"), ("POST", "/api/v1/extensions/bulk"),
+                ("GET", "/api/v1/calls"), ("GET", "/api/v1/calls/live")}
+
+
+async def test_the_operators_api_routes_are_the_guides(client):
+    allowed = {(r.method, r.path) for r in _routes(client) if r.api and "operator" in r.roles}
+    assert allowed == OPERATOR_API
+
+
+async def test_the_operator_uses_the_extensions_api_but_never_deletes(client):
+    from coovox.calls.models import Extension
+
+    token = await token_for(await become(client, "operator"))
+    auth = {"Authorization": f"Bearer {token}"}
+
+    async def call(method, path, body=None):
+        resp = await client.request(method, path, json=body, headers=auth)
+        return resp.status, (None if resp.status == 204 else await resp.json())
+
+    status, ext = await call("POST", "/api/v1/extensions",
+                             {"number": "100", "name": "Alice", "caller_id1": "67293500"})
+    assert status == 201 and ext["caller_id1"] == "67293500"
+    status, ext = await call("PATCH", "/api/v1/extensions/100", {"caller_id2": "67293600"})
+    assert status == 200 and ext["caller_id2"] == "67293600"
+    status, page = await call("GET", "/api/v1/extensions?keyword=Ali")
+    assert status == 200 and [e["number"] for e in page["items"]] == ["100"]
+    assert (await call("GET", "/api/v1/extensions/100"))[0] == 200
+    status, data = await call("PATCH", "/api/v1/extensions/100", {"caller_id1": "x"})
+    assert status == 400 and data["error"]["field"] == "caller_id1"
+    for method, path in (("DELETE", "/api/v1/extensions/100"), ("GET", "/api/v1/trunks"),
+                         ("POST", "/api/v1/dial-rules"), ("GET", "/api/v1/dial-permissions"),
+                         ("PATCH", "/api/v1/pin-sets/x")):
+        status, data = await call(method, path, {})
+        assert (status, data["error"]["code"]) == (403, "forbidden"), (method, path)
+    assert await Extension.exists(number="100")
