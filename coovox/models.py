@@ -97,7 +97,7 @@ class WebLog(Model):
     result = fields.CharField(max_length=255, default="")
     # what was changed: the form's or the JSON body's parameters, secrets masked (a JSON
     # object as text; "" when there were none)
-    details = fields.TextField(default="")
+    details = fields.TextField(default="", db_default="")
 
     class Meta:
         table = "core_web_log"

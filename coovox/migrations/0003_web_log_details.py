@@ -11,6 +11,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='WebLog',
             name='details',
-            field=fields.TextField(default=''),
+            field=fields.TextField(default='', db_default=''),
         ),
     ]

@@ -123,3 +123,50 @@ async def test_committed_migrations_match_the_models(tmp_path, specs):
     assert changes == [], (
         f"models changed without a migration: {changes}; regenerate the app's "
         "0001_initial.py with 'coovox db makemigrations <label>'")
+
+
+def test_added_columns_upgrade_tables_that_have_rows(specs):
+    """A NOT NULL column added to an existing table needs a database default, or
+    ``coovox db migrate`` fails on any database that has rows ("Cannot add a NOT NULL
+    column with default value NULL"): the web log's ``details`` once did."""
+    import importlib
+    import pkgutil
+
+    from tortoise.fields.base import DB_DEFAULT_NOT_SET
+    from tortoise.migrations import operations as ops
+
+    missing = []
+    for spec in specs:
+        package = importlib.import_module(spec.migrations)
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{spec.migrations}.{info.name}")
+            for op in module.Migration.operations:
+                if (type(op) is ops.AddField and not op.field.null
+                        and op.field.db_default is DB_DEFAULT_NOT_SET):
+                    missing.append(f"{spec.app_label}/{info.name}: {op.model_name}.{op.name}")
+    assert missing == [], f"NOT NULL columns added without db_default: {missing}"
+
+
+async def test_web_log_rows_from_before_details_upgrade(tmp_path, specs):
+    from coovox.models import WebLog
+
+    url = f"sqlite://{tmp_path / 'old.sqlite3'}"
+    await db.open_db(url, specs)
+    try:  # the database as the release before core/0003 left it, with a row
+        conn = connections.get("default")
+        table = "core_web_log"
+        await conn.execute_script(f'ALTER TABLE {table} DROP COLUMN "details"')
+        await conn.execute_script(
+            "DELETE FROM tortoise_migrations WHERE app = 'core' "
+            "AND name = '0003_web_log_details'")
+        await conn.execute_script(
+            f"INSERT INTO {table} (at, ip, username, role, action, result) VALUES "
+            "('2026-01-01 00:00:00+00:00', '127.0.0.1', 'admin', 'admin', 'old', 'ok')")
+    finally:
+        await db.close_db()
+    await db.open_db(url, specs)  # applies core/0003
+    try:
+        row = await WebLog.get(action="old")
+        assert (row.username, row.details) == ("admin", "")
+    finally:
+        await db.close_db()
