@@ -1,0 +1,425 @@
+"""Issue 13 point 5: which HTTP client for ARI's REST calls, measured side by side.
+
+Clients, each driving the same call-path sequence (create, dial, bridge, add, play,
+hang up, destroy: 7 requests) against the ARI double in a child process (so the CPU of
+this process, ``time.process_time``, is the client's alone):
+
+- ``handwritten``: ``coovox.ari.AriRest`` over ``coovox.ari.http.HttpPool`` (today's);
+- ``aiohttp``: the same ``AriRest`` over :class:`AiohttpTransport`, an
+  ``aiohttp.ClientSession`` tuned for one local server (keep-alive, no cookie jar, no
+  decompression, fixed headers, pre-encoded URLs, no per-request timeout object);
+- ``aiohttp-defaults``: ``AriRest`` over a session with aiohttp's defaults + BasicAuth;
+- ``aioari``: ``aioari.Client`` (aioswagger11 operations, its own default session,
+  results promoted to ``Channel``/``Bridge`` objects), the way its README uses it.
+
+Rounds alternate the clients; figures are medians over rounds.  Then the admission
+benchmark (issue 7 point 1) runs with the product and the baseline on the hand-written
+client and on the tuned aiohttp one, alternating, fresh processes each round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import yarl
+
+from coovox.ari.http import HttpError, Response
+
+USER, PASSWORD, APP = "bench", "bench-pass", "coovox"
+CLIENT_ENV = "BENCH_ARI_CLIENT"  # read by bench/appmain.py: "aiohttp" swaps the transport
+REQUESTS_PER_CALL = 7
+
+
+class AiohttpTransport:
+    """``coovox.ari.rest.Transport`` over one tuned ``aiohttp.ClientSession``."""
+
+    def __init__(self, host: str, port: int, tls: bool, headers: dict[str, str],
+                 *, tuned: bool = True) -> None:
+        self.base = f"{'https' if tls else 'http'}://{host}:{port}"
+        self.tuned = tuned
+        self.headers = dict(headers)
+        self.session: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            if self.tuned:
+                connector = aiohttp.TCPConnector(
+                    limit=200, limit_per_host=0, keepalive_timeout=10.0,
+                    use_dns_cache=True, ttl_dns_cache=None, enable_cleanup_closed=False)
+                self.session = aiohttp.ClientSession(
+                    connector=connector, headers=self.headers, auto_decompress=False,
+                    skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                    cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+                    timeout=aiohttp.ClientTimeout(total=None, connect=None,
+                                                  sock_read=None, sock_connect=None),
+                    raise_for_status=False, read_bufsize=1 << 16)
+            else:
+                self.session = aiohttp.ClientSession(headers=self.headers)
+        return self.session
+
+    async def request(self, method: str, target: str, body: bytes | None = None,
+                      content_type: str = "application/json") -> Response:
+        session = self._session()
+        url = yarl.URL(self.base + target, encoded=True) if self.tuned else self.base + target
+        headers = {"Content-Type": content_type} if body is not None else None
+        try:
+            async with session.request(method, url, data=body, headers=headers) as resp:
+                return Response(resp.status, await resp.read())
+        except aiohttp.ClientError as exc:
+            raise HttpError(type(exc).__name__) from None
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        self.session = None
+
+
+def aiohttp_factory(host: str, port: int, tls: bool, headers: dict[str, str]) -> AiohttpTransport:
+    return AiohttpTransport(host, port, tls, headers)
+
+
+def aiohttp_defaults_factory(host: str, port: int, tls: bool,
+                             headers: dict[str, str]) -> AiohttpTransport:
+    return AiohttpTransport(host, port, tls, headers, tuned=False)
+
+
+def use_client(name: str | None) -> None:
+    """Make every ``AriRest`` of this process use client ``name`` (appmain, the bench)."""
+    from coovox.ari.rest import AriRest, _http_pool
+
+    factories = {None: _http_pool, "": _http_pool, "handwritten": _http_pool,
+                 "aiohttp": aiohttp_factory, "aiohttp-defaults": aiohttp_defaults_factory}
+    AriRest.transport_factory = staticmethod(factories[name])  # type: ignore[assignment]
+
+
+# --- the call sequence, per client --------------------------------------------------------
+
+
+class AriRestCalls:
+    """The call path through ``AriRest`` (handwritten / aiohttp / aiohttp-defaults)."""
+
+    def __init__(self, url: str, client: str) -> None:
+        from coovox.ari import AriRest
+
+        use_client(client)
+        self.rest = AriRest(url, USER, PASSWORD, APP)
+        self.transport = type(self.rest.pool).__name__  # made now, with that factory
+        use_client(None)
+
+    async def call(self, i: int) -> None:
+        rest = self.rest
+        chan = await rest.channel_create(f"PJSIP/9{i:07d}5@trunk", channel_id=f"b-{i}",
+                                         originator=None)
+        await rest.channel_dial(chan["id"], timeout=30)
+        bridge = await rest.bridge_create("mixing")
+        await rest.bridge_add(bridge["id"], [chan["id"]])
+        await rest.channel_play(chan["id"], "sound:beep")
+        await rest.channel_hangup(chan["id"])
+        await rest.bridge_destroy(bridge["id"])
+
+    async def close(self) -> None:
+        await self.rest.close()
+
+
+class AioariCalls:
+    """The call path through aioari's swagger-generated operations and models."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.client: Any = None
+
+    async def start(self) -> None:
+        import aioari
+        from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
+
+        http = AsynchronousHttpClient(auth=BasicAuthenticator("127.0.0.1", USER, PASSWORD))
+        self.client = aioari.Client(self.url + "/", http)
+        await self.client.init()
+
+    async def call(self, i: int) -> None:
+        client = self.client
+        chan = await client.channels.create(endpoint=f"PJSIP/9{i:07d}5@trunk", app=APP,
+                                            channelId=f"a-{i}")
+        await chan.dial(timeout=30)
+        bridge = await client.bridges.create(type="mixing")
+        await bridge.addChannel(channel=chan.id)
+        await chan.play(media="sound:beep")
+        await chan.hangup()
+        await bridge.destroy()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+@dataclass
+class Figures:
+    cpu_us_per_request: dict[str, list[float]] = field(default_factory=dict)
+    wall_us_per_request: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, name: str, cpu: float, wall: float) -> None:
+        self.cpu_us_per_request.setdefault(name, []).append(round(cpu, 1))
+        self.wall_us_per_request.setdefault(name, []).append(round(wall, 1))
+
+    def medians(self) -> dict[str, dict[str, float]]:
+        return {name: {"cpu_us_per_request": statistics.median(cpu),
+                       "cpu_us_per_call": round(statistics.median(cpu) * REQUESTS_PER_CALL, 1),
+                       "wall_us_per_request": statistics.median(self.wall_us_per_request[name])}
+                for name, cpu in self.cpu_us_per_request.items()}
+
+
+async def _measure(call: Callable[[int], Awaitable[None]], start: int, n: int,
+                   warm: int = 30) -> tuple[float, float]:
+    """(CPU µs, wall µs) of this process per request over ``n`` calls after ``warm``."""
+    for i in range(warm):
+        await call(start + i)
+    t0, w0 = time.process_time(), time.perf_counter()
+    for i in range(warm, warm + n):
+        await call(start + i)
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    return cpu / (n * REQUESTS_PER_CALL) * 1e6, wall / (n * REQUESTS_PER_CALL) * 1e6
+
+
+# --- the double in a child process --------------------------------------------------------
+
+
+async def _serve(port: int) -> None:
+    """The ARI double plus a websocket reader of its events (the app must be registered
+    for ``channels/create``), both in this child process."""
+    from coovox.sim import AriDouble
+
+    double = AriDouble(app=APP, user=USER, password=PASSWORD)
+    double.stasis_entry_delay = 0.0
+    await double.start(host="127.0.0.1", port=port)
+    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(USER, PASSWORD)) as session:
+        async with session.ws_connect(f"ws://127.0.0.1:{port}/ari/events",
+                                      params={"app": APP}) as ws:
+            print("READY", flush=True)
+            async for _ in ws:
+                pass
+
+
+def start_double(port: int) -> subprocess.Popen:
+    from bench.results import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench.ariclient", "--serve", str(port)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "READY":
+        proc.kill()
+        raise RuntimeError("the ARI double did not start")
+    return proc
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
+    """Per-request CPU and wall time of each client, rounds alternating the clients."""
+    from bench.appproc import free_port
+
+    port = free_port()
+    proc = start_double(port)
+    url = f"http://127.0.0.1:{port}"
+    figures = Figures()
+    load = {"before": _load()}
+    seq = 0
+    try:
+        for r in range(rounds):
+            for name in clients:
+                client: Any = AioariCalls(url) if name == "aioari" else AriRestCalls(url, name)
+                if name == "aioari":
+                    await client.start()
+                try:
+                    cpu, wall = await _measure(client.call, seq, n)
+                finally:
+                    await client.close()
+                seq += n + 100
+                figures.add(name, cpu, wall)
+            _log(f"ariclient round {r + 1}: " + ", ".join(
+                f"{c} {figures.cpu_us_per_request[c][-1]} µs" for c in clients))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    load["after"] = _load()
+    return {"calls_per_round": n, "requests_per_call": REQUESTS_PER_CALL, "rounds": rounds,
+            "cpu_us_per_request": figures.cpu_us_per_request,
+            "wall_us_per_request": figures.wall_us_per_request,
+            "median": figures.medians(), "loadavg": load}
+
+
+# --- admission and real Asterisk, client (a) vs (b) ---------------------------------------
+
+
+@dataclass
+class Sizes:
+    rounds: int = 3            # request rounds (each client once per round)
+    calls: int = 400           # call sequences per client and round (7 requests each)
+    admission_rounds: int = 2  # each: baseline and product, on each of the two clients
+    real_rounds: int = 1       # each: one real-Asterisk round per client (0: none)
+    real_calls: int = 600
+    small_admission: bool = False  # the admission rounds at bench.rig.Sizes.quick()
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(rounds=1, calls=50, admission_rounds=1, real_rounds=0, small_admission=True)
+
+
+AB = ("handwritten", "aiohttp")
+SITECUSTOMIZE = """\
+import os, sys
+if os.environ.get("BENCH_ARI_CLIENT"):
+    sys.path.insert(0, os.environ["BENCH_ROOT"])
+    from bench.ariclient import use_client
+    use_client(os.environ["BENCH_ARI_CLIENT"])
+"""
+
+
+async def bench_admission_ab(rounds: int, small: bool = False) -> dict:
+    """Admission (issue 7 point 1 at its full size) with each client, alternating."""
+    from bench.admission import admission_round
+    from bench.rig import Sizes as RigSizes
+    from bench.stats import median_of, ratio
+
+    sz = RigSizes.quick() if small else RigSizes()
+    runs: list[dict] = []
+    for r in range(rounds):
+        for client in AB:
+            for kind in ("baseline", "product"):
+                fig = await admission_round(kind, sz, client=client)
+                fig.update(client=client, round=r + 1, loadavg=_load())
+                runs.append(fig)
+                _log(f"ariclient admission {r + 1} {client} {kind}: {fig['admission']}")
+    out: dict[str, Any] = {"rounds": runs}
+    base_a = [x["admission"] for x in runs if x["kind"] == "baseline" and x["client"] == AB[0]]
+    for client in AB:
+        prod = [x["admission"] for x in runs if x["kind"] == "product" and x["client"] == client]
+        base = [x["admission"] for x in runs if x["kind"] == "baseline" and x["client"] == client]
+        out[client] = {
+            "baseline_p50": median_of(base, "p50"), "baseline_p99": median_of(base, "p99"),
+            "p50": median_of(prod, "p50"), "p99": median_of(prod, "p99"),
+            # ratio to the baseline on the same client, and to the baseline on (a)
+            "ratio_p50": median_of([{"v": ratio(p["p50"], b["p50"])}
+                                    for p, b in zip(prod, base, strict=False)], "v"),
+            "ratio_p99": median_of([{"v": ratio(p["p99"], b["p99"])}
+                                    for p, b in zip(prod, base, strict=False)], "v"),
+            "ratio_p99_to_handwritten_baseline": median_of(
+                [{"v": ratio(p["p99"], b["p99"])} for p, b in zip(prod, base_a, strict=False)],
+                "v")}
+    return out
+
+
+async def bench_real_ab(rounds: int, calls: int) -> dict | None:
+    """CPU per call through the real Asterisk (issue 12 point 4) with each client."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from bench import real_asterisk
+    from bench.results import ROOT
+
+    try:
+        from tests.real.kit import asterisk_prefix
+
+        asterisk_prefix()
+    except Exception as exc:  # no kit on this machine: the figure is left out
+        _log(f"ariclient: no real Asterisk ({exc!r})")
+        return None
+    hook = Path(tempfile.mkdtemp(prefix="bench-ariclient-hook-"))
+    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    path = os.environ.get("PYTHONPATH", "")
+    sz = real_asterisk.Sizes(calls=calls, profile_calls=0)
+    runs: list[dict] = []
+    try:
+        for r in range(rounds):
+            for client in AB:
+                env = {"BENCH_ARI_CLIENT": client, "BENCH_ROOT": str(ROOT),
+                       "PYTHONPATH": str(hook) + (os.pathsep + path if path else "")}
+                fig = await real_asterisk.one_round(sz, calls, coovox_env=env)
+                runs.append({"client": client, "round": r + 1, "loadavg": _load(),
+                             "placed": fig.get("placed"), "failed": fig.get("failed"),
+                             "cpu_ms_per_call": fig.get("cpu_ms_per_call"),
+                             "ratio": fig.get("ratio"), "money_ok": fig["money"]["ok"]})
+                _log(f"ariclient real {r + 1} {client}: {runs[-1]}")
+    finally:
+        shutil.rmtree(hook, ignore_errors=True)
+    out: dict[str, Any] = {"calls_per_round": calls, "rounds": runs}
+    for client in AB:
+        mine = [x for x in runs if x["client"] == client]
+        out[client] = {
+            "coovox_ms_per_call": statistics.median(x["cpu_ms_per_call"]["coovox"] for x in mine),
+            "asterisk_ms_per_call": statistics.median(
+                x["cpu_ms_per_call"]["asterisk"] for x in mine),
+            "ratio": statistics.median(x["ratio"] for x in mine)}
+    return out
+
+
+async def bench_ariclient(res: Any, sz: Sizes) -> None:
+    """Everything above in one run; ``bench/results/ariclient.json`` and table rows."""
+    from bench.results import Target
+
+    data: dict[str, Any] = {"sizes": sz.__dict__, "loadavg_start": _load()}
+    data["requests"] = await bench_requests(sz.rounds, sz.calls,
+                                            ("handwritten", "aiohttp", "aiohttp-defaults",
+                                             "aioari"))
+    data["admission"] = await bench_admission_ab(sz.admission_rounds, sz.small_admission)
+    data["real"] = await bench_real_ab(sz.real_rounds, sz.real_calls) if sz.real_rounds else None
+    data["loadavg_end"] = _load()
+    res.save("ariclient", data)
+    m = data["requests"]["median"]
+    res.add(Target("13.5", "ARI REST client CPU per request, call path (same run)",
+                   "; ".join(f"{k} {v['cpu_us_per_request']} µs ({v['cpu_us_per_call']} µs "
+                             f"per 7-request call, wall {v['wall_us_per_request']} µs)"
+                             for k, v in m.items()), "(decides the client)", None))
+    a, b = data["admission"][AB[0]], data["admission"][AB[1]]
+    res.add(Target("13.5", "admission with each REST client (billed, 1,000 metered, 100/s)",
+                   f"hand-written p99 {a['p99']} ms, ratio {a['ratio_p99']}; aiohttp p99 "
+                   f"{b['p99']} ms, ratio {b['ratio_p99']} (to the baseline on the same "
+                   f"client; to the hand-written baseline {b['ratio_p99_to_handwritten_baseline']})",
+                   "p99 < 5 ms, ratio <= 1.2",
+                   None))
+    real = data["real"]
+    if real:
+        ra, rb = real[AB[0]], real[AB[1]]
+        res.add(Target("13.5", "real Asterisk CPU per call with each REST client",
+                       f"hand-written: CooVox {ra['coovox_ms_per_call']} ms / Asterisk "
+                       f"{ra['asterisk_ms_per_call']} ms = {ra['ratio']}; aiohttp: "
+                       f"{rb['coovox_ms_per_call']} / {rb['asterisk_ms_per_call']} ms = "
+                       f"{rb['ratio']}", "ratio <= 0.5", None))
+
+
+def _log(text: str) -> None:
+    from bench.results import log
+
+    log(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.ariclient")
+    parser.add_argument("--serve", type=int, help="run the double on this port (child)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=400)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(_serve(args.serve))
+        return
+    import json
+
+    out = asyncio.run(bench_requests(args.rounds, args.calls,
+                                     ("handwritten", "aiohttp", "aiohttp-defaults", "aioari")))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
