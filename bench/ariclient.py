@@ -267,7 +267,7 @@ class Sizes:
     rounds: int = 3            # request rounds (each client once per round)
     calls: int = 400           # call sequences per client and round (7 requests each)
     admission_rounds: int = 2  # each: baseline and product, on each of the two clients
-    real_rounds: int = 1       # each: one real-Asterisk round per client (0: none)
+    real_rounds: int = 2       # each: one real-Asterisk round per client (0: none)
     real_calls: int = 600
     small_admission: bool = False  # the admission rounds at bench.rig.Sizes.quick()
 
