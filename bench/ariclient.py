@@ -236,6 +236,11 @@ async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
     load = {"before": _load()}
     seq = 0
     try:
+        try:
+            import aioari  # noqa: F401  (bench extra only)
+        except ImportError:
+            _log("ariclient: aioari is not installed (pip install '.[bench]'); left out")
+            clients = tuple(c for c in clients if c != "aioari")
         for r in range(rounds):
             for name in clients:
                 client: Any = AioariCalls(url) if name == "aioari" else AriRestCalls(url, name)

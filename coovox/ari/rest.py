@@ -1,4 +1,4 @@
-"""Thin aiohttp REST layer for the ARI operations the call path uses.
+"""REST layer for the ARI operations the call path uses (over ``coovox.ari.http``).
 
 Every call has a timeout and raises ``AriError`` (``AriNotFound`` on 404); messages never
 contain credentials.
