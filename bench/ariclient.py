@@ -171,9 +171,10 @@ class Figures:
         self.wall_us_per_request.setdefault(name, []).append(round(wall, 1))
 
     def medians(self) -> dict[str, dict[str, float]]:
-        return {name: {"cpu_us_per_request": statistics.median(cpu),
+        return {name: {"cpu_us_per_request": round(statistics.median(cpu), 1),
                        "cpu_us_per_call": round(statistics.median(cpu) * REQUESTS_PER_CALL, 1),
-                       "wall_us_per_request": statistics.median(self.wall_us_per_request[name])}
+                       "wall_us_per_request": round(statistics.median(
+                           self.wall_us_per_request[name]), 1)}
                 for name, cpu in self.cpu_us_per_request.items()}
 
 
@@ -233,6 +234,7 @@ async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
     proc = start_double(port)
     url = f"http://127.0.0.1:{port}"
     figures = Figures()
+    transports: dict[str, str] = {}
     load = {"before": _load()}
     seq = 0
     try:
@@ -246,6 +248,7 @@ async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
                 client: Any = AioariCalls(url) if name == "aioari" else AriRestCalls(url, name)
                 if name == "aioari":
                     await client.start()
+                transports[name] = getattr(client, "transport", "aioari.Client")
                 try:
                     cpu, wall = await _measure(client.call, seq, n)
                 finally:
@@ -261,7 +264,7 @@ async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
     return {"calls_per_round": n, "requests_per_call": REQUESTS_PER_CALL, "rounds": rounds,
             "cpu_us_per_request": figures.cpu_us_per_request,
             "wall_us_per_request": figures.wall_us_per_request,
-            "median": figures.medians(), "loadavg": load}
+            "median": figures.medians(), "transports": transports, "loadavg": load}
 
 
 # --- admission and real Asterisk, client (a) vs (b) ---------------------------------------
@@ -271,7 +274,7 @@ async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
 class Sizes:
     rounds: int = 3            # request rounds (each client once per round)
     calls: int = 400           # call sequences per client and round (7 requests each)
-    admission_rounds: int = 2  # each: baseline and product, on each of the two clients
+    admission_rounds: int = 3  # each: baseline and product, on each of the two clients
     real_rounds: int = 2       # each: one real-Asterisk round per client (0: none)
     real_calls: int = 600
     small_admission: bool = False  # the admission rounds at bench.rig.Sizes.quick()
@@ -363,10 +366,11 @@ async def bench_real_ab(rounds: int, calls: int) -> dict | None:
     for client in AB:
         mine = [x for x in runs if x["client"] == client]
         out[client] = {
-            "coovox_ms_per_call": statistics.median(x["cpu_ms_per_call"]["coovox"] for x in mine),
-            "asterisk_ms_per_call": statistics.median(
-                x["cpu_ms_per_call"]["asterisk"] for x in mine),
-            "ratio": statistics.median(x["ratio"] for x in mine)}
+            "coovox_ms_per_call": round(statistics.median(
+                x["cpu_ms_per_call"]["coovox"] for x in mine), 3),
+            "asterisk_ms_per_call": round(statistics.median(
+                x["cpu_ms_per_call"]["asterisk"] for x in mine), 3),
+            "ratio": round(statistics.median(x["ratio"] for x in mine), 3)}
     return out
 
 

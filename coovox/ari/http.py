@@ -1,10 +1,11 @@
 """A small keep-alive HTTP/1.1 client for ARI's REST requests.
 
 Why not aiohttp's client: ``bench/ariclient.py`` (``bash bench/run.sh --only ariclient``)
-measures both side by side on the call path: this client costs half the CPU per request
-(about 50 vs 115 µs), which is about 1 ms of CooVox's ~5 ms of CPU per call through the
-real Asterisk, where the target is half of Asterisk's CPU.  The events websocket stays
-on aiohttp.
+measures both side by side on the call path: this client costs less than half the CPU per
+request (64 vs 148 µs, aiohttp tuned), and through the real Asterisk CooVox's CPU per call
+is 5.39 ms with it vs 5.85 ms with aiohttp (ratio to Asterisk's 0.74 vs 0.84; the target
+is 0.5).  ``BENCHMARKS.md``, "ARI REST client", has the figures.  The events websocket
+stays on aiohttp.
 
 What it does (RFC 9112, the part a client of one ARI server needs):
 

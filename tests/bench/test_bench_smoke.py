@@ -92,3 +92,30 @@ async def test_interference_benchmark_runs_with_tiny_sizes(tmp_path):
         assert data["healthz"]["latency"]["count"] > 0
     assert variants["with sign-ins"]["signins"]["completed"] > 0
     assert "| 14 |" in res.table()
+
+
+@pytest.mark.timeout(120)
+async def test_ari_client_benchmark_runs_each_client_for_real():
+    from bench import ariclient
+
+    out = await ariclient.bench_requests(1, 5, ("handwritten", "aiohttp", "aioari"))
+    assert set(out["median"]) == {"handwritten", "aiohttp", "aioari"}
+    assert all(m["cpu_us_per_request"] > 0 for m in out["median"].values())
+    assert out["transports"] == {"handwritten": "HttpPool", "aiohttp": "AiohttpTransport",
+                                 "aioari": "aioari.Client"}
+
+
+async def test_the_ari_client_switch_of_the_measured_process():
+    from bench import ariclient
+    from coovox.ari import AriRest
+
+    try:
+        ariclient.use_client("aiohttp")
+        swapped = AriRest("http://127.0.0.1:1", "u", "p", "coovox")
+        assert type(swapped.pool).__name__ == "AiohttpTransport"
+    finally:
+        ariclient.use_client(None)
+    plain = AriRest("http://127.0.0.1:1", "u", "p", "coovox")
+    assert type(plain.pool).__name__ == "HttpPool"
+    await swapped.close()
+    await plain.close()
