@@ -95,9 +95,10 @@ def aiohttp_defaults_factory(host: str, port: int, tls: bool,
 
 def use_client(name: str | None) -> None:
     """Make every ``AriRest`` of this process use client ``name`` (appmain, the bench)."""
-    from coovox.ari.rest import AriRest, _http_pool
+    from coovox.ari.rest import AriRest, default_transport
 
-    factories = {None: _http_pool, "": _http_pool, "handwritten": _http_pool,
+    factories = {None: default_transport, "": default_transport,
+                 "handwritten": default_transport,
                  "aiohttp": aiohttp_factory, "aiohttp-defaults": aiohttp_defaults_factory}
     AriRest.transport_factory = staticmethod(factories[name])  # type: ignore[assignment]
 

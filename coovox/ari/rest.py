@@ -35,7 +35,7 @@ class Transport(Protocol):
 TransportFactory = Callable[[str, int, bool, dict[str, str]], Transport]
 
 
-def _http_pool(host: str, port: int, tls: bool, headers: dict[str, str]) -> Transport:
+def default_transport(host: str, port: int, tls: bool, headers: dict[str, str]) -> Transport:
     return HttpPool(host, port, tls=tls, headers=headers)
 
 
@@ -72,7 +72,7 @@ class AriRest:
     the aiohttp ``session`` serves the events websocket.  ``transport_factory`` makes the
     pool (a class attribute, so a benchmark can compare clients)."""
 
-    transport_factory: TransportFactory = staticmethod(_http_pool)  # type: ignore[assignment]
+    transport_factory: TransportFactory = staticmethod(default_transport)  # type: ignore[assignment]
 
     def __init__(self, url: str, user: str, password: str, app: str,
                  *, timeout: float = DEFAULT_TIMEOUT) -> None:
