@@ -130,7 +130,6 @@ class AriConnection(AriRest):
                  filter_noise: bool = True) -> None:
         super().__init__(url, user, password, app, timeout=timeout)
         self.url = public_url(url)
-        self._user = user
         self._password = password
         self.router = EventRouter(on_event or (lambda event: None), event_key)
         self.on_connect = on_connect
@@ -306,25 +305,19 @@ class AriConnection(AriRest):
         cannot be read as swagger 1.1 only logs a warning, it never blocks the connection.
         """
         listing = await self.request("GET", "/api-docs/resources.json")
-        declarations: dict[str, Any] = {}
         try:
             names = swagger_resources(listing)
-        except ValueError as exc:
-            log.warning("ARI swagger of %s not understood (%s); going on", self.url, exc)
-            self.missing_operations = None  # unknown
-            self.swagger_checked = True
-            return
-        for name in sorted(set(names) & set(REQUIRED_OPERATIONS)):
-            try:
-                declarations[name] = await self.request(
-                    "GET", f"/api-docs/{quote(name, safe='')}.json")
-            except AriNotFound:  # listed but not served: its operations are missing
-                pass
-        try:
+            declarations: dict[str, Any] = {}
+            for name in sorted(set(names) & set(REQUIRED_OPERATIONS)):
+                try:
+                    declarations[name] = await self.request(
+                        "GET", f"/api-docs/{quote(name, safe='')}.json")
+                except AriNotFound:  # listed but not served: its operations are missing
+                    pass
             missing = missing_operations(declarations)
         except ValueError as exc:
             log.warning("ARI swagger of %s not understood (%s); going on", self.url, exc)
-            self.missing_operations = None
+            self.missing_operations = None  # unknown
             self.swagger_checked = True
             return
         if missing:

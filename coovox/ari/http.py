@@ -1,11 +1,11 @@
 """A small keep-alive HTTP/1.1 client for ARI's REST requests.
 
 Why not aiohttp's client: ``bench/ariclient.py`` (``bash bench/run.sh --only ariclient``)
-measures both side by side on the call path: this client costs less than half the CPU per
-request (64 vs 148 µs, aiohttp tuned), and through the real Asterisk CooVox's CPU per call
-is 5.39 ms with it vs 5.85 ms with aiohttp (ratio to Asterisk's 0.74 vs 0.84; the target
-is 0.5).  ``BENCHMARKS.md``, "ARI REST client", has the figures.  The events websocket
-stays on aiohttp.
+measures both side by side on the call path: this client costs half the CPU per request
+(50 vs 99 µs for aiohttp tuned, 121 µs for aioari); through the real Asterisk CooVox's CPU
+per call is 4.73 ms with it vs 5.68 ms with aiohttp (target: half of Asterisk's), and
+admission p99 5.4 vs 31.9 ms.  ``BENCHMARKS.md``, "ARI REST client", has the figures.
+The events websocket stays on aiohttp.
 
 What it does (RFC 9112, the part a client of one ARI server needs):
 
