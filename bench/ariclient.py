@@ -12,9 +12,13 @@ this process, ``time.process_time``, is the client's alone):
 - ``aioari``: ``aioari.Client`` (aioswagger11 operations, its own default session,
   results promoted to ``Channel``/``Bridge`` objects), the way its README uses it.
 
-Rounds alternate the clients; figures are medians over rounds.  Then the admission
-benchmark (issue 7 point 1) runs with the product and the baseline on the hand-written
-client and on the tuned aiohttp one, alternating, fresh processes each round.
+Rounds alternate the clients; figures are medians over rounds.  The same against a real
+Asterisk 22 (``tests/real/kit``, Asterisk alone; a Local channel never dialled: create,
+bridge, get, addChannel, hang up, destroy).  Then the admission benchmark (issue 7 point
+1) with the product and the baseline on the hand-written client and on the tuned aiohttp
+one, and billed calls through the real Asterisk (issue 12 point 4) on each, alternating,
+fresh processes each round.  ``python -m bench.ariclient [--real]`` runs the request part
+alone.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import yarl
 
+from coovox.ari.errors import AriError
 from coovox.ari.http import HttpError, Response
 
 USER, PASSWORD, APP = "bench", "bench-pass", "coovox"
@@ -109,22 +113,40 @@ def use_client(name: str | None) -> None:
 class AriRestCalls:
     """The call path through ``AriRest`` (handwritten / aiohttp / aiohttp-defaults)."""
 
-    def __init__(self, url: str, client: str) -> None:
+    def __init__(self, url: str, client: str, user: str = USER, password: str = PASSWORD,
+                 real: bool = False) -> None:
         from coovox.ari import AriRest
 
+        self.real = real
+        self.extra = 0  # requests sent again (422 before the channel is in Stasis)
         use_client(client)
-        self.rest = AriRest(url, USER, PASSWORD, APP)
+        self.rest = AriRest(url, user, password, APP)
         self.transport = type(self.rest.pool).__name__  # made now, with that factory
         use_client(None)
 
     async def call(self, i: int) -> None:
         rest = self.rest
-        chan = await rest.channel_create(f"PJSIP/9{i:07d}5@trunk", channel_id=f"b-{i}",
-                                         originator=None)
-        await rest.channel_dial(chan["id"], timeout=30)
+        if self.real:  # a Local channel never dialled: no dialplan, no media, same requests
+            chan = await rest.channel_create(f"Local/{i}@coovox-trunk", channel_id=f"b-{i}")
+        else:
+            chan = await rest.channel_create(f"PJSIP/9{i:07d}5@trunk", channel_id=f"b-{i}",
+                                             originator=None)
+            await rest.channel_dial(chan["id"], timeout=30)
         bridge = await rest.bridge_create("mixing")
-        await rest.bridge_add(bridge["id"], [chan["id"]])
-        await rest.channel_play(chan["id"], "sound:beep")
+        if self.real:  # no play on a channel never dialled (412)
+            await rest.channel_get(chan["id"])
+            while True:  # Asterisk puts the channel in Stasis a moment after create (422)
+                try:
+                    await rest.bridge_add(bridge["id"], [chan["id"]])
+                    break
+                except AriError as exc:
+                    if exc.status != 422:
+                        raise
+                    self.extra += 1
+                    await asyncio.sleep(0.001)
+        else:
+            await rest.channel_play(chan["id"], "sound:beep")
+            await rest.bridge_add(bridge["id"], [chan["id"]])
         await rest.channel_hangup(chan["id"])
         await rest.bridge_destroy(bridge["id"])
 
@@ -135,26 +157,46 @@ class AriRestCalls:
 class AioariCalls:
     """The call path through aioari's swagger-generated operations and models."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, user: str = USER, password: str = PASSWORD,
+                 real: bool = False) -> None:
         self.url = url
+        self.user, self.password, self.real = user, password, real
+        self.extra = 0
         self.client: Any = None
 
     async def start(self) -> None:
         import aioari
         from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
-        http = AsynchronousHttpClient(auth=BasicAuthenticator("127.0.0.1", USER, PASSWORD))
+        http = AsynchronousHttpClient(auth=BasicAuthenticator("127.0.0.1", self.user,
+                                                              self.password))
         self.client = aioari.Client(self.url + "/", http)
         await self.client.init()
 
     async def call(self, i: int) -> None:
         client = self.client
-        chan = await client.channels.create(endpoint=f"PJSIP/9{i:07d}5@trunk", app=APP,
-                                            channelId=f"a-{i}")
-        await chan.dial(timeout=30)
+        if self.real:
+            chan = await client.channels.create(endpoint=f"Local/{i}@coovox-trunk", app=APP,
+                                                channelId=f"a-{i}")
+        else:
+            chan = await client.channels.create(endpoint=f"PJSIP/9{i:07d}5@trunk", app=APP,
+                                                channelId=f"a-{i}")
+            await chan.dial(timeout=30)
         bridge = await client.bridges.create(type="mixing")
-        await bridge.addChannel(channel=chan.id)
-        await chan.play(media="sound:beep")
+        if self.real:
+            await chan.get()
+            while True:
+                try:
+                    await bridge.addChannel(channel=chan.id)
+                    break
+                except aiohttp.web_exceptions.HTTPException as exc:
+                    if exc.status != 422:
+                        raise
+                    self.extra += 1
+                    await asyncio.sleep(0.001)
+        else:
+            await chan.play(media="sound:beep")
+            await bridge.addChannel(channel=chan.id)
         await chan.hangup()
         await bridge.destroy()
 
@@ -171,24 +213,27 @@ class Figures:
         self.cpu_us_per_request.setdefault(name, []).append(round(cpu, 1))
         self.wall_us_per_request.setdefault(name, []).append(round(wall, 1))
 
-    def medians(self) -> dict[str, dict[str, float]]:
+    def medians(self, per_call: int = REQUESTS_PER_CALL) -> dict[str, dict[str, float]]:
         return {name: {"cpu_us_per_request": round(statistics.median(cpu), 1),
-                       "cpu_us_per_call": round(statistics.median(cpu) * REQUESTS_PER_CALL, 1),
+                       "cpu_us_per_call": round(statistics.median(cpu) * per_call, 1),
                        "wall_us_per_request": round(statistics.median(
                            self.wall_us_per_request[name]), 1)}
                 for name, cpu in self.cpu_us_per_request.items()}
 
 
-async def _measure(call: Callable[[int], Awaitable[None]], start: int, n: int,
-                   warm: int = 30) -> tuple[float, float]:
-    """(CPU µs, wall µs) of this process per request over ``n`` calls after ``warm``."""
+async def _measure(client: Any, start: int, n: int, warm: int = 30,
+                   per_call: int = REQUESTS_PER_CALL) -> tuple[float, float]:
+    """(CPU µs, wall µs) of this process per request over ``n`` calls of ``client.call``
+    after ``warm`` (requests sent again, ``client.extra``, counted)."""
     for i in range(warm):
-        await call(start + i)
+        await client.call(start + i)
+    extra0 = client.extra
     t0, w0 = time.process_time(), time.perf_counter()
     for i in range(warm, warm + n):
-        await call(start + i)
+        await client.call(start + i)
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
-    return cpu / (n * REQUESTS_PER_CALL) * 1e6, wall / (n * REQUESTS_PER_CALL) * 1e6
+    requests = n * per_call + client.extra - extra0
+    return cpu / requests * 1e6, wall / requests * 1e6
 
 
 # --- the double in a child process --------------------------------------------------------
@@ -210,6 +255,16 @@ async def _serve(port: int) -> None:
                 pass
 
 
+async def _listen(url: str, user: str, password: str) -> None:
+    """Registers the app on a real Asterisk and drains its events (child process)."""
+    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(user, password)) as session:
+        async with session.ws_connect(url.replace("http", "ws", 1) + "/ari/events",
+                                      params={"app": APP}) as ws:
+            print("READY", flush=True)
+            async for _ in ws:
+                pass
+
+
 def start_double(port: int) -> subprocess.Popen:
     from bench.results import ROOT
 
@@ -221,6 +276,74 @@ def start_double(port: int) -> subprocess.Popen:
         proc.kill()
         raise RuntimeError("the ARI double did not start")
     return proc
+
+
+def _child(args: list[str]) -> subprocess.Popen:
+    from bench.results import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench.ariclient", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "READY":
+        proc.kill()
+        raise RuntimeError(f"bench.ariclient {args[0]} did not start")
+    return proc
+
+
+REAL_REQUESTS_PER_CALL = 6  # create, bridge, get, addChannel, hang up, destroy
+
+
+async def bench_requests_real(rounds: int, n: int, clients: tuple[str, ...]) -> dict | None:
+    """The same clients against a real Asterisk 22 (``tests/real/kit``, Asterisk alone,
+    an events reader in a child process); the channel is a Local one never dialled."""
+    try:
+        from tests.real.kit import RealStack, asterisk_prefix
+
+        prefix = asterisk_prefix()
+    except Exception as exc:  # no kit on this machine: the figure is left out
+        _log(f"ariclient: no real Asterisk ({exc!r})")
+        return None
+    try:
+        import aioari  # noqa: F401
+    except ImportError:
+        clients = tuple(c for c in clients if c != "aioari")
+    stack = RealStack(prefix, with_coovox=False, observe=False)
+    figures = Figures()
+    retries: dict[str, int] = {}
+    load = {"before": _load()}
+    async with stack:
+        cfg = stack.cfg
+        listener = _child(["--listen", cfg.ari_url, "--user", cfg.ari_user,
+                           "--password", cfg.ari_password])
+        try:
+            seq = 0
+            for r in range(rounds):
+                for name in clients:
+                    client: Any = (AioariCalls(cfg.ari_url, cfg.ari_user, cfg.ari_password,
+                                               real=True) if name == "aioari" else
+                                   AriRestCalls(cfg.ari_url, name, cfg.ari_user,
+                                                cfg.ari_password, real=True))
+                    if name == "aioari":
+                        await client.start()
+                    try:
+                        cpu, wall = await _measure(client, seq, n,
+                                                   per_call=REAL_REQUESTS_PER_CALL)
+                    finally:
+                        await client.close()
+                    retries[name] = retries.get(name, 0) + client.extra
+                    seq += n + 100
+                    figures.add(name, cpu, wall)
+                _log(f"ariclient real-Asterisk round {r + 1}: " + ", ".join(
+                    f"{c} {figures.cpu_us_per_request[c][-1]} µs" for c in clients))
+        finally:
+            listener.terminate()
+            listener.wait(10)
+    load["after"] = _load()
+    return {"calls_per_round": n, "requests_per_call": REAL_REQUESTS_PER_CALL,
+            "rounds": rounds, "cpu_us_per_request": figures.cpu_us_per_request,
+            "wall_us_per_request": figures.wall_us_per_request,
+            "median": figures.medians(REAL_REQUESTS_PER_CALL),
+            "addchannel_422_retries": retries, "loadavg": load}
 
 
 def _load() -> list[float]:
@@ -251,7 +374,7 @@ async def bench_requests(rounds: int, n: int, clients: tuple[str, ...]) -> dict:
                     await client.start()
                 transports[name] = getattr(client, "transport", "aioari.Client")
                 try:
-                    cpu, wall = await _measure(client.call, seq, n)
+                    cpu, wall = await _measure(client, seq, n)
                 finally:
                     await client.close()
                 seq += n + 100
@@ -383,6 +506,9 @@ async def bench_ariclient(res: Any, sz: Sizes) -> None:
     data["requests"] = await bench_requests(sz.rounds, sz.calls,
                                             ("handwritten", "aiohttp", "aiohttp-defaults",
                                              "aioari"))
+    data["requests_real_asterisk"] = (await bench_requests_real(
+        sz.rounds, sz.calls, ("handwritten", "aiohttp", "aiohttp-defaults", "aioari"))
+        if sz.real_rounds else None)
     data["admission"] = await bench_admission_ab(sz.admission_rounds, sz.small_admission)
     data["real"] = await bench_real_ab(sz.real_rounds, sz.real_calls) if sz.real_rounds else None
     data["loadavg_end"] = _load()
@@ -392,6 +518,13 @@ async def bench_ariclient(res: Any, sz: Sizes) -> None:
                    "; ".join(f"{k} {v['cpu_us_per_request']} µs ({v['cpu_us_per_call']} µs "
                              f"per 7-request call, wall {v['wall_us_per_request']} µs)"
                              for k, v in m.items()), "(decides the client)", None))
+    real_requests = data["requests_real_asterisk"]
+    if real_requests:
+        res.add(Target("13.5", "ARI REST client CPU per request, real Asterisk 22 (same run)",
+                       "; ".join(f"{k} {v['cpu_us_per_request']} µs (wall "
+                                 f"{v['wall_us_per_request']} µs)"
+                                 for k, v in real_requests["median"].items()),
+                       "(decides the client)", None))
     a, b = data["admission"][AB[0]], data["admission"][AB[1]]
     res.add(Target("13.5", "admission with each REST client (billed, 1,000 metered, 100/s)",
                    f"hand-written p99 {a['p99']} ms, ratio {a['ratio_p99']}; aiohttp p99 "
@@ -418,16 +551,24 @@ def _log(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ariclient")
     parser.add_argument("--serve", type=int, help="run the double on this port (child)")
+    parser.add_argument("--listen", help="drain the app's events of this ARI url (child)")
+    parser.add_argument("--user", default=USER)
+    parser.add_argument("--password", default=PASSWORD)
+    parser.add_argument("--real", action="store_true", help="against the real Asterisk kit")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=400)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(_serve(args.serve))
         return
+    if args.listen:
+        asyncio.run(_listen(args.listen, args.user, args.password))
+        return
     import json
 
-    out = asyncio.run(bench_requests(args.rounds, args.calls,
-                                     ("handwritten", "aiohttp", "aiohttp-defaults", "aioari")))
+    run = bench_requests_real if args.real else bench_requests
+    out = asyncio.run(run(args.rounds, args.calls,
+                          ("handwritten", "aiohttp", "aiohttp-defaults", "aioari")))
     print(json.dumps(out, indent=1))
 
 
