@@ -82,7 +82,7 @@ async def run(kind: str, lag_file: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if os.environ.get("BENCH_ARI_CLIENT"):  # bench/ariclient.py: compare REST clients
-        from bench.ariclient import use_client
+        from bench.ariclients import use_client
 
         use_client(os.environ["BENCH_ARI_CLIENT"])
     if kind == "baseline":

@@ -2,10 +2,11 @@
 
 Why not aiohttp's client: ``bench/ariclient.py`` (``bash bench/run.sh --only ariclient``)
 measures both side by side on the call path: this client costs half the CPU per request
-(50 vs 99 µs for aiohttp tuned, 121 µs for aioari); through the real Asterisk CooVox's CPU
-per call is 4.73 ms with it vs 5.68 ms with aiohttp (target: half of Asterisk's), and
-admission p99 5.4 vs 31.9 ms.  ``BENCHMARKS.md``, "ARI REST client", has the figures.
-The events websocket stays on aiohttp.
+(60 vs 131 µs for aiohttp tuned, 166 µs for aioari; 64 vs 133 vs 160 µs against a real
+Asterisk); through the real Asterisk CooVox's CPU per call is 4.77 ms with it vs 6.06 ms
+with aiohttp (target: half of Asterisk's), and admission is slower on aiohttp in every
+round.  ``BENCHMARKS.md``, "ARI REST client", has the figures.  The events websocket
+stays on aiohttp.
 
 What it does (RFC 9112, the part a client of one ARI server needs):
 

@@ -112,15 +112,15 @@ async def test_ari_client_benchmark_runs_each_client_for_real():
 
 
 async def test_the_ari_client_switch_of_the_measured_process():
-    from bench import ariclient
+    from bench import ariclients
     from coovox.ari import AriRest
 
     try:
-        ariclient.use_client("aiohttp")
+        ariclients.use_client("aiohttp")
         swapped = AriRest("http://127.0.0.1:1", "u", "p", "coovox")
         assert type(swapped.pool).__name__ == "AiohttpTransport"
     finally:
-        ariclient.use_client(None)
+        ariclients.use_client(None)
     plain = AriRest("http://127.0.0.1:1", "u", "p", "coovox")
     assert type(plain.pool).__name__ == "HttpPool"
     await swapped.close()
