@@ -18,11 +18,17 @@ from bench.stats import median_of, ratio, summary_ms
 
 
 async def admission_round(kind: str, sz: Sizes, profile: str | None = None,
-                          db_params: str = "") -> dict:
-    """One round: the measured app at ``attempt_rate`` with ``background`` calls up."""
+                          db_params: str = "", client: str | None = None) -> dict:
+    """One round: the measured app at ``attempt_rate`` with ``background`` calls up.
+    ``client``: the ARI REST client of the measured process (``bench/ariclient.py``)."""
     n = sz.attempts if profile is None else sz.profile_attempts
+
+    async def prepare(env: dict[str, str]) -> None:
+        if client:
+            env["BENCH_ARI_CLIENT"] = client
+
     async with Rig(kind, n_cut=n if kind == "product" else 0, profile=profile,
-                   db_params=db_params) as rig:
+                   db_params=db_params, prepare=prepare) as rig:
         out: dict[str, Any] = {"kind": kind, "label": kind, "db_params": db_params}
         background = sz.background if profile is None else sz.profile_background
         if kind == "product":

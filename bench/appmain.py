@@ -81,6 +81,10 @@ async def run(kind: str, lag_file: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if os.environ.get("BENCH_ARI_CLIENT"):  # bench/ariclient.py: compare REST clients
+        from bench.ariclients import use_client
+
+        use_client(os.environ["BENCH_ARI_CLIENT"])
     if kind == "baseline":
         from bench.baseline import BaselineApp
 

@@ -182,14 +182,16 @@ async def wait_asterisk_idle(stack: Any, timeout: float) -> bool:
     return False
 
 
-async def one_round(sz: Sizes, calls: int, *, profile_to: Path | None = None) -> dict[str, Any]:
-    """A fresh stack, ``calls`` billed calls at ``sz.rate``/s; figures of the round."""
+async def one_round(sz: Sizes, calls: int, *, profile_to: Path | None = None,
+                    coovox_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """A fresh stack, ``calls`` billed calls at ``sz.rate``/s; figures of the round.
+    ``coovox_env``: more environment for the CooVox process (not with ``profile_to``)."""
     from tests.real.kit import RealStack, asterisk_prefix
 
     prefix = asterisk_prefix()
     # 4 RTP ports per call at once (2 legs x RTP/RTCP); the product's own waits
     hook_dir = Path(tempfile.mkdtemp(prefix="bench-real-hook-")) if profile_to else None
-    env = profile_env(hook_dir, profile_to) if profile_to else None
+    env = profile_env(hook_dir, profile_to) if profile_to else coovox_env
     stack = RealStack(prefix, rtp_ports=max(400, 8 * sz.limit), observe=False,
                       dial_timeout=None, refuse_tone_seconds=None, coovox_env=env)
     try:

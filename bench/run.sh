@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce every benchmark figure: bash bench/run.sh [--quick] [--only admission cps ...]
-# (--only choices: admission cps concurrency profile rest reports interference)
+# (--only choices: admission cps concurrency profile rest reports real decks interference ariclient)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-}"
@@ -10,4 +10,6 @@ if [ -z "$PY" ]; then
   done
 fi
 "$PY" -c "import pyinstrument" 2>/dev/null || "$PY" -m pip install -q pyinstrument
+# aioari is measured by --only ariclient (not a dependency of the product: pyproject [bench])
+"$PY" -c "import aioari" 2>/dev/null || "$PY" -m pip install -q 'aioari==0.10.2'
 exec "$PY" -m bench "$@"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import (
     admission,
+    ariclient,
     capacity,
     decks_bench,
     interference,
@@ -26,7 +27,7 @@ from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
 BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks",
-           "interference")
+           "interference", "ariclient")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -57,6 +58,8 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
         "interference": lambda: interference.bench_interference(res, isz),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
+        "ariclient": lambda: ariclient.bench_ariclient(
+            res, ariclient.Sizes.quick() if quick else ariclient.Sizes()),
         "real": lambda: real_asterisk.bench_real(
             res, real_asterisk.Sizes.quick() if quick else real_asterisk.Sizes()),
     }

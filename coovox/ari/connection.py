@@ -13,9 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-import yarl
 
-from coovox.ari.errors import AriError
+from coovox.ari.errors import AriError, AriNotFound
 from coovox.ari.rest import DEFAULT_TIMEOUT, AriRest, public_url
 from coovox.ari.router import EventRouter, Handler, KeyFn
 
@@ -33,7 +32,7 @@ CHANNEL_EVENTS = frozenset({
     "ChannelCreated", "ChannelCallerId", "ChannelHold", "ChannelUnhold",
     "ChannelTalkingStarted", "ChannelTalkingFinished", "ChannelUserevent",
 })
-# Operations of the server's swagger this connection relies on (checked with aioari).
+# Operations of the server's swagger this connection relies on (checked at connect).
 REQUIRED_OPERATIONS = {
     "channels": {"create", "dial", "answer", "ring", "ringStop", "hangup", "play", "get", "list"},
     "bridges": {"create", "addChannel", "destroy", "list", "get"},
@@ -47,6 +46,41 @@ STILL_RETRYING_AFTER = 60.0  # seconds of failed retries before one "still retry
 
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def swagger_resources(listing: Any) -> list[str]:
+    """Resource names of a swagger 1.1 ``resources.json`` (``/api-docs/channels.{format}``
+    -> ``channels``); ``ValueError`` when it is not one."""
+    apis = listing.get("apis") if isinstance(listing, dict) else None
+    if not isinstance(apis, list):
+        raise ValueError("resources.json has no 'apis' list")
+    names = []
+    for api in apis:
+        path = api.get("path") if isinstance(api, dict) else None
+        if not isinstance(path, str):
+            raise ValueError("an api of resources.json has no 'path'")
+        names.append(path.rsplit("/", 1)[-1].split(".", 1)[0])
+    return names
+
+
+def missing_operations(declarations: dict[str, Any]) -> list[str]:
+    """``resource.nickname`` of :data:`REQUIRED_OPERATIONS` the swagger 1.1 API
+    declarations (by resource name) do not declare; ``ValueError`` on a malformed one."""
+    missing = []
+    for resource, wanted in REQUIRED_OPERATIONS.items():
+        have: set[str] = set()
+        doc = declarations.get(resource)
+        if doc is not None:
+            apis = doc.get("apis") if isinstance(doc, dict) else None
+            if not isinstance(apis, list):
+                raise ValueError(f"{resource}.json has no 'apis' list")
+            for api in apis:
+                operations = api.get("operations") if isinstance(api, dict) else None
+                if not isinstance(operations, list):
+                    raise ValueError(f"an api of {resource}.json has no 'operations' list")
+                have.update(op.get("nickname") for op in operations if isinstance(op, dict))
+        missing += [f"{resource}.{op}" for op in sorted(wanted - have)]
+    return missing
 
 
 def parse_event(raw: str | bytes) -> dict | None:
@@ -96,7 +130,6 @@ class AriConnection(AriRest):
                  filter_noise: bool = True) -> None:
         super().__init__(url, user, password, app, timeout=timeout)
         self.url = public_url(url)
-        self._user = user
         self._password = password
         self.router = EventRouter(on_event or (lambda event: None), event_key)
         self.on_connect = on_connect
@@ -265,38 +298,28 @@ class AriConnection(AriRest):
             raise AriError(0, f"websocket closed (code {code})")
 
     async def _check_swagger(self) -> None:
-        """Load the server's swagger with aioari; warn about operations we use it lacks.
+        """Read the server's swagger 1.1 (``resources.json`` and the declarations of the
+        resources we use); warn about operations we use it lacks.
 
         Unreachable server or bad credentials raise ``AriError`` (retried); a swagger that
-        aioari cannot parse only logs a warning, it never blocks the connection.
+        cannot be read as swagger 1.1 only logs a warning, it never blocks the connection.
         """
-        import aioari
-        from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
-
-        await self.request("GET", "/api-docs/resources.json")  # clear 401/404 errors first
-        host = yarl.URL(self.url).host or ""
-        http = AsynchronousHttpClient(auth=BasicAuthenticator(host, self._user, self._password))
-        client = aioari.Client(self.url + "/", http)
+        listing = await self.request("GET", "/api-docs/resources.json")
         try:
-            async with asyncio.timeout(self.timeout):
-                await client.init()
-        except TimeoutError:
-            raise AriError(0, "loading the ARI swagger timed out") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise AriError(0, f"loading the ARI swagger failed: {type(exc).__name__}") from None
-        except Exception as exc:
-            log.warning("ARI swagger of %s not understood by aioari (%s); going on",
-                        self.url, type(exc).__name__)
+            names = swagger_resources(listing)
+            declarations: dict[str, Any] = {}
+            for name in sorted(set(names) & set(REQUIRED_OPERATIONS)):
+                try:
+                    declarations[name] = await self.request(
+                        "GET", f"/api-docs/{quote(name, safe='')}.json")
+                except AriNotFound:  # listed but not served: its operations are missing
+                    pass
+            missing = missing_operations(declarations)
+        except ValueError as exc:
+            log.warning("ARI swagger of %s not understood (%s); going on", self.url, exc)
             self.missing_operations = None  # unknown
             self.swagger_checked = True
             return
-        finally:
-            await http.close()  # not client.close(): it recurses when init() failed
-        missing = []
-        for resource, operations in REQUIRED_OPERATIONS.items():
-            repo = client.repositories.get(resource)
-            have = set(repo.api.operations) if repo is not None else set()
-            missing += [f"{resource}.{op}" for op in sorted(operations - have)]
         if missing:
             log.warning("ARI server %s lacks operations: %s", self.url, ", ".join(missing))
         self.missing_operations = missing

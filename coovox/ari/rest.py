@@ -1,4 +1,4 @@
-"""Thin aiohttp REST layer for the ARI operations the call path uses.
+"""REST layer for the ARI operations the call path uses (over ``coovox.ari.http``).
 
 Every call has a timeout and raises ``AriError`` (``AriNotFound`` on 404); messages never
 contain credentials.
@@ -9,15 +9,34 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 
 from coovox.ari.errors import AriError, AriNotFound
-from coovox.ari.http import HttpError, HttpPool
+from coovox.ari.http import HttpError, HttpPool, Response
 
 DEFAULT_TIMEOUT = 5.0
+
+
+class Transport(Protocol):
+    """What :class:`AriRest` needs of an HTTP client: one request, whole response."""
+
+    async def request(self, method: str, target: str, body: bytes | None = None,
+                      content_type: str = "application/json") -> Response: ...
+
+    def close(self) -> Awaitable[None] | None: ...
+
+
+# (host, port, tls, fixed headers) -> Transport; ``bench/ariclient.py`` swaps it to
+# compare clients in the same run.
+TransportFactory = Callable[[str, int, bool, dict[str, str]], Transport]
+
+
+def default_transport(host: str, port: int, tls: bool, headers: dict[str, str]) -> Transport:
+    return HttpPool(host, port, tls=tls, headers=headers)
 
 
 def public_url(url: str) -> str:
@@ -50,7 +69,10 @@ class AriRest:
     """REST client bound to ``<url>/ari`` with Basic auth and a per-request timeout.
 
     Requests go through :class:`coovox.ari.http.HttpPool` (keep-alive, cheap per request);
-    the aiohttp ``session`` serves the events websocket."""
+    the aiohttp ``session`` serves the events websocket.  ``transport_factory`` makes the
+    pool (a class attribute, so a benchmark can compare clients)."""
+
+    transport_factory: TransportFactory = staticmethod(default_transport)  # type: ignore[assignment]
 
     def __init__(self, url: str, user: str, password: str, app: str,
                  *, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -66,7 +88,7 @@ class AriRest:
         self._pool_args = (parts.hostname or "localhost", parts.port or (443 if tls else 80),
                            tls, {"Authorization": f"Basic {credentials}",
                                  "Accept": "application/json"})
-        self._pool: HttpPool | None = None
+        self._pool: Transport | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -77,19 +99,20 @@ class AriRest:
         return self._session
 
     @property
-    def pool(self) -> HttpPool:
+    def pool(self) -> Transport:
         if self._pool is None:
-            host, port, tls, headers = self._pool_args
-            self._pool = HttpPool(host, port, tls=tls, headers=headers)
+            self._pool = self.transport_factory(*self._pool_args)
         return self._pool
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
-        if self._pool is not None:
-            self._pool.close()
-        self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            closing = pool.close()
+            if closing is not None:
+                await closing
 
     async def request(self, method: str, path: str, params: dict[str, str] | None = None,
                       body: Any = None, *, timeout: float | None = None) -> Any:

@@ -92,3 +92,36 @@ async def test_interference_benchmark_runs_with_tiny_sizes(tmp_path):
         assert data["healthz"]["latency"]["count"] > 0
     assert variants["with sign-ins"]["signins"]["completed"] > 0
     assert "| 14 |" in res.table()
+
+
+@pytest.mark.timeout(120)
+async def test_ari_client_benchmark_runs_each_client_for_real():
+    from bench import ariclient
+
+    expected = {"handwritten": "HttpPool", "aiohttp": "AiohttpTransport"}
+    try:
+        import aioari  # noqa: F401  (the [bench] extra, not [test])
+    except ImportError:
+        pass
+    else:
+        expected["aioari"] = "aioari.Client"
+    out = await ariclient.bench_requests(1, 5, ("handwritten", "aiohttp", "aioari"))
+    assert set(out["median"]) == set(expected)
+    assert all(m["cpu_us_per_request"] > 0 for m in out["median"].values())
+    assert out["transports"] == expected
+
+
+async def test_the_ari_client_switch_of_the_measured_process():
+    from bench import ariclients
+    from coovox.ari import AriRest
+
+    try:
+        ariclients.use_client("aiohttp")
+        swapped = AriRest("http://127.0.0.1:1", "u", "p", "coovox")
+        assert type(swapped.pool).__name__ == "AiohttpTransport"
+    finally:
+        ariclients.use_client(None)
+    plain = AriRest("http://127.0.0.1:1", "u", "p", "coovox")
+    assert type(plain.pool).__name__ == "HttpPool"
+    await swapped.close()
+    await plain.close()

@@ -6,11 +6,10 @@ import inspect
 import json
 import re
 
-import aioari
 import aiohttp
 import pytest
-from aioswagger11.http_client import AsynchronousHttpClient, BasicAuthenticator
 
+from coovox.ari.connection import REQUIRED_OPERATIONS, missing_operations, swagger_resources
 from coovox.sim import engine, media, swagger
 from coovox.sim.state import ASTERISK_ID
 from tests.sim.conftest import PASSWORD, USER, shared_ari
@@ -73,16 +72,19 @@ def test_resource_listing_names_the_real_api_version():
     assert {api["path"] for api in listing["apis"]} <= real_paths
 
 
-async def test_aioari_loads_the_served_swagger(double):
-    http = AsynchronousHttpClient(auth=BasicAuthenticator("127.0.0.1", USER, PASSWORD))
-    client = aioari.Client(double.url + "/", http)
-    try:
-        await client.init()
-        assert set(client.repositories) == set(swagger.RESOURCES)
-        assert "dial" in client.repositories["channels"].api.operations
-        assert client.event_models["ChannelDtmfReceived"]["properties"]["digit"]
-    finally:
-        await client.close()
+async def test_the_served_swagger_passes_the_connections_check(double):
+    """What ``AriConnection`` reads at connect: every resource and operation it uses."""
+    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(USER, PASSWORD)) as session:
+        async with session.get(double.url + "/ari/api-docs/resources.json") as resp:
+            names = swagger_resources(await resp.json())
+        docs = {}
+        for name in names:
+            async with session.get(f"{double.url}/ari/api-docs/{name}.json") as resp:
+                docs[name] = await resp.json()
+    assert set(names) == set(swagger.RESOURCES)
+    assert set(REQUIRED_OPERATIONS) <= set(names)
+    assert missing_operations(docs) == []
+    assert docs["events"]["models"]["ChannelDtmfReceived"]["properties"]["digit"]
 
 
 async def test_served_base_path_is_the_doubles_own(double):
