@@ -17,7 +17,8 @@ without notice; a test fails when an example plugin imports anything else of ``c
   while billing is not started);
 - helpers for pages and settings: :func:`get_setting`/:func:`set_setting`,
   :class:`ApiError`/:func:`read_json` (JSON API errors), :func:`gettext` (``_``),
-  :class:`Msg`/:class:`Field` (translatable messages), :data:`COOVOX_KEY` (the context in
+  :class:`Msg`/:class:`Field`/:func:`translate`/:func:`register_labels` (translatable
+  messages naming a field by its label), :data:`COOVOX_KEY` (the context in
   a request: ``request.app[COOVOX_KEY]``), :func:`local_datetime`, :func:`money_text`,
   :func:`safe_url` (a URL with its password masked), :class:`CommandError`.
 """
@@ -48,13 +49,13 @@ from coovox.hooktypes import (
     Route,
     StaticDir,
 )
-from coovox.messages import Field, Msg
+from coovox.messages import Field, Msg, register_labels
 from coovox.models import get_setting, set_setting
 from coovox.plugin_host import PluginError
 from coovox.storage.db import safe_url
 from coovox.web.errors import ApiError, read_json
 from coovox.web.formats import local_datetime, money_text
-from coovox.web.i18n import gettext
+from coovox.web.i18n import gettext, translate
 from coovox.web.keys import COOVOX_KEY
 
 
@@ -89,5 +90,5 @@ __all__ = [
     "EventType", "Field", "GateDecision", "Handler", "MenuItem", "ModelSpec", "Msg",
     "PluginError", "Rating", "Role", "Route", "StaticDir", "get_setting", "gettext",
     "hookimpl", "hookspec", "local_datetime", "money_text", "read_json", "safe_url",
-    "set_setting",
+    "register_labels", "set_setting", "translate",
 ]

@@ -1,4 +1,4 @@
-"""Prometheus metrics: ``GET /metrics`` in Prometheus' text format, fed by events.
+"""Prometheus metrics at /metrics, fed by CooVox's events.
 
 Wiring only: the metrics are in ``metrics.py``, the page and the endpoint in ``views.py``.
 """

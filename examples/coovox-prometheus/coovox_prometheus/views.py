@@ -10,6 +10,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from coovox.api import ADMIN, COOVOX_KEY, ApiError, Route
 
 SERVICE = "prometheus"
+SCRAPE_CONFIG = """scrape_configs:
+  - job_name: coovox
+    metrics_path: /metrics
+    authorization:
+      credentials: "<API token>"
+    static_configs:
+      - targets: ["%s"]"""
 
 
 def _metrics(request: web.Request):
@@ -35,7 +42,7 @@ async def metrics_page(request: web.Request) -> web.Response:
                 labels = ", ".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
                 rows.append((sample.name, labels, sample.value, family.documentation))
     return aiohttp_jinja2.render_template("prometheus/page.html", request, {
-        "rows": rows, "scrape_url": str(request.url.with_path("/metrics").with_query(None))})
+        "rows": rows, "scrape_config": SCRAPE_CONFIG % request.host})
 
 
 def routes() -> list[Route]:
