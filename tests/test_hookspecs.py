@@ -120,3 +120,11 @@ def test_hooks_are_grouped_in_the_order_of_hookspecs():
     source = inspect.getsource(hookspecs)
     in_code = [n for n in re.findall(r"^def (coovox_\w+)", source, re.M)]
     assert list(doc_sections()) == in_code
+
+
+def test_the_all_hooks_test_plugin_implements_every_hook():
+    from tests.support import all_hooks_plugin
+
+    implemented = {name for name, fn in vars(all_hooks_plugin).items()
+                   if getattr(fn, "coovox_impl", None) is not None}
+    assert set(HOOKS) <= implemented, sorted(set(HOOKS) - implemented)

@@ -24,7 +24,8 @@ BYPASS = re.compile(r"\.hook\.coovox_|get_hookimpls\(|getattr\([^)]*[\"']coovox_
 
 
 def python_files() -> list[Path]:
-    files = [*ROOT.joinpath("coovox").rglob("*.py"), *ROOT.joinpath("examples").rglob("*.py")]
+    files = [*ROOT.joinpath("coovox").rglob("*.py"), *ROOT.joinpath("examples").rglob("*.py"),
+             *ROOT.joinpath("bench").rglob("*.py")]
     return [f for f in files if f.name != "plugin_host.py" and ".venv" not in f.parts]
 
 
@@ -60,7 +61,7 @@ class Recorder:
 
     @hookimpl
     async def coovox_startup(self, coovox):
-        assert "calls" in coovox.services and "billing" in coovox.services  # core is ready
+        assert {"calls", "billing", "licensing"} <= set(coovox.services)  # the core is ready
         self._hit("startup")
 
     @hookimpl
