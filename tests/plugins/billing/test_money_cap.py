@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.api import BillingReader, Coovox, GateDecision, Rating, hookimpl
+from coovox.api import CORE_EVENTS, BillingReader, Coovox, GateDecision, Rating, hookimpl
 from coovox.models import set_setting
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
@@ -135,6 +135,8 @@ async def test_a_real_call_capped_at_003_costs_002(app, double):
                                                                              "call.ended"]
     started = next(e for e in Listener.events if e.name == "call.started")
     assert started.data["money_cap"] == "0.03" and started.data["extension"] == "100"
+    fields = {t.name: set(t.fields) for t in CORE_EVENTS}
+    assert all(set(e.data) == fields[e.name] for e in Listener.events if e.name in fields)
     charged = [e.data for e in Listener.events if e.name == "call.charged"]
     assert [c["spent"] for c in charged][-1] == "0.0200"
 
@@ -163,3 +165,19 @@ async def test_read_api_balance_spend_rate_and_cost(app, double):
     spent = await billing.spend("100", today, today)
     assert spent == (await BillingCall.get(call_id=row.id)).cost > 0
     assert await billing.spend("100", date(2000, 1, 1), date(2000, 1, 2)) == 0
+
+
+async def test_billing_publishes_charges_and_the_low_balance_warning(meter, control):
+    from coovox.api import CORE_EVENTS
+    from tests.plugins.billing.conftest import place_call
+
+    fields = {t.name: set(t.fields) for t in CORE_EVENTS}
+    published: list[tuple[str, dict]] = []
+    meter.publish = lambda name, source, **data: published.append((name, data))
+    await setup_billing(balance="0.10", rate={**TWO_CENTS, "rate": "0.01"}, warning=3)
+    await place_call(meter, control, "c1", 60)
+    assert all(set(data) == fields[name] for name, data in published)
+    charges = [d for n, d in published if n == "call.charged"]
+    assert [c["spent"] for c in charges][-1] == "0.1000"
+    (low,) = [d for n, d in published if n == "balance.low"]
+    assert (low["extension"], low["call_id"], low["seconds_left"]) == ("100", "c1", 3.0)
