@@ -11,10 +11,10 @@ from coovox.api import ADMIN, COOVOX_KEY, ApiError, Route
 
 SERVICE = "prometheus"
 SCRAPE_CONFIG = """scrape_configs:
-  - job_name: coovox
+  - job_name: coovox_pbx
     metrics_path: /metrics
     authorization:
-      credentials: "<API token>"
+      credentials: "<API_TOKEN>"
     static_configs:
       - targets: ["%s"]"""
 
