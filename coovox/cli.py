@@ -83,11 +83,7 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
 
 def _plugin_commands(host: PluginHost, sub: argparse._SubParsersAction) -> None:
     """Let each enabled plugin add sub-commands; a failing plugin is logged and skipped."""
-    for impl in reversed(host.hook.coovox_cli_commands.get_hookimpls()):
-        try:
-            impl.function(subparsers=sub)
-        except Exception as exc:
-            log.error("plugin %s could not add its commands: %s", impl.plugin_name, exc)
+    host.call_all("coovox_cli_commands", subparsers=sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,13 @@ class Coovox:
 
     def __post_init__(self) -> None:
         self.events = EventBus(self)
+        self.plugins.context = self
+        self._when_started: list[Callable[[], Awaitable[None]]] = []
+
+    def when_started(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fn`` once every plugin's ``coovox_startup`` has returned (e.g. start
+        taking calls: no call reaches a plugin before it started)."""
+        self._when_started.append(fn)
 
     def publish(self, name: str, source: str = "core", **data: Any) -> Event:
         """Publish an event to every plugin's ``coovox_event``; never blocks or raises."""
@@ -80,35 +87,26 @@ class Coovox:
         return self
 
     async def _start_plugins(self) -> None:
-        """``coovox_startup`` plugin by plugin; a failure stops start-up naming the plugin."""
+        """``coovox_startup`` (built-in plugins first); a failure stops start-up naming the
+        plugin, after shutting down the plugins already started."""
         from coovox.plugin_host import PluginError
 
-        for impl in reversed(self.plugins.hook.coovox_startup.get_hookimpls()):
-            try:
-                result = impl.function(coovox=self)
-                if hasattr(result, "__await__"):
-                    await result
-            except Exception as exc:
-                log.debug("plugin %s failed to start", impl.plugin_name, exc_info=True)
-                self.started = True  # let the plugins already started shut down
-                await self.close()
-                raise PluginError(f"plugin {impl.plugin_name} failed to start: {exc}") from exc
-        self.started = True
+        try:
+            await self.plugins.startup()
+            self.started = True
+            for fn in self._when_started:
+                await fn()
+        except PluginError:
+            log.debug("start-up failed", exc_info=True)
+            self.started = True  # let the plugins already started shut down
+            await self.close()
+            raise
+        finally:
+            self._when_started.clear()
 
     async def close(self) -> None:
         if self.started:
-            for info in self.plugins.infos():
-                if not info.enabled:
-                    continue
-                impl = getattr(info.module, "coovox_shutdown", None)
-                if impl is None:
-                    continue
-                try:
-                    result = impl(coovox=self)
-                    if hasattr(result, "__await__"):
-                        await result
-                except Exception:
-                    log.exception("plugin %s failed to shut down cleanly", info.name)
+            await self.plugins.shutdown()
             self.started = False
         await self.events.stop()
         await db.close_db()

@@ -1,11 +1,10 @@
-"""Every hook a CooVox plugin may implement.
+"""Every hook a CooVox plugin may implement (import them from :mod:`coovox.api`).
 
-Implement a hook with ``@coovox.hookimpl`` on a module-level function (or method) of
-the same name.  A hook may be a plain function or ``async def``: the host awaits what
-comes back.  Unless a hook says ``firstresult``, every enabled plugin is called and the
-host receives a list of their non-``None`` results, in pluggy's order (last registered
-first; ``tryfirst``/``trylast`` move an implementation).  Built-in plugins are registered
-before third-party ones, so third-party implementations run first.
+Implement a hook with ``@hookimpl`` on a module-level function (or method) of the same
+name, naming only the arguments you need (pluggy passes those).  Every hook but
+``coovox_add_hookspecs`` and ``coovox_cli_commands`` (called before the application
+exists) receives ``coovox``, the application context.  How hooks are called (order,
+errors, async, disabled plugins) is the rule of :mod:`coovox.plugin_host`.
 
 Each hook is documented in ``docs/plugin-hooks.md``; a test fails when one is not.
 """
@@ -20,7 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from coovox.context import Coovox
-    from coovox.events import Event
+    from coovox.events import Event, EventType
     from coovox.hooktypes import (
         CallControl,
         CallInfo,
@@ -42,9 +41,11 @@ hookimpl = pluggy.HookimplMarker("coovox")
 def coovox_startup(coovox: Coovox) -> None:
     """Called once after the database is ready and before calls are accepted.
 
-    Receives the application context (configuration, plugin host, database ready,
-    ``coovox.calls`` the call controller).  May be async.  Returns nothing.  Every
-    enabled plugin is called; an exception stops start-up with the plugin named.
+    Receives the application context (configuration, plugin host, database ready).
+    Built-in plugins start first, so the core's services (``services["calls"]``,
+    ``services["billing"]``...) exist when a third-party start-up runs; calls are taken
+    only once every plugin has started.  May be async.  Returns nothing.  Every enabled
+    plugin is called; an exception stops start-up with the plugin named.
     """
 
 
@@ -52,8 +53,19 @@ def coovox_startup(coovox: Coovox) -> None:
 def coovox_shutdown(coovox: Coovox) -> None:
     """Called once when the process stops (SIGINT/SIGTERM), before the database closes.
 
-    May be async; finish in-flight writes here.  Returns nothing.  Exceptions are
-    logged and do not stop the other plugins' shutdown.
+    Third-party plugins first, then the built-in ones.  May be async; finish in-flight
+    writes here.  Returns nothing.  Exceptions are logged and do not stop the other
+    plugins' shutdown.
+    """
+
+
+@hookspec
+def coovox_add_hookspecs() -> list[object] | None:
+    """Hookspecs this plugin adds for other plugins to implement: modules or classes whose
+    functions are marked with ``coovox.api.hookspec``.
+
+    Read from every installed plugin when the plugin host is built (before the
+    application exists, so no context).  Call them with ``coovox.plugins.acall_each``.
     """
 
 
@@ -61,7 +73,7 @@ def coovox_shutdown(coovox: Coovox) -> None:
 
 
 @hookspec
-def coovox_models() -> ModelSpec | None:
+def coovox_models(coovox: Coovox) -> ModelSpec | None:
     """The Tortoise app this plugin adds: label, models module, migrations package.
 
     Called for every installed plugin, enabled or not, so that disabling a plugin never
@@ -82,7 +94,7 @@ def coovox_routes(coovox: Coovox) -> list[Route] | None:
 
 
 @hookspec
-def coovox_menu_items() -> list[MenuItem] | None:
+def coovox_menu_items(coovox: Coovox) -> list[MenuItem] | None:
     """Entries for the left menu; the layout shows those whose roles match the user.
 
     Returns a list of :class:`~coovox.hooktypes.MenuItem`, sorted by ``(section, order)``.
@@ -90,7 +102,7 @@ def coovox_menu_items() -> list[MenuItem] | None:
 
 
 @hookspec
-def coovox_template_dirs() -> list[Path] | None:
+def coovox_template_dirs(coovox: Coovox) -> list[Path] | None:
     """Folders of jinja2 templates, searched after the core's ``coovox/web/templates``.
 
     Name templates after the plugin (``billing/rates.html``) to avoid clashes.
@@ -98,12 +110,12 @@ def coovox_template_dirs() -> list[Path] | None:
 
 
 @hookspec
-def coovox_static_dirs() -> list[StaticDir] | None:
+def coovox_static_dirs(coovox: Coovox) -> list[StaticDir] | None:
     """Folders of static files, each served at ``/static/<prefix>/`` to everyone."""
 
 
 @hookspec
-def coovox_locale_dirs() -> list[Path] | None:
+def coovox_locale_dirs(coovox: Coovox) -> list[Path] | None:
     """Folders holding ``<lang>.po`` catalogs (e.g. ``zh_CN.po``) for this plugin's texts.
 
     Catalogs of all plugins are merged; the core's wins on a clash.
@@ -111,7 +123,7 @@ def coovox_locale_dirs() -> list[Path] | None:
 
 
 @hookspec
-def coovox_roles() -> list[Role] | None:
+def coovox_roles(coovox: Coovox) -> list[Role] | None:
     """Roles this plugin introduces (the core has ``admin``; billing adds ``billing``).
 
     Called for every installed plugin when the web app is built.  A route naming a role
@@ -120,7 +132,7 @@ def coovox_roles() -> list[Role] | None:
 
 
 @hookspec(firstresult=True)
-def coovox_sign_in_refusal(username: str, role: str) -> str | None:
+def coovox_sign_in_refusal(coovox: Coovox, username: str, role: str) -> str | None:
     """A reason to refuse a user's sign-in after the password was right, or ``None``.
 
     ``firstresult``: the first non-``None`` answer refuses, and is shown on the sign-in
@@ -132,7 +144,7 @@ def coovox_sign_in_refusal(username: str, role: str) -> str | None:
 
 
 @hookspec(firstresult=True)
-def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
+def coovox_feature_licence(coovox: Coovox, feature: str) -> dict[str, Any] | None:
     """Licence state of a named feature, or ``None`` when no plugin licenses it.
 
     ``firstresult``.  The answer is a dict with ``usable`` (bool: trial running or
@@ -142,7 +154,7 @@ def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def coovox_feature_activate(feature: str, active: bool) -> str | None:
+def coovox_feature_activate(coovox: Coovox, feature: str, active: bool) -> str | None:
     """Asked before a feature is switched on or off; a refusal message or ``None``.
 
     ``firstresult``.  Licensing records the first activation here and refuses
@@ -154,18 +166,20 @@ def coovox_feature_activate(feature: str, active: bool) -> str | None:
 
 
 @hookspec
-def coovox_call_gate(call: CallInfo) -> GateDecision | None:
+def coovox_call_gate(coovox: Coovox, call: CallInfo) -> GateDecision | None:
     """Decide, before the trunk is dialled, whether a call may go out and for how long.
 
     Every enabled plugin is asked; returns a :class:`~coovox.hooktypes.GateDecision`
     or ``None`` (no opinion).  Any refusal wins (the first refusal's reason is recorded);
-    among caps the smallest wins.  May be async; keep it fast, it is on the call path.
+    among caps (seconds, money) the smallest wins.  A plugin that raises refuses the call.
+    May be async; keep it fast, it is on the call path.
     """
 
 
 @hookspec
 def coovox_call_answered(
-    call: CallInfo, control: CallControl, decision: GateDecision | None, resumed: bool
+    coovox: Coovox, call: CallInfo, control: CallControl, decision: GateDecision | None,
+    resumed: bool,
 ) -> None:
     """Called when the far end answers and both legs are bridged.
 
@@ -177,7 +191,7 @@ def coovox_call_answered(
 
 
 @hookspec
-def coovox_call_cut(call: CallInfo, reason: str, plugin: str) -> None:
+def coovox_call_cut(coovox: Coovox, call: CallInfo, reason: str, plugin: str) -> None:
     """Told when a call is being cut by a cap or by a plugin's request.
 
     ``plugin`` names who asked (``"core"`` for the rule's time limit).  Called before
@@ -186,7 +200,7 @@ def coovox_call_cut(call: CallInfo, reason: str, plugin: str) -> None:
 
 
 @hookspec
-def coovox_call_ended(call: CallInfo, record: dict[str, Any]) -> None:
+def coovox_call_ended(coovox: Coovox, call: CallInfo, record: dict[str, Any]) -> None:
     """Called once per call attempt after its record is written.
 
     ``record`` is the call-log row as the JSON API shows it (status, reason, times,
@@ -196,7 +210,8 @@ def coovox_call_ended(call: CallInfo, record: dict[str, Any]) -> None:
 
 
 @hookspec
-def coovox_call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]] | None:
+def coovox_call_fields(coovox: Coovox, call_ids: list[str]
+                       ) -> dict[str, dict[str, Any]] | None:
     """Extra fields for call-log rows, keyed by call id (billing adds ``cost``).
 
     Called for each page of the call log and for live calls; may be async.  The host
@@ -205,6 +220,14 @@ def coovox_call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]] | None:
 
 
 # --- events ----------------------------------------------------------------------------------
+
+
+@hookspec
+def coovox_event_types(coovox: Coovox) -> list[EventType] | None:
+    """The events this plugin publishes: :class:`~coovox.events.EventType` (name, fields,
+    meaning).  Read from every installed plugin when the event bus starts; the core's
+    events are in ``coovox.events.CORE_EVENTS``.  A name may be declared once.
+    """
 
 
 @hookspec

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -100,6 +101,7 @@ class CallInfo:
     started_at: datetime
     pin: str | None = None
     answered_at: datetime | None = None
+    money_cap: Decimal | None = None  # the smallest money cap of the gates (see GateDecision)
 
 
 @dataclass(frozen=True)
@@ -107,14 +109,35 @@ class GateDecision:
     """A plugin's answer to :func:`coovox_call_gate`.
 
     ``refuse`` is a short reason (``"locked"``, ``"insufficient funds"``); ``cap`` the
-    longest talk time in seconds the plugin allows; ``data`` is kept for the plugin and
-    handed back in :func:`coovox_call_answered` (e.g. the chosen rate).
+    longest talk time in seconds the plugin allows; ``money_cap`` the most money the call
+    may cost (billing turns it into talk time at the call's rate and cuts the call at the
+    unit that would pass it; a call without a rate costs nothing); ``data`` is kept for
+    the plugin and handed back in :func:`coovox_call_answered` (e.g. the chosen rate).
     """
 
     plugin: str
     refuse: str | None = None
     cap: float | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    money_cap: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Rating:
+    """The rate a number gets for an extension (billing's read API).
+
+    A call costs ``initial_cost`` for its first ``initial_time`` seconds, then ``rate``
+    for each ``unit`` seconds begun; ``price_per_minute`` is what a 60-s call costs.
+    ``deck`` names the rate deck it comes from (None: a single rate).
+    """
+
+    rate: Decimal
+    unit: int
+    initial_cost: Decimal = Decimal(0)
+    initial_time: int = 0
+    remark: str = ""
+    deck: str | None = None
+    price_per_minute: Decimal = Decimal(0)
 
 
 CallEndStatus = Literal["answered", "no answer", "busy", "failed", "refused"]

@@ -28,7 +28,8 @@ PY=${PYTHON:-python3}
 VENV=.venv-test
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --upgrade pip >/dev/null 2>&1 || true
-"$VENV/bin/pip" install --quiet -e ".[test]" -e examples/coovox-push-events
+"$VENV/bin/pip" install --quiet -e ".[test]" -e examples/coovox-push-events \
+  -e examples/coovox-prometheus -e examples/coovox-low-balance
 # Asterisk 22 for tests/real, built once from ../shared/asterisk (cached; progress on
 # stderr). A failed build stops here; COOVOX_SKIP_REAL_ASTERISK=1 skips it and those tests,
 # COOVOX_ASTERISK_PREFIX names an Asterisk already installed.

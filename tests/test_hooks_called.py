@@ -18,7 +18,7 @@ from coovox.context import Coovox
 from coovox.hooktypes import CallInfo, GateDecision, Role, Route
 from coovox.plugin_host import PluginHost
 from tests.support import all_hooks_plugin as plug
-from tests.support.all_hooks_plugin import calls_of
+from tests.support.all_hooks_plugin import calls_of, plain
 
 PASSWORD = "Hooks-pass-1"
 
@@ -194,17 +194,17 @@ async def test_sign_in_refusal_is_shown_on_the_sign_in_form(web):
     resp = await sign_in(web, plug.REFUSED_USER)
     assert resp.status == 200
     assert plug.REFUSAL in await resp.text()
-    assert calls_of("coovox_sign_in_refusal") == [
+    assert plain("coovox_sign_in_refusal") == [
         {"username": plug.REFUSED_USER, "role": "billing"}]
     assert (await web.get("/", allow_redirects=False)).status == 302  # not signed in
     assert (await sign_in(web, "audit1")).status == 302  # None lets others in
-    assert calls_of("coovox_sign_in_refusal")[-1] == {"username": "audit1", "role": plug.ROLE}
+    assert plain("coovox_sign_in_refusal")[-1] == {"username": "audit1", "role": plug.ROLE}
 
 
 async def test_wrong_password_never_reaches_the_refusal_hook(web):
     await add_user(plug.REFUSED_USER, "billing")
     await sign_in(web, plug.REFUSED_USER, "wrong-password-1A")
-    assert calls_of("coovox_sign_in_refusal") == []
+    assert plain("coovox_sign_in_refusal") == []
 
 
 # --- features -------------------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ async def test_feature_licence_first_answer_wins(hooked):
                           "device_id"}
     other = await hooked.plugins.afirst("coovox_feature_licence", feature="nothing")
     assert other is None or other.get("device_id") != "test-device"  # we said None: next one
-    assert calls_of("coovox_feature_licence") == [{"feature": plug.FEATURE},
+    assert plain("coovox_feature_licence") == [{"feature": plug.FEATURE},
                                                   {"feature": "nothing"}]
 
 
@@ -227,7 +227,7 @@ async def test_feature_activate_may_refuse(hooked):
     assert refusal == "the all-hooks feature cannot be switched on"
     assert await hooked.plugins.afirst("coovox_feature_activate", feature=plug.FEATURE,
                                        active=False) is None
-    assert calls_of("coovox_feature_activate")[-1] == {"feature": plug.FEATURE, "active": False}
+    assert plain("coovox_feature_activate")[-1] == {"feature": plug.FEATURE, "active": False}
 
 
 # --- call control (through the host, as the call path calls them) ----------------------------------------
@@ -278,7 +278,7 @@ async def test_call_answered_gets_control_decision_and_resumed(hooked):
     decision = GateDecision(plug.PLUGIN_NAME, cap=plug.CAP)
     await hooked.plugins.acall("coovox_call_answered", call=info, control=control,
                                decision=decision, resumed=False)
-    (args,) = calls_of("coovox_call_answered")
+    (args,) = plain("coovox_call_answered")
     assert args == {"call": info, "control": control, "decision": decision, "resumed": False,
                     "talk": 1.5}
 
@@ -286,21 +286,21 @@ async def test_call_answered_gets_control_decision_and_resumed(hooked):
 async def test_call_cut_names_the_reason_and_who_asked(hooked):
     await hooked.plugins.acall_each("coovox_call_cut", call=call_info(), reason="cap",
                                     plugin="core")
-    assert calls_of("coovox_call_cut") == [{"call": call_info(), "reason": "cap",
+    assert plain("coovox_call_cut") == [{"call": call_info(), "reason": "cap",
                                             "plugin": "core"}]
 
 
 async def test_call_ended_gets_the_record(hooked):
     record = {"id": "call-1", "status": "answered", "reason": "", "talk_time": 12.0}
     await hooked.plugins.acall_each("coovox_call_ended", call=call_info(), record=record)
-    assert calls_of("coovox_call_ended") == [{"call": call_info(), "record": record}]
+    assert plain("coovox_call_ended") == [{"call": call_info(), "record": record}]
 
 
 async def test_call_fields_are_keyed_by_call_id(hooked):
     answers = await hooked.plugins.acall_each("coovox_call_fields", call_ids=["a", "b"])
     assert answers[plug.PLUGIN_NAME] == {"a": {"allhooks_tag": "tag-a"},
                                          "b": {"allhooks_tag": "tag-b"}}
-    assert calls_of("coovox_call_fields") == [{"call_ids": ["a", "b"]}]
+    assert plain("coovox_call_fields") == [{"call_ids": ["a", "b"]}]
 
 
 # --- command line -----------------------------------------------------------------------------------------
@@ -382,3 +382,65 @@ async def test_startup_failure_names_the_plugin_and_closes(config):
     assert calls_of("coovox_startup") == []  # Failing was asked first (registered last)
     assert [c["coovox"] for c in calls_of("coovox_shutdown")] == [app]
     assert not app.started
+
+
+# --- a plugin's own hooks and events ---------------------------------------------------------------
+
+
+async def test_add_hookspecs_lets_a_plugin_declare_a_hook_others_implement(hooked):
+    assert calls_of("coovox_add_hookspecs") == [{}]
+    answers = await hooked.plugins.acall_each("allhooks_noted", text="hi")
+    assert answers == {plug.PLUGIN_NAME: "noted: hi"}
+    assert plain("allhooks_noted") == [{"text": "hi"}]  # the context came without asking
+
+
+async def test_add_hookspecs_through_the_host_at_start_up(hooked):
+    from coovox.api import hookimpl, hookspec
+
+    class Later:
+        @staticmethod
+        @hookspec(firstresult=True)
+        def later_pick(coovox, n: int) -> int | None:
+            """Pick something."""
+
+    class Picker:
+        @hookimpl
+        def later_pick(self, n):
+            return n * 2
+
+    hooked.plugins.add_hookspecs(Later)
+    hooked.plugins.pm.register(Picker(), name="picker")
+    try:
+        assert await hooked.plugins.afirst("later_pick", n=21) == 42
+    finally:
+        hooked.plugins.pm.unregister(name="picker")
+
+
+async def test_event_types_are_declared_when_the_bus_starts(hooked):
+    assert plain("coovox_event_types") == [{}]
+    assert hooked.events.types["allhooks.noted"] == plug.EVENT
+    assert {"call.started", "call.charged", "balance.low"} <= set(hooked.events.types)
+
+
+async def test_event_type_declared_twice_differently_stops_start_up(config):
+    from coovox.api import EventType, PluginError, hookimpl
+
+    class Clash:
+        PLUGIN_NAME = "clash"
+
+        @staticmethod
+        @hookimpl
+        def coovox_event_types(coovox):
+            return [EventType("call.ended", ("x",), "not the core's", "clash")]
+
+    app = Coovox(config=config, plugins=PluginHost(load_entry_points=False, extra=[Clash]))
+    with pytest.raises(PluginError, match="plugin clash: event 'call.ended' is already"):
+        await app.open()
+    await app.close()
+
+
+async def test_call_hooks_receive_the_context(hooked):
+    await hooked.plugins.acall_each("coovox_call_cut", call=call_info(), reason="r",
+                                    plugin="core")
+    (args,) = calls_of("coovox_call_cut")
+    assert args["coovox"] is hooked

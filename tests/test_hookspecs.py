@@ -68,8 +68,63 @@ def test_section_shows_signature_returns_order_and_example(name):
     assert ("firstresult" in section) is first, f"{name}: firstresult must match the spec"
 
 
+def doc_parameters(section: str, name: str) -> list[str]:
+    """The parameter names of the ``def name(...)`` block of a section."""
+    block = re.search(rf"def {name}\((.*?)\)\s*->", section, re.S)
+    assert block, f"{name}: no signature"
+    return re.findall(r"(\w+)\s*:", block.group(1))
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_documented_signature_is_the_code_s(name):
+    """The doc's signature names exactly the spec's arguments, in order, each of them
+    described under **Receives:** (docs/plugin-hooks.md matches the code)."""
+    section = doc_sections()[name]
+    params = list(inspect.signature(hook_functions()[name]).parameters)
+    assert doc_parameters(section, name) == params
+    receives = section.split("**Receives:**", 1)[1].split("**Returns:**", 1)[0]
+    for param in params:
+        assert f"`{param}`" in receives, f"{name}: **Receives:** does not name `{param}`"
+    first = bool(hook_functions()[name].coovox_spec.get("firstresult"))
+    assert ("@firstresult" in section) is first
+
+
+def test_every_hook_receives_the_context_but_those_called_before_it_exists():
+    without = {n for n in HOOKS if "coovox" not in inspect.signature(
+        hook_functions()[n]).parameters}
+    assert without == {"coovox_add_hookspecs", "coovox_cli_commands"}
+
+
+def test_the_public_api_exports_what_the_doc_lists():
+    import coovox.api
+
+    table = DOC.read_text(encoding="utf-8").split("## The public API", 1)[1]
+    table = table.split("###", 1)[0]
+    names = set(re.findall(r"^\| ([^|]+) \|", table, re.M)) - {"name", "---"}
+    listed = {n.strip(" `") for cell in names for n in cell.split(",")}
+    assert listed == set(coovox.api.__all__)
+
+
+def test_core_events_are_the_documented_ones():
+    from coovox.events import CORE_EVENTS
+
+    section = DOC.read_text(encoding="utf-8").split("### Events", 1)[1].split("###", 1)[0]
+    rows = re.findall(r"^\| `([\w.]+)` \| (\w+) \| (.+) \|$", section, re.M)
+    documented = {name: (source, set(re.findall(r"`(\w+)`", data)))
+                  for name, source, data in rows}
+    assert documented == {t.name: (t.source, set(t.fields)) for t in CORE_EVENTS}
+
+
 def test_hooks_are_grouped_in_the_order_of_hookspecs():
     """The doc follows the spec module, so readers find hooks where the code has them."""
     source = inspect.getsource(hookspecs)
     in_code = [n for n in re.findall(r"^def (coovox_\w+)", source, re.M)]
     assert list(doc_sections()) == in_code
+
+
+def test_the_all_hooks_test_plugin_implements_every_hook():
+    from tests.support import all_hooks_plugin
+
+    implemented = {name for name, fn in vars(all_hooks_plugin).items()
+                   if getattr(fn, "coovox_impl", None) is not None}
+    assert set(HOOKS) <= implemented, sorted(set(HOOKS) - implemented)

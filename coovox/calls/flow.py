@@ -102,6 +102,13 @@ class CallFlow(PinEntry):
             await self._refuse(refusal)
             return
         call.decisions, call.cap, call.cap_by = decisions, cap, by
+        money_cap = services.money_cap_of(decisions)
+        if money_cap is not None:
+            info = call.info = replace(info, money_cap=money_cap)
+        ctl.coovox.publish("call.started", "calls", call_id=info.call_id,
+                           extension=info.extension, dialed=info.dialed, sent=info.sent,
+                           rule=info.rule, trunks=list(info.trunks), cap=cap,
+                           money_cap=None if money_cap is None else str(money_cap))
         # written with the trunk just before dialling (or when the call ends before that)
         self.pending.update(cap=cap, decisions=services.decisions_to_json(decisions, cap, by))
         if self._caller_gone():

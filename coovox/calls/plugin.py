@@ -26,7 +26,9 @@ async def coovox_startup(coovox) -> None:
     coovox.services["calls"] = controller
     coovox.services["ari"] = controller.ari
     coovox.services["ari_status"] = controller.status
-    await controller.start()  # returns at once; connects in the background
+    # calls are taken once every plugin has started (returns at once; connects in the
+    # background)
+    coovox.when_started(controller.start)
 
 
 @hookimpl

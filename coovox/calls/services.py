@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
@@ -128,8 +129,23 @@ def combine_gate(decisions: dict[str, GateDecision], time_limit: float | None
     return None, cap, by
 
 
+def money_cap_of(decisions: dict[str, GateDecision]) -> Decimal | None:
+    """The smallest money cap of the gates' decisions (None: no plugin set one)."""
+    caps = [d.money_cap for d in decisions.values() if d.money_cap is not None]
+    return min(caps) if caps else None
+
+
+def _decision_json(d: GateDecision) -> dict[str, Any]:
+    out = asdict(d)
+    if d.money_cap is None:
+        del out["money_cap"]  # records written before money caps look the same
+    else:
+        out["money_cap"] = str(d.money_cap)
+    return out
+
+
 def decisions_to_json(decisions: dict[str, GateDecision], cap: float | None, by: str) -> dict:
-    return {"plugins": {name: asdict(d) for name, d in decisions.items()},
+    return {"plugins": {name: _decision_json(d) for name, d in decisions.items()},
             "cap": cap, "cap_by": by}
 
 
@@ -139,8 +155,10 @@ def decisions_from_json(data: Any) -> tuple[dict[str, GateDecision], float | Non
     plugins = {}
     for name, d in (data.get("plugins") or {}).items():
         try:
+            if d.get("money_cap") is not None:
+                d = {**d, "money_cap": Decimal(d["money_cap"])}
             plugins[name] = GateDecision(**d)
-        except TypeError:
+        except (TypeError, ArithmeticError):
             continue
     return plugins, data.get("cap"), data.get("cap_by") or ""
 

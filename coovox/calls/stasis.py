@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -292,6 +293,9 @@ class CallController:
         call.phase = "talking"
         decisions, cap, by = services.decisions_from_json(row.decisions)
         call.decisions, call.cap, call.cap_by = decisions, cap, by
+        money_cap = services.money_cap_of(decisions)
+        if money_cap is not None:
+            call.info = replace(call.info, money_cap=money_cap)
         elapsed = max(0.0, (now - row.answered_at).total_seconds())
         call.answer_mono = asyncio.get_running_loop().time() - elapsed
         self.calls[call.id] = call
@@ -356,45 +360,33 @@ class CallController:
     # --- plugin hooks ------------------------------------------------------------------------------
 
     async def ask_gates(self, info: CallInfo) -> dict[str, GateDecision]:
-        """``coovox_call_gate`` plugin by plugin, in pluggy's order.
-
-        A plugin that fails (e.g. its database is away) refuses the call: failing open
-        would let a call out that nobody can bill.
-        """
-        decisions: dict[str, GateDecision] = {}
-        for impl in reversed(self.coovox.plugins.hook.coovox_call_gate.get_hookimpls()):
-            name = impl.plugin_name
-            try:
-                value = impl.function(**{k: {"call": info}[k] for k in impl.argnames})
-                if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-                    value = await value
-            except Exception:
-                log.exception("plugin %s failed in coovox_call_gate: refusing call %s",
-                              name, info.call_id)
-                value = GateDecision(plugin=name, refuse=f"{name} error"[:64])
-            if isinstance(value, GateDecision):
-                decisions[name] = value
-        return decisions
+        """``coovox_call_gate`` through the host: a plugin that fails (e.g. its database is
+        away) refuses the call, since failing open would let out a call nobody can bill."""
+        answers = await self.coovox.plugins.acall_each("coovox_call_gate", call=info)
+        return {name: d for name, d in answers.items() if isinstance(d, GateDecision)}
 
     async def announce_answered(self, call: CallState, *, resumed: bool) -> None:
         """``coovox_call_answered`` plugin by plugin, each with its own gate decision."""
-        caller = self.coovox.plugins.hook.coovox_call_answered
-        for impl in reversed(caller.get_hookimpls()):
-            kwargs = {"call": call.info, "control": self,
-                      "decision": call.decisions.get(impl.plugin_name), "resumed": resumed}
-            try:
-                value = impl.function(**{k: kwargs[k] for k in impl.argnames})
-                if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-                    await value
-            except Exception:
-                log.exception("plugin %s failed in coovox_call_answered", impl.plugin_name)
+        info = call.info
+        self.coovox.publish("call.answered", "calls", call_id=info.call_id,
+                            extension=info.extension, dialed=info.dialed, resumed=resumed)
+        await self.coovox.plugins.acall_each(
+            "coovox_call_answered", call=info, control=self, resumed=resumed,
+            per_plugin=lambda name: {"decision": call.decisions.get(name)})
 
     async def notify_cut(self, call: CallState, reason: str, plugin: str) -> None:
-        await self.coovox.plugins.acall_each("coovox_call_cut", call=call.info, reason=reason,
+        info = call.info
+        self.coovox.publish("call.cut", "calls", call_id=info.call_id,
+                            extension=info.extension, reason=reason, plugin=plugin)
+        await self.coovox.plugins.acall_each("coovox_call_cut", call=info, reason=reason,
                                              plugin=plugin)
 
     async def announce_ended(self, call: CallState, row: Call) -> None:
         record = services.record_of(row)
+        self.coovox.publish("call.ended", "calls", call_id=record["id"],
+                            extension=record["extension"], status=record["status"],
+                            reason=record["reason"], talk_time=record["talk_time"],
+                            billed_talk_time=record["billed_talk_time"])
         await self.coovox.plugins.acall_each("coovox_call_ended", call=call.info,
                                              record=record)
 

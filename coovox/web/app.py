@@ -140,20 +140,20 @@ def setup_routes(app: web.Application, coovox: Coovox) -> None:
     owners: dict[str, str] = app[ROUTE_PLUGIN_KEY]
     menu: list[MenuItem] = app[MENU_KEY]
     roles = known_roles(coovox)
-    for info in coovox.plugins.infos():
-        routes_impl = getattr(info.module, "coovox_routes", None)
-        if routes_impl is not None:
-            for route in routes_impl(coovox=coovox) or []:
-                if route.name in routes:
-                    raise RuntimeError(f"route name {route.name!r} of plugin {info.name} "
-                                       "is already used")
-                _check_roles(route.roles, roles, f"route {route.name!r} of plugin {info.name}")
-                app.router.add_route(route.method, route.path, route.handler, name=route.name)
-                routes[route.name] = route
-                owners[route.name] = info.name
-        menu_impl = getattr(info.module, "coovox_menu_items", None)
-        if menu_impl is not None:
-            menu.extend((item, info.name) for item in menu_impl() or [])  # type: ignore[misc]
+    # routes in registration order (built-in first): a plugin cannot shadow the core's paths
+    declared = coovox.plugins.declared("coovox_routes", coovox=coovox)
+    rank = {name: i for i, name in enumerate(coovox.plugins.plugins)}
+    for plugin, found in sorted(declared, key=lambda pair: rank[pair[0]]):
+        for route in found:
+            if route.name in routes:
+                raise RuntimeError(f"route name {route.name!r} of plugin {plugin} "
+                                   "is already used")
+            _check_roles(route.roles, roles, f"route {route.name!r} of plugin {plugin}")
+            app.router.add_route(route.method, route.path, route.handler, name=route.name)
+            routes[route.name] = route
+            owners[route.name] = plugin
+    for plugin, found in coovox.plugins.declared("coovox_menu_items"):
+        menu.extend((item, plugin) for item in found)  # type: ignore[misc]
     # keep only menu entries whose plugin is enabled, sorted; resolved per request
     app[MENU_KEY] = _MenuView(menu, coovox)  # type: ignore[assignment]
 

@@ -12,7 +12,7 @@ from coovox.storage import db
 from coovox.users import USERNAME_MAX, PasswordHashBusy, authenticate
 from coovox.web.errors import ApiError
 from coovox.web.guard import is_local_probe
-from coovox.web.i18n import LANGUAGES
+from coovox.web.i18n import LANGUAGES, translate
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
 from coovox.web.security import end_session, identify, start_session
@@ -98,7 +98,7 @@ async def sign_in(request: web.Request) -> web.Response:
                                                   username=user.username, role=user.role)
             if refusal:
                 log.warning("sign-in of %r refused: %s", shown, refusal)
-                error = refusal
+                error = translate(refusal)
         if error:
             request["weblog_note"] = "sign-in refused"
             return await _sign_in_form(request, nxt, username, error)
@@ -106,6 +106,7 @@ async def sign_in(request: web.Request) -> web.Response:
     finally:
         throttle.finish(attempt, failed=failed, succeeded=succeeded)
     await start_session(request, user)
+    coovox.publish("user.signed_in", "web", username=user.username, role=user.role, ip=ip)
     response = web.HTTPFound(nxt)
     if user.language in LANGUAGES:
         response.set_cookie("lang", user.language, max_age=LANG_COOKIE_AGE, samesite="Lax",

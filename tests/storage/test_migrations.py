@@ -118,7 +118,7 @@ async def test_committed_migrations_match_the_models(tmp_path, specs):
     """Fails when someone changed a model and forgot ``coovox db makemigrations``."""
     from tests.support import all_hooks_plugin
 
-    every = [*specs, all_hooks_plugin.coovox_models()]  # (the test plugin's app too)
+    every = [*specs, all_hooks_plugin.coovox_models(None)]  # (the test plugin's app too)
     changes = await pending_model_changes(f"sqlite://{tmp_path / 'x.sqlite3'}", every)
     assert changes == [], (
         f"models changed without a migration: {changes}; regenerate the app's "

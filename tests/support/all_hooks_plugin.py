@@ -15,15 +15,17 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from coovox.hookspecs import hookimpl
-from coovox.hooktypes import (
+from coovox.api import (
     CallInfo,
+    EventType,
     GateDecision,
     MenuItem,
     ModelSpec,
     Role,
     Route,
     StaticDir,
+    hookimpl,
+    hookspec,
 )
 
 PLUGIN_NAME = "allhooks"
@@ -47,6 +49,18 @@ def calls_of(hook: str) -> list[dict[str, Any]]:
     return [args for name, args in CALLS if name == hook]
 
 
+def plain(hook: str) -> list[dict[str, Any]]:
+    """:func:`calls_of` without ``coovox`` (checked to be the application context)."""
+    from coovox.api import Coovox
+
+    out = []
+    for args in calls_of(hook):
+        args = dict(args)
+        assert isinstance(args.pop("coovox"), Coovox), f"{hook} got no context"
+        out.append(args)
+    return out
+
+
 def _record(hook: str, **args: Any) -> None:
     CALLS.append((hook, args))
 
@@ -68,11 +82,35 @@ async def coovox_shutdown(coovox) -> None:
     _record("coovox_shutdown", coovox=coovox)
 
 
+# --- own hookspecs ----------------------------------------------------------------------------
+
+
+class Specs:
+    """A hook this plugin declares for other plugins (``coovox_add_hookspecs``)."""
+
+    @staticmethod
+    @hookspec
+    def allhooks_noted(coovox, text: str) -> str | None:
+        """Told what the all-hooks plugin noted; may answer a reply."""
+
+
+@hookimpl
+def coovox_add_hookspecs() -> list[object]:
+    _record("coovox_add_hookspecs")
+    return [Specs]
+
+
+@hookimpl
+def allhooks_noted(coovox, text: str) -> str:
+    _record("allhooks_noted", coovox=coovox, text=text)
+    return f"noted: {text}"
+
+
 # --- storage -----------------------------------------------------------------------------------
 
 
 @hookimpl
-def coovox_models() -> ModelSpec:
+def coovox_models(coovox) -> ModelSpec:
     _record("coovox_models")
     return ModelSpec("allhooks", "tests.support.all_hooks_models",
                      "tests.support.all_hooks_migrations")
@@ -103,38 +141,38 @@ def coovox_routes(coovox) -> list[Route]:
 
 
 @hookimpl
-def coovox_menu_items() -> list[MenuItem]:
+def coovox_menu_items(coovox) -> list[MenuItem]:
     _record("coovox_menu_items")
     return [MenuItem("All hooks", "allhooks_page", roles=(ROLE,), section="Addons", order=5)]
 
 
 @hookimpl
-def coovox_template_dirs() -> list[Path]:
+def coovox_template_dirs(coovox) -> list[Path]:
     _record("coovox_template_dirs")
     return [HERE / "all_hooks_templates"]
 
 
 @hookimpl
-def coovox_static_dirs() -> list[StaticDir]:
+def coovox_static_dirs(coovox) -> list[StaticDir]:
     _record("coovox_static_dirs")
     return [StaticDir("allhooks", HERE / "all_hooks_static")]
 
 
 @hookimpl
-def coovox_locale_dirs() -> list[Path]:
+def coovox_locale_dirs(coovox) -> list[Path]:
     _record("coovox_locale_dirs")
     return [HERE / "all_hooks_locale"]
 
 
 @hookimpl
-def coovox_roles() -> list[Role]:
+def coovox_roles(coovox) -> list[Role]:
     _record("coovox_roles")
     return [Role(ROLE, "Auditor")]
 
 
 @hookimpl
-def coovox_sign_in_refusal(username: str, role: str) -> str | None:
-    _record("coovox_sign_in_refusal", username=username, role=role)
+def coovox_sign_in_refusal(coovox, username: str, role: str) -> str | None:
+    _record("coovox_sign_in_refusal", coovox=coovox, username=username, role=role)
     return REFUSAL if username == REFUSED_USER else None
 
 
@@ -142,8 +180,8 @@ def coovox_sign_in_refusal(username: str, role: str) -> str | None:
 
 
 @hookimpl
-def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
-    _record("coovox_feature_licence", feature=feature)
+def coovox_feature_licence(coovox, feature: str) -> dict[str, Any] | None:
+    _record("coovox_feature_licence", coovox=coovox, feature=feature)
     if feature != FEATURE:
         return None
     return {"usable": True, "first_activation": None, "expires_at": None,
@@ -151,8 +189,8 @@ def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
 
 
 @hookimpl
-def coovox_feature_activate(feature: str, active: bool) -> str | None:
-    _record("coovox_feature_activate", feature=feature, active=active)
+def coovox_feature_activate(coovox, feature: str, active: bool) -> str | None:
+    _record("coovox_feature_activate", coovox=coovox, feature=feature, active=active)
     if feature == FEATURE and active:
         return "the all-hooks feature cannot be switched on"
     return None
@@ -162,8 +200,8 @@ def coovox_feature_activate(feature: str, active: bool) -> str | None:
 
 
 @hookimpl
-async def coovox_call_gate(call: CallInfo) -> GateDecision | None:
-    _record("coovox_call_gate", call=call)
+async def coovox_call_gate(coovox, call: CallInfo) -> GateDecision | None:
+    _record("coovox_call_gate", coovox=coovox, call=call)
     if call.dialed.endswith("666"):
         return GateDecision(PLUGIN_NAME, refuse="number barred by allhooks")
     if call.dialed.endswith("777"):
@@ -172,25 +210,25 @@ async def coovox_call_gate(call: CallInfo) -> GateDecision | None:
 
 
 @hookimpl
-async def coovox_call_answered(call: CallInfo, control, decision: GateDecision | None,
+async def coovox_call_answered(coovox, call: CallInfo, control, decision: GateDecision | None,
                                resumed: bool) -> None:
-    _record("coovox_call_answered", call=call, control=control, decision=decision,
-            resumed=resumed, talk=control.talk_seconds(call.call_id))
+    _record("coovox_call_answered", coovox=coovox, call=call, control=control,
+            decision=decision, resumed=resumed, talk=control.talk_seconds(call.call_id))
 
 
 @hookimpl
-def coovox_call_cut(call: CallInfo, reason: str, plugin: str) -> None:
-    _record("coovox_call_cut", call=call, reason=reason, plugin=plugin)
+def coovox_call_cut(coovox, call: CallInfo, reason: str, plugin: str) -> None:
+    _record("coovox_call_cut", coovox=coovox, call=call, reason=reason, plugin=plugin)
 
 
 @hookimpl
-async def coovox_call_ended(call: CallInfo, record: dict[str, Any]) -> None:
-    _record("coovox_call_ended", call=call, record=record)
+async def coovox_call_ended(coovox, call: CallInfo, record: dict[str, Any]) -> None:
+    _record("coovox_call_ended", coovox=coovox, call=call, record=record)
 
 
 @hookimpl
-def coovox_call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]]:
-    _record("coovox_call_fields", call_ids=call_ids)
+def coovox_call_fields(coovox, call_ids: list[str]) -> dict[str, dict[str, Any]]:
+    _record("coovox_call_fields", coovox=coovox, call_ids=call_ids)
     return {cid: {"allhooks_tag": f"tag-{cid}"} for cid in call_ids}
 
 
@@ -214,6 +252,16 @@ def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --- events ---------------------------------------------------------------------------------
+
+EVENT = EventType("allhooks.noted", ("text",), "the all-hooks plugin noted something",
+                  PLUGIN_NAME)
+
+
+@hookimpl
+def coovox_event_types(coovox) -> list[EventType]:
+    _record("coovox_event_types", coovox=coovox)
+    return [EVENT]
+
 
 
 @hookimpl

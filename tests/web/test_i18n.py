@@ -22,10 +22,8 @@ HOST = PluginHost()
 def _template_dirs() -> dict[str, list[Path]]:
     """Template folders per plugin (all installed plugins, enabled or not)."""
     out: dict[str, list[Path]] = {"web": [CORE / "templates"]}
-    for info in HOST.infos():
-        impl = getattr(info.module, "coovox_template_dirs", None)
-        if impl is not None:
-            out.setdefault(info.name, []).extend(Path(p) for p in impl() or [])
+    for plugin, found in HOST.declared("coovox_template_dirs"):
+        out.setdefault(plugin, []).extend(Path(p) for p in found)
     return out
 
 

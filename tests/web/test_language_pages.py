@@ -26,7 +26,8 @@ BILLING_PASSWORD = "Bill-pass-123"
 # names, codes and data that are the same in every language
 DATA_WORDS = {"Asterisk", "Web", "English", "DialPlan", "PJSIP", "carrier", "number", "admin",
               "bill", "zh", "HH", "MM", "SS", "CVX", "HTTP", "POST", "PBX", "USD", "CNY", "EUR",
-              "GBP", "VND", "web", "calls", "licensing", "billing", "push", "events", *ALLOWED}
+              "GBP", "VND", "web", "calls", "licensing", "billing", "push", "events",
+              "prometheus", "Prometheus", "low", "balance", *ALLOWED}  # plugin/product names
 REASONS = [*causes.REASONS, metering.REFUSE_FUNDS, metering.REFUSE_LOCKED,
            metering.REFUSE_NO_RATE, metering.CUT_ERROR]
 

@@ -37,7 +37,8 @@ def _catalog() -> dict[str, str]:
 
 def _sources() -> list[tuple[str, Path]]:
     out = []
-    for base in (ROOT / "coovox", ROOT / "examples" / "coovox-push-events"):
+    examples = sorted(p for p in (ROOT / "examples").iterdir() if (p / "pyproject.toml").exists())
+    for base in (ROOT / "coovox", *examples):
         for path in sorted(base.rglob("*.py")):
             rel = path.relative_to(base).as_posix()
             if "migrations" in rel or rel.startswith(("sim/", "build/")) or rel in NOT_PAGES:

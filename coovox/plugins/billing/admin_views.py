@@ -7,11 +7,12 @@ from aiohttp import web
 
 from coovox.hooktypes import ADMIN, MenuItem, Route
 from coovox.models import User
-from coovox.plugins.billing import services
+from coovox.plugins.billing import notify, services
 from coovox.plugins.billing.validation import BillingError
 from coovox.plugins.billing.views import flash, pop_flashes
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY
+from coovox.web.security import current_user
 
 
 def _has_template(request: web.Request, name: str) -> bool:
@@ -50,6 +51,8 @@ async def addons_post(request: web.Request) -> web.StreamResponse:
     except BillingError as exc:
         await flash(request, "error", exc.message)
     else:
+        user = current_user(request)
+        notify.settings_saved(request.app[COOVOX_KEY], ["active"], user.username if user else "")
         await flash(request, "ok", _("Settings saved."))
     raise web.HTTPSeeOther(str(request.app.router["billing_addons"].url_for()))
 

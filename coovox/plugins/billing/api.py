@@ -11,7 +11,7 @@ from aiohttp import web
 from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import BILLING, Route
 from coovox.messages import Field, Msg
-from coovox.plugins.billing import reports, services
+from coovox.plugins.billing import notify, reports, services
 from coovox.plugins.billing.validation import BillingError
 from coovox.web.errors import ApiError, read_json
 from coovox.web.keys import COOVOX_KEY
@@ -99,7 +99,9 @@ async def patch_settings(request: web.Request) -> web.Response:
     coovox = request.app[COOVOX_KEY]
     if "active" in data and current_user(request).role != "admin":
         raise ApiError(403, "only an administrator may activate or deactivate billing", "active")
-    return web.json_response(await services.update_settings(data, coovox.plugins))
+    settings = await services.update_settings(data, coovox.plugins)
+    notify.settings_saved(coovox, data, who(request))
+    return web.json_response(settings)
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -164,6 +166,7 @@ async def post_recharge(request: web.Request) -> web.Response:
         exts = [data["extension"]]
     rows = await services.recharge(exts if exts is not None else [], data["amount"],
                                    who(request), now(request))
+    notify.balances_moved(request.app[COOVOX_KEY], rows)
     return web.json_response({"items": rows, "total": len(rows)}, status=201)
 
 
@@ -172,6 +175,7 @@ async def post_correction(request: web.Request) -> web.Response:
     data = await read_json(request)
     row = await services.correct(str(data.get("extension") or ""), data.get("amount"),
                                  str(data.get("reason") or ""), who(request), now(request))
+    notify.balances_moved(request.app[COOVOX_KEY], [row])
     return web.json_response(row, status=201)
 
 

@@ -20,9 +20,13 @@ def meter() -> Meter:
 
 def start(coovox: Any) -> None:
     global _meter
+    from coovox.plugins.billing.read_api import BillingRead
+
     _meter = Meter(coovox.config.timezone)
     _meter.fraud.publish = coovox.publish
-    coovox.services["billing"] = _meter
+    _meter.publish = coovox.publish
+    coovox.services["billing"] = BillingRead(_meter, coovox.now)  # coovox.api.BillingReader
+    coovox.services["billing_meter"] = _meter
     coovox.services["money_decimals"] = money_decimals
     from coovox.plugins.billing.dashboard import dashboard, live_info
 

@@ -6,6 +6,7 @@ Uses the :class:`~coovox.hooktypes.CallControl` protocol only (no ARI types).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
@@ -31,6 +32,8 @@ from coovox.plugins.billing.rating import (
     cost,
     first_charge,
     live_charges,
+    spent_before,
+    talk_time_for,
 )
 from coovox.storage.money import from_units
 from coovox.storage.retry import retry
@@ -41,6 +44,7 @@ REFUSE_LOCKED = "locked"
 REFUSE_NO_RATE = "no rate"
 REFUSE_FUNDS = "insufficient funds"
 CUT_ERROR = "billing unavailable"
+CUT_MONEY_CAP = "money cap reached"
 CHARGE_TRIES = 4  # a charge failing with a database error is retried (safe: keyed by seq)
 CHARGE_BACKOFF = 0.05  # seconds before the first retry, doubled each time
 SETTINGS_TTL = 2.0  # seconds a node keeps billing settings and rates: another node's edit
@@ -60,6 +64,8 @@ class _Live:
     seq: int = 0
     warned: bool = False
     ended: bool = False
+    money_cap: Decimal | None = None  # the most the call may cost (a gate's money cap)
+    spent: Decimal = Decimal(0)  # the live charges taken so far
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -77,6 +83,20 @@ class Meter:
         self.decks = decks.DeckCache(clock=lambda: self.clock())
         self.wall: Callable[[], datetime] = lambda: datetime.now(UTC)  # when charges fall
         self.fraud = FraudGate(self.local, lambda: self.clock(), SETTINGS_TTL)
+        self.publish: Callable[..., Any] = lambda name, source, **data: None
+
+    async def choose_rule(self, dialed: str, extension: str, at: datetime
+                          ) -> tuple[RateRule, str | None] | None:
+        """The rate a call from ``extension`` to ``dialed`` started at ``at`` gets, and the
+        deck it comes from (None: a single rate), as the gate chooses it."""
+        local = self.local(at).time()
+        rule = choose_rate(await self.rules(), dialed, extension, local)
+        deck = self.decks.cached(dialed, extension, at, local)
+        if deck is decks.MISSING:  # the deck list is stale or an index is being built
+            deck = await self.decks.choose(dialed, extension, at, local)
+        if deck is not None and decks.prefer(rule, deck[0]) is deck[0]:
+            return deck[0], deck[1]
+        return None if rule is None else (rule, None)
 
     async def settings(self) -> dict[str, Any]:
         """Billing settings, cached: re-read when this process wrote a setting or after
@@ -117,13 +137,8 @@ class Meter:
             refusal = await self.fraud.before_rate(call, acc, limits)
             if refusal:
                 return GateDecision(PLUGIN, refuse=refusal)
-        local = self.local(call.started_at).time()
-        rule = choose_rate(await self.rules(), call.dialed, call.extension, local)
-        deck = self.decks.cached(call.dialed, call.extension, call.started_at, local)
-        if deck is decks.MISSING:  # the deck list is stale or an index is being built
-            deck = await self.decks.choose(call.dialed, call.extension, call.started_at, local)
-        if deck is not None and decks.prefer(rule, deck[0]) is deck[0]:
-            rule = deck[0]
+        chosen = await self.choose_rule(call.dialed, call.extension, call.started_at)
+        rule, deck_name = chosen if chosen is not None else (None, None)
         if rule is None:
             if settings["block_unrated"]:
                 return GateDecision(PLUGIN, refuse=REFUSE_NO_RATE)
@@ -138,8 +153,8 @@ class Meter:
         if rule is None:
             return None
         copy = rule.to_json()
-        if deck is not None and rule is deck[0]:
-            copy["deck"] = deck[1]  # the deck the rate came from, kept with the call
+        if deck_name is not None:
+            copy["deck"] = deck_name  # the deck the rate came from, kept with the call
         return GateDecision(PLUGIN, data={"rate": copy, "extension": call.extension})
 
     # --- answer and charges ----------------------------------------------------------------
@@ -153,7 +168,8 @@ class Meter:
                                      decision.data["rate"])
         if row.settled:
             return
-        state = _Live(rule, call.extension, seq=row.next_seq, warned=row.warned)
+        state = _Live(rule, call.extension, seq=row.next_seq, warned=row.warned,
+                      money_cap=call.money_cap, spent=spent_before(rule, row.next_seq))
         self.live[call.call_id] = state
         talk = (control.talk_seconds(call.call_id) or 0.0) if resumed else 0.0
         await self._advance(call.call_id, control, state, talk)
@@ -169,6 +185,13 @@ class Meter:
                 due = charge_at(state.rule, state.seq)
                 if not (due.at == 0 or due.at <= talk):
                     break
+                if state.money_cap is not None and state.spent + due.amount > state.money_cap:
+                    state.ended = True  # a gate's money cap: not one unit past it
+                    log.info("call %s cut at %ss: money cap %s", call_id, due.at,
+                             state.money_cap)
+                    await control.cut(call_id, CUT_MONEY_CAP, billed_until=due.at,
+                                      plugin=PLUGIN)
+                    return
                 try:
                     guard = await self.fraud.spend_guard(await self.settings(),
                                                          state.extension, self.wall())
@@ -191,6 +214,10 @@ class Meter:
                                                   result, self.wall())
                     return
                 state.seq += 1
+                state.spent += due.amount
+                self.publish("call.charged", PLUGIN, call_id=call_id,
+                             extension=state.extension, seq=due.seq, amount=str(due.amount),
+                             at=due.at, spent=str(state.spent))
             nxt = charge_at(state.rule, state.seq)
             control.schedule(call_id, nxt.at, self._callback(call_id, control, state, nxt.at))
             if not state.warned and int((await self.settings())["warning_seconds"] or 0) > 0:
@@ -229,6 +256,9 @@ class Meter:
             state.warned = True
             await BillingCall.filter(call_id=call_id).update(warned=True)
             await control.play_prompt(call_id, "low-balance")
+            available = await ledger.available(state.extension)  # once per warned call
+            self.publish("balance.low", PLUGIN, extension=state.extension, call_id=call_id,
+                         available=str(available), seconds_left=max(0.0, cut_at - talk))
             return
 
         async def check() -> None:
@@ -260,6 +290,8 @@ class Meter:
         talk = float(record.get("talk_time") or 0)
         billed = record.get("billed_talk_time")
         billed = talk if billed is None else float(billed)
+        if call.money_cap is not None:  # never billed past a gate's money cap
+            billed = await self._within_cap(call, state, billed)
         answered = record.get("status") == "answered" or talk > 0
         local_date = self.local(call.started_at).date().isoformat()
         settings = await self.settings()
@@ -282,6 +314,19 @@ class Meter:
                 billed = await _charge_missing(row, rule, billed, guard)
             amount = cost(rule, billed)
         return await ledger.settle(call.call_id, amount, talk, local_date, answered, billed)
+
+    async def _within_cap(self, call: CallInfo, state: _Live | None, billed: float) -> float:
+        rule = state.rule if state is not None else None
+        if rule is None:
+            row = await sql.fetch_one("SELECT rate FROM billing_call WHERE call_id = ?",
+                                      [call.call_id])
+            rate = row and row["rate"]
+            if not rate:
+                return billed
+            rule = RateRule.from_json(json.loads(rate) if isinstance(rate, str) else rate)
+        assert call.money_cap is not None
+        limit = talk_time_for(rule, call.money_cap)
+        return billed if limit is None else min(billed, limit)
 
     async def fields(self, call_ids: list[str]) -> dict[str, dict[str, Any]]:
         """``cost`` (running for live calls) and the rate's remark, per call id (plain

@@ -178,3 +178,23 @@ def charge_due(rule: RateRule, seq: int, talk_seconds: float) -> bool:
     """Whether charge ``seq`` is due for a call that has been up ``talk_seconds``."""
     c = charge_at(rule, seq)
     return c.at == 0 or c.at < talk_seconds
+
+
+def spent_before(rule: RateRule, seq: int) -> Decimal:
+    """What the live charges ``0 .. seq-1`` of a call at ``rule`` add up to."""
+    return sum((charge_at(rule, i).amount for i in range(seq)), Decimal(0))
+
+
+def talk_time_for(rule: RateRule, money: Decimal) -> float | None:
+    """The billed talk time a call at ``rule`` reaches without costing more than ``money``:
+    the talk second of the first charge that would pass it (None: never passed, rate 0).
+
+    E.g. 0.02 per 1-s unit and 0.03: charges 0.02 at 0 s, the next (1 s) would make 0.04,
+    so 1.0 (a call billed 1 s costs 0.02).
+    """
+    if rule.initial_cost > money:
+        return 0.0
+    if rule.rate <= 0:
+        return None
+    affordable = math.floor((money - rule.initial_cost) / rule.rate)
+    return charge_at(rule, affordable + 1).at

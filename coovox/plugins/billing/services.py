@@ -83,7 +83,7 @@ async def update_settings(data: dict[str, Any], plugins: Any = None) -> dict[str
             refusal = await plugins.afirst("coovox_feature_activate", feature="billing",
                                            active=active)
             if refusal:
-                raise BillingError(str(refusal), "active", status=409)
+                raise BillingError(refusal, "active", status=409)
         changes["active"] = active
     for key, value in changes.items():
         # Tortoise's JSONField refuses a bare str that is not JSON text: wrap strings

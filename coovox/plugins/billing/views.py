@@ -11,7 +11,7 @@ from aiohttp_session import get_session
 from coovox.calls.models import Extension
 from coovox.exports import check_format, export_response
 from coovox.hooktypes import BILLING, MenuItem, Route
-from coovox.plugins.billing import reports, services
+from coovox.plugins.billing import notify, reports, services
 from coovox.plugins.billing.api import (
     CALL_COLUMNS,
     PAGING,
@@ -27,6 +27,7 @@ from coovox.web.errors import ApiError
 from coovox.web.formats import MAX_DECIMALS, currency_decimals
 from coovox.web.i18n import error_text
 from coovox.web.i18n import gettext as _
+from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import Page
 
 ROLES = (BILLING,)
@@ -121,14 +122,16 @@ async def recharge_post(request: web.Request) -> web.StreamResponse:
     async def action(data: dict[str, Any]) -> str:
         exts = data.get("extensions") or []
         rows = await services.recharge(exts, data.get("amount", ""), who(request), now(request))
+        notify.balances_moved(request.app[COOVOX_KEY], rows)
         return _("Recharged %(n)s extension(s).", n=len(rows))
     return await _apply(request, action)
 
 
 async def correction_post(request: web.Request) -> web.StreamResponse:
     async def action(data: dict[str, Any]) -> str:
-        await services.correct(str(data.get("extension", "")), data.get("amount", ""),
-                               str(data.get("reason", "")), who(request), now(request))
+        row = await services.correct(str(data.get("extension", "")), data.get("amount", ""),
+                                     str(data.get("reason", "")), who(request), now(request))
+        notify.balances_moved(request.app[COOVOX_KEY], [row])
         return _("Correction saved.")
     return await _apply(request, action)
 
@@ -316,6 +319,7 @@ async def settings_post(request: web.Request) -> web.StreamResponse:
     except BillingError as exc:
         await flash(request, "error", error_text(exc.message, exc.field))
     else:
+        notify.settings_saved(request.app[COOVOX_KEY], fields, who(request))
         await flash(request, "ok", _("Settings saved."))
     raise back(request, "billing_settings")
 

@@ -15,7 +15,6 @@ from coovox.plugins.licensing.views import LicensingViews
 
 HERE = Path(__file__).parent
 SERVICE_KEY = "licensing"
-_current: dict[str, Licensing] = {}  # the service of the latest started CooVox
 
 
 def service_for(coovox: Any) -> Licensing:
@@ -24,9 +23,16 @@ def service_for(coovox: Any) -> Licensing:
     if service is None:
         store = LicenceStore(coovox.config.licence_path)
         service = Licensing(store, coovox.now, coovox.config.licence_public_keys)
+        service.on_change = lambda feature: coovox.publish(
+            "licence.changed", SERVICE_KEY, feature=feature,
+            usable=bool(service.status(feature)["usable"]))
         coovox.services[SERVICE_KEY] = service
-    _current["service"] = service
     return service
+
+
+def _service(coovox: Any) -> Licensing | None:
+    """The started service of this CooVox (None before start-up or after shut-down)."""
+    return coovox.services.get(SERVICE_KEY) if coovox is not None else None
 
 
 @hookimpl
@@ -36,27 +42,26 @@ def coovox_startup(coovox) -> None:
 
 @hookimpl
 def coovox_shutdown(coovox) -> None:
-    if _current.get("service") is coovox.services.get(SERVICE_KEY):
-        _current.clear()
+    coovox.services.pop(SERVICE_KEY, None)
 
 
 @hookimpl
-def coovox_feature_licence(feature: str) -> dict[str, Any] | None:
-    service = _current.get("service")
+def coovox_feature_licence(coovox, feature: str) -> dict[str, Any] | None:
+    service = _service(coovox)
     return service.status(feature) if service else None
 
 
 @hookimpl
-def coovox_feature_activate(feature: str, active: bool) -> str | None:
-    service = _current.get("service")
+def coovox_feature_activate(coovox, feature: str, active: bool) -> str | None:
+    service = _service(coovox)
     if service is None:
         return "licensing is not started" if active else None
     return service.activate(feature, active)
 
 
 @hookimpl
-def coovox_sign_in_refusal(username: str, role: str) -> str | None:
-    service = _current.get("service")
+def coovox_sign_in_refusal(coovox, username: str, role: str) -> str | None:
+    service = _service(coovox)
     return service.sign_in_refusal(role) if service else None
 
 

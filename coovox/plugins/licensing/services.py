@@ -54,6 +54,7 @@ class Licensing:
         # (feature, device) -> (licence bytes, valid, expiry): verify each file once
         self._licence_cache: dict[tuple[str, str], tuple[bytes, bool, datetime | None]] = {}
         self._warned_last_seen: datetime | None = None  # log a set-back clock once
+        self.on_change: Callable[[str], None] = lambda feature: None  # licence.changed
 
     # --- time ------------------------------------------------------------------------------
 
@@ -150,6 +151,7 @@ class Licensing:
                 log.error("%s", exc)
                 return _("The licence store cannot be written: %(error)s", error=str(exc))
             log.info("first activation of %r recorded", feature)
+            self.on_change(feature)
         return None
 
     def sign_in_refusal(self, role: str) -> str | None:
@@ -172,6 +174,7 @@ class Licensing:
         self.store.save_licence(feature, data)
         log.info("licence for %r accepted (issued %s, expires %s)", feature,
                  payload["issued_at"], payload["expires"])
+        self.on_change(feature)
         return self.status(feature)
 
     def request_file(self, feature: str) -> bytes:

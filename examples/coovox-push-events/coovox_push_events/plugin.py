@@ -7,22 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coovox.hookspecs import hookimpl
-from coovox.hooktypes import ADMIN, MenuItem, ModelSpec, Route
+from coovox.api import ADMIN, MenuItem, ModelSpec, Route, hookimpl
 from coovox_push_events import services, views
 
 HERE = Path(__file__).parent
 SERVICE = "push_events"  # key in coovox.services
-
-
-class _Running:
-    """The running CooVox and its pusher (hooks on the call path receive no context)."""
-
-    coovox = None
-    pusher: services.Pusher | None = None
-
-
-RUNNING = _Running()
 
 
 @hookimpl
@@ -32,15 +21,12 @@ def coovox_models() -> ModelSpec:
 
 @hookimpl
 def coovox_startup(coovox) -> None:
-    RUNNING.coovox = coovox
-    RUNNING.pusher = services.Pusher(coovox.now)
-    coovox.services[SERVICE] = RUNNING.pusher
+    coovox.services[SERVICE] = services.Pusher(coovox.now)
 
 
 @hookimpl
 async def coovox_shutdown(coovox) -> None:
-    pusher, RUNNING.pusher = RUNNING.pusher, None
-    coovox.services.pop(SERVICE, None)
+    pusher = coovox.services.pop(SERVICE, None)
     if pusher is not None:
         await pusher.drain()
 
@@ -67,12 +53,14 @@ def coovox_locale_dirs() -> list[Path]:
 
 
 @hookimpl
-def coovox_call_answered(call, control, decision, resumed: bool) -> None:
-    if RUNNING.pusher is not None and not resumed:
-        RUNNING.pusher.submit(services.call_answered_event(call, RUNNING.coovox.now()))
+def coovox_call_answered(coovox, call, resumed: bool) -> None:
+    pusher = coovox.services.get(SERVICE)
+    if pusher is not None and not resumed:
+        pusher.submit(services.call_answered_event(call, coovox.now()))
 
 
 @hookimpl
-def coovox_call_ended(call, record) -> None:
-    if RUNNING.pusher is not None:
-        RUNNING.pusher.submit(services.call_end_event(record, RUNNING.coovox.now()))
+def coovox_call_ended(coovox, record) -> None:
+    pusher = coovox.services.get(SERVICE)
+    if pusher is not None:
+        pusher.submit(services.call_end_event(record, coovox.now()))

@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from coovox.hooktypes import CallInfo
-from coovox.models import get_setting, set_setting
+from coovox.api import CallInfo, get_setting, set_setting
 from coovox_push_events.models import PushFailure
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from coovox.hooktypes import Route
-from coovox.storage.db import safe_url
-from coovox.web.errors import ApiError, read_json
-from coovox.web.i18n import gettext as _
+from coovox.api import ApiError, Route, read_json, safe_url
+from coovox.api import gettext as _
 from coovox_push_events import services
 
 PAGE = "/addons/push-events"

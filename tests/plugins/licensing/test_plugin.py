@@ -23,5 +23,6 @@ async def test_hooks_answer_for_the_started_coovox_only(coovox):
     state = await coovox.plugins.afirst("coovox_feature_licence", feature="billing")
     assert state["state"] == "not_activated" and state["usable"] is True
     await coovox.close()
-    assert plugin.coovox_feature_licence(feature="billing") is None
-    assert plugin.coovox_feature_activate(feature="billing", active=True)
+    assert plugin.coovox_feature_licence(coovox=coovox, feature="billing") is None
+    assert plugin.coovox_feature_activate(coovox=coovox, feature="billing", active=True)
+    assert await coovox.plugins.afirst("coovox_feature_licence", feature="billing") is None
