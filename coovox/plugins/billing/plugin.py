@@ -28,7 +28,8 @@ def coovox_event_types(coovox) -> list[EventType]:
     return [EventType(
         "fraud.tripped", ("extension", "reason", "action"),
         "a fraud-guard threshold tripped for an extension: reason is the limit "
-        "(spend_hour, spend_day, blocked_attempts), action what was done (lock, refuse, alert)",
+        "(spend per hour, spend per day, blocked attempts), action what was done (lock, refuse, "
+        "alert)",
         "billing")]
 
 

@@ -17,7 +17,7 @@ from tests.plugins.billing.test_e2e import account, app  # noqa: F401 - the app 
 
 def heard(app) -> list[dict]:  # noqa: F811
     events: list[dict] = []
-    app.services["billing"].fraud.publish = lambda name, source, **d: events.append(
+    app.services["billing_meter"].fraud.publish = lambda name, source, **d: events.append(
         {"name": name, **d})
     return events
 
