@@ -20,9 +20,9 @@ from coovox.calls.keyword import KeywordQ
 from coovox.calls.models import Call
 from coovox.calls.services import record_of
 from coovox.context import Coovox
-from coovox.exports import Column, check_format, export_response
+from coovox.exports import MONEY, NUMBER, TEXT, TIME, WORD, Column, check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
-from coovox.messages import Msg
+from coovox.messages import Msg, label_of
 from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
@@ -55,13 +55,15 @@ CALL_LIST = ListSpec(
 )
 
 COLUMNS = [
-    Column("id", "ID"), Column("started_at", "Start"), Column("answered_at", "Answer"),
-    Column("ended_at", "End"), Column("extension", "Extension"),
-    Column("extension_name", "Name"), Column("dialed", "Dialled"), Column("sent", "Sent"),
-    Column("rule", "Dial rule"), Column("trunk", "Trunk"), Column("pin", "PIN"),
-    Column("status", "Status"), Column("reason", "Reason"), Column("cause", "Cause"),
-    Column("duration", "Duration (s)"), Column("talk_time", "Talk time (s)"),
+    Column("id", "ID"), Column("started_at", "Start time", TIME),
+    Column("answered_at", "Answer time", TIME), Column("ended_at", "End time", TIME),
+    Column("extension", "Extension"), Column("extension_name", "Name"),
+    Column("dialed", "Callee"), Column("sent", "Number sent"), Column("rule", "Dial rule"),
+    Column("trunk", "Trunk"), Column("pin", "PIN"), Column("status", "Status", WORD),
+    Column("reason", "Hangup reason", WORD), Column("cause", "Hangup cause", NUMBER),
+    Column("duration", "Duration (s)", NUMBER), Column("talk_time", "Talk time (s)", NUMBER),
 ]
+PLUGIN_KINDS = {"cost": MONEY}  # fields plugins add that are not text
 
 
 def parse_instant(value: str, field: str, timezone: str, *, end: bool) -> datetime:
@@ -236,7 +238,8 @@ async def _plugin_columns(coovox: Coovox) -> list[Column]:
         return []
     sample = (await rows_with_fields(coovox, [row]))[0]
     known = {c.key for c in COLUMNS} | {"billed_talk_time", "node"}
-    return [Column(k, k) for k in sample if k not in known]
+    return [Column(k, label_of(k), PLUGIN_KINDS.get(k, TEXT)) for k in sample
+            if k not in known]
 
 
 async def api_live(request: web.Request) -> web.Response:
