@@ -32,6 +32,7 @@ T = TypeVar("T")
 
 NICE = int(os.environ.get("COOVOX_WORKER_NICE", "10"))  # added to the child's niceness
 PART = 5000  # rows of an import's result per pickled part
+PIECE = 1000  # export rows per call of the worker
 
 _executor: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
@@ -141,7 +142,10 @@ class ExportJob:
         return await run(_open, self.id, self.fmt, list(columns), style, folder)
 
     async def add(self, rows: list[dict[str, Any]]) -> bytes:
-        return await run(_add, self.id, rows)
+        """Rows sent in pieces of ``PIECE``: each is pickled in one go (GIL held), and a
+        small piece keeps that short."""
+        sent = [run(_add, self.id, rows[i:i + PIECE]) for i in range(0, len(rows), PIECE)]
+        return b"".join(await asyncio.gather(*sent))
 
     async def finish(self) -> str | None:
         """CSV: None; .xlsx: the path of the closed book (the caller deletes it)."""
