@@ -52,6 +52,18 @@ class Style:
     words: dict[str, str] = field(default_factory=dict)  # msgid -> text of the language
 
 
+@dataclass(frozen=True)
+class RowBlock:
+    """A chunk of rows made where they are written: ``make(*args)`` (a top-level pure
+    function, e.g. stored tuples -> dicts) runs in the worker process, not in the loop's."""
+
+    make: Callable[..., list[dict[str, Any]]]
+    args: tuple[Any, ...]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return self.make(*self.args)
+
+
 def neutral(text: str) -> str:
     """``text`` with a leading ``'`` when a spreadsheet would take it for a formula."""
     if text[:1] in FORMULA_START and not PLAIN_NUMBER.fullmatch(text):

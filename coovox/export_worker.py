@@ -26,7 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from coovox.export_files import Cells, Column, Style, XlsxBook, csv_head, csv_rows
+from coovox.export_files import Cells, Column, RowBlock, Style, XlsxBook, csv_head, csv_rows
 
 T = TypeVar("T")
 
@@ -93,8 +93,10 @@ def _open(job: int, fmt: str, columns: Sequence[Column], style: Style,
     return b""
 
 
-def _add(job: int, rows: list[dict[str, Any]]) -> bytes:
+def _add(job: int, rows: list[dict[str, Any]] | RowBlock) -> bytes:
     state = _jobs[job]
+    if isinstance(rows, RowBlock):
+        rows = rows.dicts()
     if isinstance(state, Cells):
         return csv_rows(state, rows)
     state.write(rows)
@@ -115,14 +117,14 @@ def _discard(job: int) -> None:
             state.discard()
 
 
-def _in_parts(fn: Callable[..., tuple[list[Any], list[Any]]],
-              *args: Any) -> tuple[list[bytes], list[Any]]:
-    """``fn(*args)`` -> (rows, errors), with the rows pickled in parts: the parent
+def _in_parts(fn: Callable[..., tuple[list[Any], Any]],
+              *args: Any) -> tuple[list[bytes], Any]:
+    """``fn(*args)`` -> (rows, the rest), with the rows pickled in parts: the parent
     unpickles one part at a time (a single 100,000-row answer would hold its GIL)."""
-    rows, errors = fn(*args)
+    rows, rest = fn(*args)
     parts = [pickle.dumps(rows[i:i + PART], pickle.HIGHEST_PROTOCOL)
              for i in range(0, len(rows), PART)]
-    return parts, errors
+    return parts, rest
 
 
 # --- used by the product's process ---------------------------------------------------------
@@ -141,9 +143,11 @@ class ExportJob:
         self.open = True
         return await run(_open, self.id, self.fmt, list(columns), style, folder)
 
-    async def add(self, rows: list[dict[str, Any]]) -> bytes:
+    async def add(self, rows: list[dict[str, Any]] | RowBlock) -> bytes:
         """Rows sent in pieces of ``PIECE``: each is pickled in one go (GIL held), and a
-        small piece keeps that short."""
+        small piece keeps that short.  A :class:`RowBlock` is made in the worker."""
+        if isinstance(rows, RowBlock):
+            return await run(_add, self.id, rows)
         sent = [run(_add, self.id, rows[i:i + PIECE]) for i in range(0, len(rows), PIECE)]
         return b"".join(await asyncio.gather(*sent))
 
@@ -161,12 +165,13 @@ class ExportJob:
                 pass
 
 
-async def parse_in_worker(fn: Callable[..., tuple[list[Any], list[Any]]],
-                          *args: Any) -> tuple[list[Any], list[Any]]:
-    """``fn(*args)`` (a top-level function returning rows and errors) in the worker
-    process; the rows come back in pickled parts, unpickled in a thread one at a time."""
-    parts, errors = await run(_in_parts, fn, *args)
+async def parse_in_worker(fn: Callable[..., tuple[list[Any], T]],
+                          *args: Any) -> tuple[list[Any], T]:
+    """``fn(*args)`` (a top-level function returning rows and anything else, e.g. the
+    errors) in the worker process; the rows come back in pickled parts, unpickled in a
+    thread one at a time."""
+    parts, rest = await run(_in_parts, fn, *args)
     rows: list[Any] = []
     for part in parts:
         rows += await asyncio.to_thread(pickle.loads, part)
-    return rows, errors
+    return rows, rest

@@ -3,8 +3,9 @@
     columns = [Column("id", "ID"), Column("cost", "Cost", MONEY)]
     return await export_response(request, "xlsx", "calls", columns, rows_in_chunks())
 
-``rows`` is an async iterator of lists of dicts (one list per database chunk), so the
-whole result set is never held in memory.  What the cells hold (the reader's language,
+``rows`` is an async iterator of lists of dicts (one list per database chunk), or of
+:class:`RowBlock` (stored rows turned into dicts by the worker process), so the whole
+result set is never held in memory.  What the cells hold (the reader's language,
 times in the PBX time zone, money with the currency's decimals, formula guard) is
 :mod:`coovox.export_files`.
 
@@ -23,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from coovox.export_files import (
-    FORMULA_START, MONEY, NUMBER, TEXT, TIME, WORD, Column, Style, safe_cell)
+    FORMULA_START, MONEY, NUMBER, TEXT, TIME, WORD, Column, RowBlock, Style, safe_cell)
 from coovox.export_worker import ExportJob
 from coovox.web.errors import ApiError
 from coovox.web.formats import CURRENCY_DECIMALS
@@ -31,7 +32,7 @@ from coovox.web.i18n import catalog, current_language
 from coovox.web.keys import COOVOX_KEY
 
 __all__ = ["FORMATS", "FORMULA_START", "MONEY", "NUMBER", "TEXT", "TIME", "WORD", "Column",
-           "Style", "check_format", "export_response", "export_style", "safe_cell"]
+           "RowBlock", "Style", "check_format", "export_response", "export_style", "safe_cell"]
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -64,8 +65,10 @@ async def export_style(request: web.Request) -> Style:
 
 async def export_response(request: web.Request, fmt: str, basename: str,
                           columns: Sequence[Column],
-                          chunks: AsyncIterator[list[dict[str, Any]]]) -> web.StreamResponse:
-    """Stream ``chunks`` as a ``basename.csv``/``.xlsx`` download."""
+                          chunks: AsyncIterator[list[dict[str, Any]] | RowBlock],
+                          ) -> web.StreamResponse:
+    """Stream ``chunks`` (lists of row dicts, or :class:`RowBlock` made in the worker)
+    as a ``basename.csv``/``.xlsx`` download."""
     style = await export_style(request)
     response = web.StreamResponse(headers={
         "Content-Type": CONTENT_TYPES[fmt],

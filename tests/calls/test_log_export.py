@@ -63,7 +63,7 @@ async def test_export_chunks_on_postgresql(pg_url, tmp_path, monkeypatch):
         page = await CALL_LIST.fetch(filtered_calls({}, "UTC"), CALL_LIST.parse(
             {"per_page": "100"}, strict=True), strict=True)
         exported = [r async for chunk in export_chunks(app, qs, "started_at", True)
-                    for r in chunk]
+                    for r in chunk.dicts()]
         want = [log_api.record_of(c) for c in page.items]
         assert [r["id"] for r in exported] == [w["id"] for w in want]
         for got, item in zip(exported, want, strict=True):
