@@ -101,14 +101,17 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     return qs.order_by("-started_at", "-id")
 
 
-async def bills_of(call_ids: list[str]) -> dict[str, tuple[int, dict[str, Any] | None]]:
+async def bills_of(call_ids: list[str], *, rates: bool = True,
+                   ) -> dict[str, tuple[int, dict[str, Any] | None]]:
     """Per call id: (cost in 1/10000 units -- the final cost once settled, else what was
-    charged so far -- and the rate copy), read as plain rows (no model objects)."""
+    charged so far -- and the rate copy, or None without ``rates``: an export does not
+    show it, and reading it means a JSON parse per row), read as plain rows."""
     out: dict[str, tuple[int, dict[str, Any] | None]] = {}
+    rate_column = "rate" if rates else "NULL AS rate"
     for start in range(0, len(call_ids), IN_CHUNK):
         ids = call_ids[start:start + IN_CHUNK]
         rows = await sql.fetch(
-            "SELECT call_id, rate, cost, charged, settled FROM billing_call "
+            f"SELECT call_id, {rate_column}, cost, charged, settled FROM billing_call "
             f"WHERE call_id IN ({', '.join('?' * len(ids))})", ids)
         for r in rows:
             rate = r["rate"]
@@ -257,7 +260,7 @@ async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[Ro
     qs = call_query(filters, tz)
     await _prepare_keyword(qs)
     async for rows in _keyset(qs, "started_at", CALL_KEYS):
-        bills = await bills_of([r[0] for r in rows])
+        bills = await bills_of([r[0] for r in rows], rates=False)
         yield RowBlock(export_calls, (rows, bills, tz))
 
 
