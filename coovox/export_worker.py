@@ -15,7 +15,6 @@ calls run in the order they were made.
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import multiprocessing
 import os
@@ -68,11 +67,15 @@ def shutdown() -> None:
 
 
 async def run(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in the worker process; a crashed child is replaced for the next call."""
+    """``fn(*args)`` in the worker process; a crashed child is replaced for the next call.
+
+    The call is pickled here, in a thread, so that what cannot be pickled fails at once
+    (the executor's own feeder thread would leave the call waiting forever)."""
     loop = asyncio.get_running_loop()
+    payload = await asyncio.to_thread(pickle.dumps, (fn, args), pickle.HIGHEST_PROTOCOL)
     pool = executor()
     try:
-        return await loop.run_in_executor(pool, functools.partial(fn, *args))
+        return await loop.run_in_executor(pool, _call, payload)
     except BrokenProcessPool:
         with _lock:
             global _executor
@@ -82,6 +85,11 @@ async def run(fn: Callable[..., T], *args: Any) -> T:
 
 
 # --- run in the child --------------------------------------------------------------------
+
+
+def _call(payload: bytes) -> Any:
+    fn, args = pickle.loads(payload)
+    return fn(*args)
 
 
 def _open(job: int, fmt: str, columns: Sequence[Column], style: Style,

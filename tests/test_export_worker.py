@@ -30,3 +30,11 @@ async def test_a_crashed_worker_is_replaced():
     body = await job.add([{"a": "=1"}, {"a": "-2"}])
     assert await job.finish() is None
     assert head + body == b"\xef\xbb\xbfA\r\n'=1\r\n-2\r\n"
+
+
+async def test_what_cannot_be_pickled_fails_at_once():
+    import threading
+
+    with pytest.raises(TypeError):
+        await export_worker.run(len, threading.Lock())
+    assert await export_worker.run(len, "abc") == 3

@@ -171,7 +171,7 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
 
 
 async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
-    """The rows of a Tortoise query as the driver returns them (no field conversion);
+    """The rows of a Tortoise query as plain tuples (no field conversion);
     through ``own`` (:func:`coovox.storage.reader.reader`) when given."""
     query._choose_db_if_not_chosen()
     query._make_query()
@@ -179,7 +179,7 @@ async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
     if own is not None:
         return await own.fetch(sql, params)
     _, rows = await query._db.execute_query(sql, params)
-    return list(rows)
+    return [tuple(row) for row in rows]  # plain tuples (asyncpg records do not pickle)
 
 
 def as_datetime(value: Any) -> datetime | None:

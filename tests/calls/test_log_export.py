@@ -68,3 +68,26 @@ async def test_export_chunks_on_postgresql(pg_url, tmp_path, monkeypatch):
         assert [r["id"] for r in exported] == [w["id"] for w in want]
         for got, item in zip(exported, want, strict=True):
             assert {k: got[k] for k in got} == {k: item[k] for k in got}
+
+
+async def test_downloads_on_postgresql(pg_url, tmp_path, aiohttp_client):
+    """The export worker gets PostgreSQL's rows too: CSV and .xlsx of every call."""
+    import openpyxl
+
+    from coovox.users import create_token, create_user
+    from coovox.web.app import create_app
+    from tests.support.apps import opened
+
+    async with opened(pg_url, tmp_path / "d") as app:
+        await make_calls()
+        await create_user("admin", "Admin-pass-1")
+        auth = {"Authorization": f"Bearer {(await create_token('admin'))[1]}"}
+        client = await aiohttp_client(create_app(app))
+        resp = await client.get("/api/v1/calls?format=csv", headers=auth)
+        assert resp.status == 200
+        rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+        assert len(rows) == 24 and rows[1][1] == "2026-05-01 08:00:07"
+        resp = await client.get("/api/v1/calls?format=xlsx", headers=auth)
+        book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+        cells = list(book.active.iter_rows(values_only=True))
+        assert len(cells) == 24 and cells[1][1] == datetime(2026, 5, 1, 8, 0, 7, 250000)
