@@ -42,7 +42,7 @@ LABELS = {"number": "Extension", "name": "Name", "enabled": "Enabled",
           "caller_id2": "Outbound caller ID 2"}
 MAX_LINES = 100_000
 BATCH = 1000
-WRITE_BATCH = 500  # lines per transaction of an import on SQLite
+WRITE_BATCH = 250  # lines per transaction of an import on SQLite (a call waits at most one)
 FIELD_LIMIT = csv.field_size_limit()  # 131072 characters (128 KiB): a longer field is refused
 NOT_TEXT = "the file is neither UTF-8 nor GB18030 text"
 
