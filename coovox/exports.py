@@ -24,7 +24,17 @@ from typing import Any
 from aiohttp import web
 
 from coovox.export_files import (
-    FORMULA_START, MONEY, NUMBER, TEXT, TIME, WORD, Column, RowBlock, Style, safe_cell)
+    FORMULA_START,
+    MONEY,
+    NUMBER,
+    TEXT,
+    TIME,
+    WORD,
+    Column,
+    RowBlock,
+    Style,
+    safe_cell,
+)
 from coovox.export_worker import ExportJob
 from coovox.web.errors import ApiError
 from coovox.web.formats import CURRENCY_DECIMALS

@@ -21,7 +21,16 @@ from coovox.calls.models import Call
 from coovox.calls.services import record_of
 from coovox.context import Coovox
 from coovox.exports import (
-    MONEY, NUMBER, TEXT, TIME, WORD, Column, RowBlock, check_format, export_response)
+    MONEY,
+    NUMBER,
+    TEXT,
+    TIME,
+    WORD,
+    Column,
+    RowBlock,
+    check_format,
+    export_response,
+)
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
 from coovox.messages import Msg, label_of
 from coovox.storage.reader import Reader, reader

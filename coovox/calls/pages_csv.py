@@ -11,8 +11,8 @@ from coovox.calls import config_csv
 from coovox.calls.config_api import LIST_SPECS
 from coovox.calls.config_rules import ConfigError
 from coovox.calls.models import Extension
-from coovox.export_files import BOM
 from coovox.calls.pages_config import SPEC_BY_SEGMENT, flash, render_list
+from coovox.export_files import BOM
 from coovox.web.i18n import gettext as _
 from coovox.web.i18n import translate
 
