@@ -1,7 +1,9 @@
-"""``python -m bench [--quick] [--only NAME ...] [--out DIR]``: run benchmarks, write results.
+"""``python -m bench [--quick] [--sizes K=V ...] [--only NAME ...] [--out DIR]``: run benchmarks, write results.
 
 Full mode writes ``bench/results/*.json`` and the generated block of ``BENCHMARKS.md``;
-``--quick`` uses tiny sizes and writes to ``bench/results/quick/`` (a smoke run).
+``--quick`` uses tiny sizes and writes to ``bench/results/quick/`` (a smoke run);
+``--sizes KEY=VALUE ...`` changes sizes of the interference benchmark (a short run while
+developing; results in ``bench/results/sized/``, BENCHMARKS.md untouched).
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ def write_markdown(res: Results, seconds: float, final: bool) -> None:
 
 
 async def run(names: list[str], quick: bool, res: Results, rows: int | None = None,
-              markdown: bool = False) -> None:
+              markdown: bool = False, sizes: list[str] | None = None) -> None:
     sz = Sizes.quick() if quick else Sizes()
     rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
     isz = interference.Sizes.quick() if quick else interference.Sizes()
+    if sizes:
+        isz = interference.Sizes.with_overrides(isz, sizes)
     if rows:
         rsz.rows = rows
     run_start = time.monotonic()
@@ -84,17 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
     parser.add_argument("--out", type=Path, help="results folder")
     parser.add_argument("--rows", type=int, help="call records for the reports (default 1M)")
+    parser.add_argument("--sizes", nargs="+", metavar="KEY=VALUE",
+                        help="interference sizes, e.g. rows=200000 calls=300 "
+                        "variants=without (a short run; results in bench/results/sized/)")
     parser.add_argument("--no-markdown", action="store_true",
                         help="do not update BENCHMARKS.md (default in --quick)")
     args = parser.parse_args(argv)
-    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
-    res = Results(out_dir=out, mode="quick" if args.quick else "full")
+    mode = "quick" if args.quick else "sized" if args.sizes else "full"
+    out = args.out or (RESULTS if mode == "full" else RESULTS / mode)
+    res = Results(out_dir=out, mode=mode)
     names = list(args.only or BENCHES)
     if args.only:
         res.keep_previous(names)
     t0 = time.monotonic()
-    markdown = not args.quick and not args.no_markdown
-    asyncio.run(run(names, args.quick, res, args.rows, markdown))
+    markdown = mode == "full" and not args.no_markdown
+    asyncio.run(run(names, args.quick, res, args.rows, markdown, args.sizes))
     res.write_summary()
     table = res.table()
     print("\n" + res.machine_md() + "\n\n" + table + "\n")

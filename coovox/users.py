@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
 import secrets
 import string
@@ -50,6 +51,24 @@ class PasswordHashBusy(Exception):
 _T = TypeVar("_T")
 
 
+HASH_NICE = 10  # added to the niceness of the argon2 threads
+
+
+def default_workers() -> int:
+    """One argon2 thread per CPU but one: a CPU stays for the calls' event loop."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def lower_priority() -> None:
+    """In a pool thread: lower this thread's CPU priority (Linux: per thread; the
+    threads argon2 starts for its lanes inherit it), so a busy sign-in load never
+    delays the event loop's thread, which then gets a CPU at once when it wakes."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+    except (OSError, AttributeError):
+        pass
+
+
 class HashPool:
     """A dedicated pool of ``workers`` threads for argon2 with at most ``max_waiting``
     jobs queued behind the running ones; beyond that :meth:`run` refuses at once.
@@ -58,8 +77,8 @@ class HashPool:
     gave up does not free its place early).
     """
 
-    def __init__(self, workers: int = 2, max_waiting: int = 8):
-        self.workers = workers
+    def __init__(self, workers: int | None = None, max_waiting: int = 8):
+        self.workers = workers if workers is not None else default_workers()
         self.max_waiting = max_waiting
         self._pending = 0
         self._lock = threading.Lock()
@@ -73,7 +92,8 @@ class HashPool:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.workers,
-                                                    thread_name_prefix="coovox-argon2")
+                                                    thread_name_prefix="coovox-argon2",
+                                                    initializer=lower_priority)
             return self._executor
 
     async def run(self, fn: Callable[..., _T], *args: object) -> _T:

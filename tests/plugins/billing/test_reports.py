@@ -145,12 +145,12 @@ async def test_exports_in_chunks_hold_every_row_once_in_order_despite_equal_time
         await Call.create(id=f"t{i}", started_at=STARTS[0] + timedelta(minutes=i // 2),
                           extension="100", dialed="91", status="busy")
     paged, total = await reports.call_log({}, tz, 0, 100)
-    exported = [r async for chunk in reports.call_chunks({}, tz) for r in chunk]
+    exported = [r async for chunk in reports.call_chunks({}, tz) for r in chunk.dicts()]
     assert total == 12 and [r["id"] for r in exported] == [r["id"] for r in paged]
     for _ in range(7):  # recharges of the same instant
         await services.recharge(["100"], "1", "test", STARTS[0])
     paged, total = await reports.recharges({}, tz, 0, 100)
-    exported = [r async for chunk in reports.recharge_chunks({}, tz) for r in chunk]
+    exported = [r async for chunk in reports.recharge_chunks({}, tz) for r in chunk.dicts()]
     assert total == 8 and [r["id"] for r in exported] == [r["id"] for r in paged]
     stats, total = await reports.statistics({"by": "day"})
     page, n = await reports.statistics({"by": "day"}, 1, 1)
