@@ -18,6 +18,8 @@ from bench import (
     capacity,
     decks_bench,
     interference,
+    memory,
+    pgnodes,
     real_asterisk,
     reports_bench,
     rest_client,
@@ -26,7 +28,7 @@ from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
 BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks",
-           "interference")
+           "interference", "pgnodes", "memory")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -57,6 +59,10 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
         "interference": lambda: interference.bench_interference(res, isz),
         "profile": lambda: admission.profile_admission(
             res, sz, str(res.out_dir / "profile_admission.txt")),
+        "pgnodes": lambda: pgnodes.bench_pgnodes(
+            res, pgnodes.Sizes.quick() if quick else pgnodes.Sizes()),
+        "memory": lambda: memory.bench_memory(
+            res, memory.Sizes.quick() if quick else memory.Sizes()),
         "real": lambda: real_asterisk.bench_real(
             res, real_asterisk.Sizes.quick() if quick else real_asterisk.Sizes()),
     }
