@@ -12,6 +12,9 @@ with one JSON line on stdout:
   :class:`~coovox.plugins.billing.ledger.SpendGuard`); latency = end - scheduled instant
   (a late start counts, no coordinated omission);
 - ``{"cmd": "burst", "n": N}``: N charges at once (the overspend check);
+- ``{"cmd": "mode", "mode": "product" | "function"}``: ``function`` sends each charge as
+  ONE statement, ``SELECT bench_charge(...)`` (the prototype of :mod:`bench.pgnodes`: the
+  same statements in a PL/pgSQL function, one round trip instead of five);
 - ``{"cmd": "quit"}``.
 """
 
@@ -43,6 +46,7 @@ class Node:
         self.calls: list[list[Any]] = []  # [call_id, extension, next seq]
         self.turn = 0
         self.guard = guard_now()
+        self.mode = "product"
 
     async def open_calls(self, calls: list[list[str]]) -> dict[str, Any]:
         from coovox.plugins.billing import ledger
@@ -66,11 +70,24 @@ class Node:
         seq = call[2]
         call[2] += 1
         try:
-            result = await ledger.charge(call[0], call[1], seq, AMOUNT, self.guard)
-            results[result.value] += 1
+            if self.mode == "function":
+                results[await self._function(call[0], call[1], seq)] += 1
+            else:
+                result = await ledger.charge(call[0], call[1], seq, AMOUNT, self.guard)
+                results[result.value] += 1
         except Exception as exc:  # counted and reported, the run goes on
             results[f"error {type(exc).__name__}: {str(exc)[:80]}"] += 1
         lat.append(time.monotonic() - scheduled)
+
+    async def _function(self, call_id: str, extension: str, seq: int) -> str:
+        from coovox.plugins.billing import sql
+        from coovox.storage.money import to_units
+
+        g = self.guard
+        rows = await sql.fetch("SELECT bench_charge(?, ?, ?, ?, ?, ?, ?, ?) AS r",
+                               [call_id, seq, extension, to_units(AMOUNT), g.hour_key,
+                                g.hour_limit, g.day_key, g.day_limit])
+        return str(rows[0]["r"])
 
     async def charge(self, rate: float, seconds: float) -> dict[str, Any]:
         """Open loop at ``rate`` per second for ``seconds``."""
@@ -125,6 +142,9 @@ async def main(url: str, data_dir: str) -> None:
                 out = await node.open_calls(cmd["calls"])
             elif cmd["cmd"] == "charge":
                 out = await node.charge(float(cmd["rate"]), float(cmd["seconds"]))
+            elif cmd["cmd"] == "mode":
+                node.mode = cmd["mode"]
+                out = {"mode": node.mode}
             elif cmd["cmd"] == "burst":
                 out = await node.burst(int(cmd["n"]))
             else:

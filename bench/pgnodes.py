@@ -47,11 +47,12 @@ class Sizes:
     rates: tuple = (1000, 2000, 3500, 5000, 7000)
     step_s: float = 2.5
     sync_commit_check: bool = True  # one step with synchronous_commit=on (8 nodes)
+    prototype: bool = True  # the ladders again with the one-statement charge (next step)
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(nodes=(1, 2), calls=20, accounts=4, rates=(50, 100), step_s=0.5,
-                   sync_commit_check=False)
+                   sync_commit_check=False, prototype=True)
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -96,7 +97,8 @@ def start_server() -> Any:
 
 
 def pg_cpu(datadir: str) -> float:
-    """CPU seconds (user + sys) of the postmaster and all its children."""
+    """CPU seconds (user + sys) of the postmaster, its live children and the children it
+    has reaped (backends that ended)."""
     try:
         root = int(Path(datadir, "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -104,12 +106,13 @@ def pg_cpu(datadir: str) -> float:
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            pid_, rest = stat.read_text().rsplit(")", 1)
-            f = rest.split()
+            f = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         pid = int(stat.parent.name)
-        if pid == root or int(f[1]) == root:
+        if pid == root:  # its own time and its reaped children's
+            total += sum(int(x) for x in f[11:15]) / TICK
+        elif int(f[1]) == root:
             total += (int(f[11]) + int(f[12])) / TICK
     return total
 
@@ -247,6 +250,38 @@ def _errors(results: dict[str, int]) -> int:
     return sum(v for k, v in results.items() if k.startswith("error"))
 
 
+# The next step, measured as a prototype (bench only, not the product): the product's three
+# statements of a charge (ledger row, billing row, guarded debit) inside ONE PL/pgSQL
+# function, so that a charge is one round trip in autocommit instead of five (BEGIN, three
+# statements, COMMIT); a refusal rolls back the block as the product's transaction does.
+CHARGE_FUNCTION = """
+CREATE FUNCTION bench_charge(p_call text, p_seq int, p_ext text, p_units bigint,
+                             p_hk bigint, p_hl bigint, p_dk bigint, p_dl bigint)
+RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO billing_ledger (call_id, seq, extension, amount, kind)
+    VALUES (p_call, p_seq, p_ext, p_units, 'charge');
+  UPDATE billing_call SET charged = charged + p_units,
+    next_seq = CASE WHEN next_seq <= p_seq THEN p_seq + 1 ELSE next_seq END
+    WHERE call_id = p_call AND settled = false;
+  IF NOT FOUND THEN RAISE EXCEPTION 'ended'; END IF;
+  UPDATE billing_account SET balance = balance - p_units,
+    spend_hour = CASE WHEN spend_hour_key = p_hk THEN spend_hour ELSE 0 END + p_units,
+    spend_hour_key = p_hk,
+    spend_day = CASE WHEN spend_day_key = p_dk THEN spend_day ELSE 0 END + p_units,
+    spend_day_key = p_dk
+    WHERE extension = p_ext AND balance - p_units >= -credit
+    AND CASE WHEN spend_hour_key = p_hk THEN spend_hour ELSE 0 END + p_units <= p_hl
+    AND CASE WHEN spend_day_key = p_dk THEN spend_day ELSE 0 END + p_units <= p_dl;
+  IF NOT FOUND THEN RAISE EXCEPTION 'refused'; END IF;
+  RETURN 'taken';
+EXCEPTION
+  WHEN unique_violation THEN RETURN 'taken';
+  WHEN raise_exception THEN RETURN SQLERRM;
+END $$;
+"""
+
+
 # --- the benchmark ---------------------------------------------------------------------------
 
 
@@ -310,7 +345,7 @@ async def invariants(url: str, data_dir: str) -> dict[str, Any]:
 async def ladder(nodes: Nodes, n: int, case: str, sz: Sizes, spread: list[str], conn: Any,
                  datadir: str) -> list[dict[str, Any]]:
     """Fresh calls for this case and node count, then the rate ladder."""
-    calls = [[f"{case[0]}{n}-{j}", HOT if case == "hot" else spread[j % len(spread)]]
+    calls = [[f"{case[:2]}{n}-{j}", HOT if case == "hot" else spread[j % len(spread)]]
              for j in range(sz.calls)]
     await nodes.all(n, [{"cmd": "calls", "calls": calls[k::n]} for k in range(n)])
     # warm-up, not counted: every node's pool opens its connections, caches fill
@@ -328,6 +363,12 @@ async def ladder(nodes: Nodes, n: int, case: str, sz: Sizes, spread: list[str], 
             break
         await asyncio.sleep(0.3)
     return steps
+
+
+def _top(step: dict[str, Any]) -> str:
+    """The two commonest states of busy backends (idle connections of the pools left out)."""
+    busy = [(k, v) for k, v in step["backends"].items() if k != "idle"]
+    return ", ".join(f"{k} {v} %" for k, v in busy[:2]) or "all idle"
 
 
 def best(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -359,6 +400,15 @@ async def bench_pgnodes(res: Results, sz: Sizes) -> None:
             for n in sz.nodes:
                 runs[f"{case} {n}"] = await ladder(nodes, n, case, sz, spread, conn,
                                                    server.datadir)
+        if sz.prototype:
+            await conn.execute(CHARGE_FUNCTION)
+            await nodes.all(max(sz.nodes), [{"cmd": "mode", "mode": "function"}]
+                            * max(sz.nodes))
+            for n in sz.nodes:
+                runs[f"one-statement {n}"] = await ladder(nodes, n, "one-statement", sz,
+                                                          spread, conn, server.datadir)
+            await nodes.all(max(sz.nodes), [{"cmd": "mode", "mode": "product"}]
+                            * max(sz.nodes))
         if sz.sync_commit_check:
             await conn.execute("ALTER SYSTEM SET synchronous_commit = on")
             await conn.execute("SELECT pg_reload_conf()")
@@ -392,7 +442,8 @@ async def bench_pgnodes(res: Results, sz: Sizes) -> None:
 
 def _targets(res: Results, runs: dict[str, list[dict[str, Any]]], check: dict[str, Any],
              sz: Sizes) -> None:
-    for case in ("spread", "hot"):
+    cases = ["spread", "hot"] + (["one-statement"] if sz.prototype else [])
+    for case in cases:
         parts, best_rate = [], 0.0
         for n in sz.nodes:
             steps = runs[f"{case} {n}"]
@@ -405,12 +456,14 @@ def _targets(res: Results, runs: dict[str, list[dict[str, Any]]], check: dict[st
                 f"PG {p['cpu_ms_per_charge']['postgres']} + nodes "
                 f"{p['cpu_ms_per_charge']['nodes']} CPU ms/charge, busy "
                 f"{p['machine_busy_pct']} %, load {p['loadavg'][0]:.1f}; "
-                f"top wait {next(iter(p['backends']), '-')})")
-        what = "1,000 calls over 200 accounts" if case == "spread" else "every call on ONE account"
+                f"backends: {_top(p)})")
+        what = {"spread": "1,000 calls over 200 accounts",
+                "hot": "every call on ONE account (worst case)",
+                "one-statement": "prototype of the next step: the charge as ONE statement "
+                                 "(PL/pgSQL), 1,000 calls over 200 accounts"}[case]
         res.add(Target("17.6", f"charges/s one PostgreSQL sustains with p99 <= 20 ms, {what}",
-                       "; ".join(parts), ">= 5,000 /s, p99 <= 20 ms",
-                       best_rate >= GOAL_RATE if case == "spread" else None,
-                       "" if case == "spread" else "worst case, no target"))
+                       "; ".join(parts), ">= 5,000 /s, p99 <= 20 ms" if case == "spread"
+                       else "(no target)", best_rate >= GOAL_RATE if case == "spread" else None))
     b = check["burst"]
     ok = (not check["accounts_wrong"] and not check["accounts_below_credit"]
           and not check["coovox_check"] and b["taken"] == 70
