@@ -418,6 +418,8 @@ async def bench_pgnodes(res: Results, sz: Sizes) -> None:
             await conn.execute("SELECT pg_reload_conf()")
             await asyncio.sleep(0.5)
             n = max(sz.nodes)
+            calls = [[f"sc-{j}", spread[j % len(spread)]] for j in range(sz.calls)]
+            await nodes.all(n, [{"cmd": "calls", "calls": calls[k::n]} for k in range(n)])
             fig = await step(nodes, n, 1000, sz.step_s, conn, server.datadir)
             fig["case"] = "spread, synchronous_commit=on"
             log(f"pgnodes synchronous_commit=on {n} nodes 1000/s: {fig['achieved_rate']}/s "
