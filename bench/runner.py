@@ -21,6 +21,8 @@ from bench import (
     capacity,
     decks_bench,
     interference,
+    memory,
+    pgnodes,
     real_asterisk,
     reports_bench,
     rest_client,
@@ -29,7 +31,7 @@ from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
 BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks",
-           "interference", "ariclient")
+           "interference", "ariclient", "pgnodes", "memory")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -64,6 +66,10 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
             res, sz, str(res.out_dir / "profile_admission.txt")),
         "ariclient": lambda: ariclient.bench_ariclient(
             res, ariclient.Sizes.quick() if quick else ariclient.Sizes()),
+        "pgnodes": lambda: pgnodes.bench_pgnodes(
+            res, pgnodes.Sizes.quick() if quick else pgnodes.Sizes()),
+        "memory": lambda: memory.bench_memory(
+            res, memory.Sizes.quick() if quick else memory.Sizes()),
         "real": lambda: real_asterisk.bench_real(
             res, real_asterisk.Sizes.quick() if quick else real_asterisk.Sizes()),
     }
