@@ -158,6 +158,14 @@ async def measure(sz: Sizes) -> dict[str, Any]:
             await _gate_latency(meter, numbers, 100)
             deck_samples = await _gate_latency(meter, numbers, sz.calls)
             rounds_deck.append({**summary_ms(deck_samples), "p50_us": _p50_us(deck_samples)})
+        # memory the index of the 100k-row version holds (point 4: memory per 100k rates),
+        # on a fresh meter, traced apart from the timings above
+        meter = Meter("UTC")
+        tracemalloc.start()
+        await _gate_latency(meter, numbers, 1)
+        held, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out["index_mb"] = round(held / 2**20, 1)
         out["admission_10_rates"] = rounds_base
         out["admission_with_deck"] = rounds_deck
     finally:
@@ -201,7 +209,8 @@ async def bench_decks(res: Results, sz: Sizes) -> None:
     res.add(Target("decks", f"billing gate p50 with a {sz.rows}-prefix deck vs 10 rates",
                    f"{with_deck:.1f} µs vs {base:.1f} µs (x{ratio:.2f}, +{extra_us:.1f} µs)",
                    "(no target: the gate alone)", None,
-                   f"index built once per version in {data['index_build_seconds']} s"))
+                   f"index built once per version in {data['index_build_seconds']} s, "
+                   f"holding {data['index_mb']} MB"))
     if full:
         pct = data["extra_pct_of_full_admission"]
         res.add(Target("decks", f"admission latency with a {sz.rows}-prefix deck vs 10 rates",
