@@ -14,6 +14,9 @@ from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from tests.support.postgres import PgServer, pg_bin, start_postgres
 
+# shared fixtures (the app against the ARI double: ``double``, ``plugins``, ``app``)
+pytest_plugins = ["tests.support.call_app"]
+
 ADMIN_PASSWORD = "Admin-pass-1"
 
 

@@ -146,7 +146,7 @@ async def test_the_operators_api_routes_are_the_guides(client):
 
 
 async def test_the_operator_uses_the_extensions_api_but_never_deletes(client):
-    from coovox.calls.models import Extension
+    from coovox.plugins.calls.models import Extension
 
     token = await token_for(await become(client, "operator"))
     auth = {"Authorization": f"Bearer {token}"}

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coovox.calls.models import Call, Extension
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import BillingCall
+from coovox.plugins.calls.models import Call, Extension
 from tests.conftest import ADMIN_PASSWORD, sign_in
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)

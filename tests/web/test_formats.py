@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls.models import Call, Extension
 from coovox.models import WebLog
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call, Extension
 from coovox.users import create_token, create_user
 from coovox.web.formats import local_datetime, money_text, price_text
 from tests.conftest import ADMIN_PASSWORD, sign_in

@@ -15,9 +15,9 @@ import time
 import pytest
 
 from bench.datagen import fill_sqlite
-from coovox.calls.models import Extension
 from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
+from coovox.plugins.calls.models import Extension
 from coovox.runner import settle_memory
 
 ROWS = 50_000

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coovox.calls.models import Call, Extension
+from coovox.plugins.calls.models import Call, Extension
 from coovox.web.keys import ROUTES_KEY
 from tests.web.conftest import become
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from coovox.calls.models import Extension
 from coovox.hooktypes import CallInfo
 from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.metering import Meter
-from tests.calls.conftest import double  # noqa: F401 - the ARI double, for the e2e tests
+from coovox.plugins.calls.models import Extension
+from tests.support.call_app import double  # noqa: F401 - the ARI double, for the e2e tests
 
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from coovox.calls.models import Call
 from coovox.plugins.billing import reports
 from coovox.plugins.billing.metering import Meter
+from coovox.plugins.calls.models import Call
 from coovox.users import create_token, create_user
 from tests.plugins.billing.conftest import FakeControl, call_info, setup_billing
 
@@ -25,7 +25,7 @@ STARTS = [datetime(2026, 11, 30, 15, 30, tzinfo=UTC), datetime(2026, 11, 30, 16,
 
 async def make_calls(talks=(39, 61, 116)) -> None:
     """Three billed calls (guide rate) and one refused; call log rows written like the app."""
-    from coovox.calls.models import Extension
+    from coovox.plugins.calls.models import Extension
 
     await Extension.create(number="100", name="=HYPERLINK(\"x\")")
     await setup_billing(balance="10")
