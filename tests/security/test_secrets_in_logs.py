@@ -30,10 +30,10 @@ from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.calls.models import Call
 from coovox.users import create_token, create_user
-from tests.plugins.calls.test_restart import ROOT
 from tests.reliability.books import assert_books
 from tests.reliability.proc import App, until
 from tests.support.call_app import ARI_PASSWORD, seed
+from tests.support.restart import ROOT
 
 ADMIN_PASSWORD = "Adm1n-Zebra-Quartz-77"
 DB_PASSWORD = "Pg-Walrus-Secret-913"

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from coovox.web.keys import ROUTES_KEY
 from coovox.web.openapi import PARAM_RE
-from tests.web.conftest import become, token_for
+from tests.support.web import become, token_for
 
 PUBLIC_ALLOWED = {"sign_in", "sign_in_post", "sign_out", "language", "healthz"}
 OUTSIDER = "outsider"  # a role no route lists

@@ -11,7 +11,8 @@ from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from coovox.plugins.calls.models import Call
-from tests.plugins.calls.test_restart import App, _until
+from tests.support.restart import App
+from tests.support.restart import until as _until
 
 
 @pytest.mark.timeout(90)

@@ -13,8 +13,8 @@ from coovox.plugins.billing import reports, services
 from coovox.plugins.billing.metering import Meter
 from coovox.plugins.calls.models import Call
 from coovox.users import create_user
-from tests.conftest import sign_in
 from tests.plugins.billing.conftest import FakeControl, call_info, make_extensions
+from tests.support.web import sign_in
 
 ZH = {"Accept-Language": "zh-CN"}
 START = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)

@@ -13,8 +13,8 @@ import pytest
 from coovox.models import WebLog
 from coovox.plugins.calls.models import Call
 from coovox.web.app import create_app
-from tests.conftest import ADMIN_PASSWORD, sign_in
 from tests.support.call_app import active_answered, finished
+from tests.support.web import ADMIN_PASSWORD, sign_in
 
 
 async def read_event(resp, name: str = "calls", timeout: float = 5.0) -> dict:
@@ -95,7 +95,7 @@ async def test_the_page_uses_the_stream_not_polling(billed_live):
 async def test_the_stream_needs_an_administrator(client, coovox, admin_user):
     resp = await client.get("/calls/live/events", allow_redirects=False)
     assert resp.status in (302, 401, 403)
-    from tests.web.conftest import become
+    from tests.support.web import become
 
     await become(client, "billing")
     resp = await client.get("/calls/live/events", allow_redirects=False)

@@ -89,7 +89,7 @@ async def test_the_form_in_chinese_and_its_errors(admin_client):
 
 
 async def test_the_operator_adds_in_bulk(client, admin_user):
-    from tests.web.conftest import become
+    from tests.support.web import become
 
     await become(client, "operator")
     resp = await client.post("/calls/extensions/bulk", data={
