@@ -16,7 +16,7 @@ from coovox.plugins.billing import deck_import, decks
 from coovox.plugins.billing.models import DeckRate, DeckVersion, RateDeck
 from coovox.plugins.billing.rating import choose_rate
 from coovox.plugins.billing.validation import BillingError, extension_key, flag
-from coovox.plugins.calls.models import Extension
+from coovox.plugins.outbound.models import Extension
 
 NAME_RE = re.compile(r"^[\w .+\-()]{1,64}$")
 register_labels({"layout": "Column layout", "effective_from": "Effective from",

@@ -22,7 +22,7 @@ from coovox.plugins.billing.api import (
 )
 from coovox.plugins.billing.models import Rate
 from coovox.plugins.billing.validation import CURRENCIES, BillingError, BillingErrors
-from coovox.plugins.calls.models import Extension
+from coovox.plugins.outbound.models import Extension
 from coovox.web.errors import ApiError
 from coovox.web.formats import MAX_DECIMALS, currency_decimals
 from coovox.web.i18n import error_text

@@ -18,7 +18,7 @@ from coovox.plugins.billing.api import now, tz_of, who
 from coovox.plugins.billing.deck_api import MAX_FILE, meter
 from coovox.plugins.billing.pages import back, flash, form_data, render
 from coovox.plugins.billing.validation import BillingError, flag
-from coovox.plugins.calls.models import Extension
+from coovox.plugins.outbound.models import Extension
 from coovox.web.i18n import error_text
 from coovox.web.i18n import gettext as _
 from coovox.web.keys import COOVOX_KEY

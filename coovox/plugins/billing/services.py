@@ -28,7 +28,7 @@ from coovox.plugins.billing.validation import (
     whole,
 )
 from coovox.plugins.billing.validation import rate_id as valid_rate_id
-from coovox.plugins.calls.models import Extension
+from coovox.plugins.outbound.models import Extension
 from coovox.storage.money import MAX_BALANCE, fmt, from_units, to_units
 from coovox.web.formats import MAX_DECIMALS, currency_decimals
 

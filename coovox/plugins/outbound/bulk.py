@@ -11,9 +11,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from coovox.messages import Msg
-from coovox.plugins.calls.models import DialPermission, Extension
 from coovox.plugins.outbound import cache as config_cache
 from coovox.plugins.outbound import rules as r
+from coovox.plugins.outbound.models import DialPermission, Extension
 from coovox.plugins.outbound.rules import DEFAULT_PERMISSION, Conflict, Invalid
 
 MAX_COUNT = 1000

@@ -26,7 +26,7 @@ from typing import Any
 
 from tortoise.signals import post_delete, post_save
 
-from coovox.plugins.calls.models import DialPermission, DialRule, Extension, PinSet, Trunk
+from coovox.plugins.outbound.models import DialPermission, DialRule, Extension, PinSet, Trunk
 from coovox.plugins.outbound.routing import (
     SEQUENTIAL,
     Condition,

@@ -25,9 +25,9 @@ from tortoise.transactions import in_transaction
 
 from coovox.exports import FORMULA_START, safe_cell
 from coovox.inputs import shown
-from coovox.plugins.calls.models import DialPermission, Extension
 from coovox.plugins.outbound import cache as config_cache
 from coovox.plugins.outbound import rules as r
+from coovox.plugins.outbound.models import DialPermission, Extension
 from coovox.plugins.outbound.rules import DEFAULT_PERMISSION, ConfigError
 from coovox.storage import direct
 from coovox.workers import SLICE, heavy, pause

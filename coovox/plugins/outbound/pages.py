@@ -14,9 +14,9 @@ from aiohttp import web
 from aiohttp_session import get_session
 from multidict import MultiDictProxy
 
-from coovox.plugins.calls.models import DialPermission, DialRule, PinSet, Trunk
 from coovox.plugins.outbound import services as svc
 from coovox.plugins.outbound.lists import LIST_SPECS
+from coovox.plugins.outbound.models import DialPermission, DialRule, PinSet, Trunk
 from coovox.plugins.outbound.services import ConfigError, Kind
 from coovox.web.i18n import error_text, translate
 from coovox.web.i18n import gettext as _

@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from coovox.plugins.calls.models import DialPermission
 from coovox.plugins.outbound import bulk
+from coovox.plugins.outbound.models import DialPermission
 from coovox.plugins.outbound.pages import FormField, PageSpec, error_at, flash, load_choices
 from coovox.plugins.outbound.rules import ConfigError
 from coovox.web.i18n import gettext as _

@@ -7,9 +7,9 @@ from typing import BinaryIO
 
 from aiohttp import web
 
-from coovox.plugins.calls.models import Extension
 from coovox.plugins.outbound import csv as config_csv
 from coovox.plugins.outbound.lists import LIST_SPECS
+from coovox.plugins.outbound.models import Extension
 from coovox.plugins.outbound.pages import SPEC_BY_SEGMENT, flash, render_list
 from coovox.plugins.outbound.rules import ConfigError
 from coovox.web.i18n import gettext as _

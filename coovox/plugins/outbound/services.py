@@ -17,8 +17,8 @@ from tortoise.models import Model
 
 from coovox.inputs import shown, text_problem
 from coovox.messages import Field, Joined, Msg
-from coovox.plugins.calls.models import DialPermission, DialRule, Extension, PinSet, Trunk
 from coovox.plugins.outbound import rules as r
+from coovox.plugins.outbound.models import DialPermission, DialRule, Extension, PinSet, Trunk
 from coovox.plugins.outbound.rules import (
     DEFAULT_PERMISSION,
     ConfigError,
