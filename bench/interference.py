@@ -60,6 +60,21 @@ class Sizes:
     variants: tuple = (("with sign-ins", True), ("without sign-ins", False))
 
     @classmethod
+    def with_overrides(cls, base: Sizes, pairs: list[str]) -> Sizes:
+        """``base`` with ``KEY=VALUE`` changes (``variants=with|without|both``)."""
+        out = cls(**base.__dict__)
+        for pair in pairs:
+            key, _, value = pair.partition("=")
+            if key == "variants":
+                chosen = {"with": (True,), "without": (False,), "both": (True, False)}[value]
+                out.variants = tuple(v for v in cls().variants if v[1] in chosen)
+            elif key in out.__dict__ and key != "variants":
+                setattr(out, key, type(getattr(cls(), key))(float(value)))
+            else:
+                raise SystemExit(f"--sizes: unknown size {key!r}")
+        return out
+
+    @classmethod
     def quick(cls) -> Sizes:
         return cls(calls=30, call_rate=15, background=10, signins_per_s=4, rows=3000,
                    import_lines=2000, import_after_s=0.5, export_timeout=120)

@@ -1,7 +1,9 @@
-"""``python -m bench [--quick] [--only NAME ...] [--out DIR]``: run benchmarks, write results.
+"""``python -m bench [--quick] [--sizes K=V ...] [--only NAME ...] [--out DIR]``: run benchmarks, write results.
 
 Full mode writes ``bench/results/*.json`` and the generated block of ``BENCHMARKS.md``;
-``--quick`` uses tiny sizes and writes to ``bench/results/quick/`` (a smoke run).
+``--quick`` uses tiny sizes and writes to ``bench/results/quick/`` (a smoke run);
+``--sizes KEY=VALUE ...`` changes sizes of the interference benchmark (a short run while
+developing; results in ``bench/results/sized/``, BENCHMARKS.md untouched).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from bench import (
     capacity,
     decks_bench,
     interference,
+    memory,
+    pgnodes,
     real_asterisk,
     reports_bench,
     rest_client,
@@ -27,7 +31,7 @@ from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
 BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks",
-           "interference", "ariclient")
+           "interference", "ariclient", "pgnodes", "memory")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -39,10 +43,12 @@ def write_markdown(res: Results, seconds: float, final: bool) -> None:
 
 
 async def run(names: list[str], quick: bool, res: Results, rows: int | None = None,
-              markdown: bool = False) -> None:
+              markdown: bool = False, sizes: list[str] | None = None) -> None:
     sz = Sizes.quick() if quick else Sizes()
     rsz = reports_bench.Sizes.quick() if quick else reports_bench.Sizes()
     isz = interference.Sizes.quick() if quick else interference.Sizes()
+    if sizes:
+        isz = interference.Sizes.with_overrides(isz, sizes)
     if rows:
         rsz.rows = rows
     run_start = time.monotonic()
@@ -60,6 +66,10 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
             res, sz, str(res.out_dir / "profile_admission.txt")),
         "ariclient": lambda: ariclient.bench_ariclient(
             res, ariclient.Sizes.quick() if quick else ariclient.Sizes()),
+        "pgnodes": lambda: pgnodes.bench_pgnodes(
+            res, pgnodes.Sizes.quick() if quick else pgnodes.Sizes()),
+        "memory": lambda: memory.bench_memory(
+            res, memory.Sizes.quick() if quick else memory.Sizes()),
         "real": lambda: real_asterisk.bench_real(
             res, real_asterisk.Sizes.quick() if quick else real_asterisk.Sizes()),
     }
@@ -84,17 +94,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
     parser.add_argument("--out", type=Path, help="results folder")
     parser.add_argument("--rows", type=int, help="call records for the reports (default 1M)")
+    parser.add_argument("--sizes", nargs="+", metavar="KEY=VALUE",
+                        help="interference sizes, e.g. rows=200000 calls=300 "
+                        "variants=without (a short run; results in bench/results/sized/)")
     parser.add_argument("--no-markdown", action="store_true",
                         help="do not update BENCHMARKS.md (default in --quick)")
     args = parser.parse_args(argv)
-    out = args.out or (RESULTS / "quick" if args.quick else RESULTS)
-    res = Results(out_dir=out, mode="quick" if args.quick else "full")
+    mode = "quick" if args.quick else "sized" if args.sizes else "full"
+    out = args.out or (RESULTS if mode == "full" else RESULTS / mode)
+    res = Results(out_dir=out, mode=mode)
     names = list(args.only or BENCHES)
     if args.only:
         res.keep_previous(names)
     t0 = time.monotonic()
-    markdown = not args.quick and not args.no_markdown
-    asyncio.run(run(names, args.quick, res, args.rows, markdown))
+    markdown = mode == "full" and not args.no_markdown
+    asyncio.run(run(names, args.quick, res, args.rows, markdown, args.sizes))
     res.write_summary()
     table = res.table()
     print("\n" + res.machine_md() + "\n\n" + table + "\n")

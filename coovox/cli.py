@@ -108,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"coovox: configuration error: {exc}", file=sys.stderr)
         return 2
+    if handler_is_run(args):
+        # a fresh database's migration memory stays in the child (coovox.storage.db)
+        from coovox.storage.db import migrate_apart
+
+        private_dir_of(config)
+        migrate_apart(config.database_url, host.call_all_plugins("coovox_models"))
     try:
         return asyncio.run(_dispatch(args, config, host))
     except KeyboardInterrupt:
@@ -115,6 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, DatabaseError, PluginError) as exc:
         print(f"coovox: error: {exc}", file=sys.stderr)
         return 1
+
+
+def handler_is_run(args: argparse.Namespace) -> bool:
+    return getattr(args, "handler", None) is cmd_run
+
+
+def private_dir_of(config: Any) -> None:
+    from coovox.storage.files import private_dir
+
+    private_dir(config.data_path)
 
 
 async def _dispatch(args: argparse.Namespace, config, host: PluginHost) -> int:

@@ -1,49 +1,55 @@
 """List exports as downloads: CSV (UTF-8 with BOM) or XLSX, streamed in constant memory.
 
-    columns = [Column("id", "ID"), Column("cost", "Cost")]
+    columns = [Column("id", "ID"), Column("cost", "Cost", MONEY)]
     return await export_response(request, "xlsx", "calls", columns, rows_in_chunks())
 
-``rows`` is an async iterator of lists of dicts (one list per database chunk), so the
-whole result set is never held in memory.  Text cells starting with ``=``, ``+``, ``-``
-or ``@`` are neutralised with a leading ``'`` (no formula injection in spreadsheets).
+``rows`` is an async iterator of lists of dicts (one list per database chunk), or of
+:class:`RowBlock` (stored rows turned into dicts by the worker process), so the whole
+result set is never held in memory.  What the cells hold (the reader's language,
+times in the PBX time zone, money with the currency's decimals, formula guard) is
+:mod:`coovox.export_files`.
 
-The event loop only reads the chunks (async) and sends bytes: CSV lines are formatted in
-the shared worker thread (:mod:`coovox.workers`), chunk by chunk, while the next chunk is
-read; the .xlsx rows are written there too, into a temporary file, which is then closed
-(zipped) and read back in blocks by an executor thread.  A 1M-row export never holds the
-loop for more than the handling of one chunk.
+The event loop only reads the chunks and sends bytes: the rows are formatted (CSV) or
+written into the .xlsx book by the worker process (:mod:`coovox.export_worker`), chunk by
+chunk while the next chunk is read; the closed book is read back in blocks by a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
-import tempfile
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
 
+from coovox.export_files import (
+    FORMULA_START,
+    MONEY,
+    NUMBER,
+    TEXT,
+    TIME,
+    WORD,
+    Column,
+    RowBlock,
+    Style,
+    safe_cell,
+)
+from coovox.export_worker import ExportJob
 from coovox.web.errors import ApiError
-from coovox.workers import SLICE, heavy, in_slices
+from coovox.web.formats import CURRENCY_DECIMALS
+from coovox.web.i18n import catalog, current_language
+from coovox.web.keys import COOVOX_KEY
+
+__all__ = ["FORMATS", "FORMULA_START", "MONEY", "NUMBER", "TEXT", "TIME", "WORD", "Column",
+           "RowBlock", "Style", "check_format", "export_response", "export_style", "safe_cell"]
 
 FORMATS = ("csv", "xlsx")
-FORMULA_START = ("=", "+", "-", "@")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str
+BLOCK = 256 * 1024  # bytes of the .xlsx file per read and write
 
 
 def check_format(value: str | None) -> str | None:
@@ -55,156 +61,70 @@ def check_format(value: str | None) -> str | None:
     return value
 
 
-def safe_cell(value: Any) -> Any:
-    """A cell value with formula-looking text neutralised; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+async def export_style(request: web.Request) -> Style:
+    """The reader's language, the PBX time zone and the decimals of money (the billing
+    setting of the currency in use, when billing runs)."""
+    coovox = request.app[COOVOX_KEY]
+    lang = request.get("lang") or current_language()
+    get = coovox.services.get("money_decimals")
+    decimals = await get() if get is not None else None
+    return Style(timezone=coovox.config.timezone,
+                 decimals=CURRENCY_DECIMALS["OTHER"] if decimals is None else int(decimals),
+                 words=dict(catalog(lang)))
 
 
 async def export_response(request: web.Request, fmt: str, basename: str,
                           columns: Sequence[Column],
-                          chunks: AsyncIterator[list[dict[str, Any]]]) -> web.StreamResponse:
-    """Stream ``chunks`` as a ``basename.csv``/``.xlsx`` download."""
+                          chunks: AsyncIterator[list[dict[str, Any]] | RowBlock],
+                          ) -> web.StreamResponse:
+    """Stream ``chunks`` (lists of row dicts, or :class:`RowBlock` made in the worker)
+    as a ``basename.csv``/``.xlsx`` download."""
+    style = await export_style(request)
     response = web.StreamResponse(headers={
         "Content-Type": CONTENT_TYPES[fmt],
         "Content-Disposition": f'attachment; filename="{basename}.{fmt}"',
     })
     await response.prepare(request)
-    if fmt == "csv":
-        await _csv(response, columns, chunks)
-    else:
-        await _xlsx(response, columns, chunks)
+    job = ExportJob(fmt)
+    pending: asyncio.Future[bytes] | None = None
+    path: str | None = None
+    try:
+        await response.write(await job.start(columns, style))
+        async for rows in chunks:
+            # the worker formats this chunk while the next one is read
+            adding = asyncio.ensure_future(job.add(rows))
+            if pending is not None:
+                await _send(response, await pending)
+            pending = adding
+        if pending is not None:
+            data, pending = await pending, None
+            await _send(response, data)
+        path = await job.finish()
+        if path is not None:
+            await _send_file(response, path)
+    finally:
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])  # the job's calls end before it is discarded
+        await job.discard()
+        if path is not None:
+            await asyncio.to_thread(_unlink, path)
     await response.write_eof()
     return response
 
 
-BLOCK = 256 * 1024  # bytes of the .xlsx file per read and write
-def _csv_bytes(rows: list[dict[str, Any]], keys: list[str]) -> bytes:
-    """CSV lines of ``rows`` (in a worker thread)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for part in in_slices(rows):
-        writer.writerows([_cells(row, keys) for row in part])
-    return buf.getvalue().encode()
+async def _send(response: web.StreamResponse, data: bytes) -> None:
+    if data:
+        await response.write(data)
 
 
-async def _csv(response: web.StreamResponse, columns: Sequence[Column],
-               chunks: AsyncIterator[list[dict[str, Any]]]) -> None:
-    buf = io.StringIO()
-    csv.writer(buf).writerow([c.header for c in columns])
-    await response.write(b"\xef\xbb\xbf" + buf.getvalue().encode())
-    keys = [c.key for c in columns]
-    pending: asyncio.Future[bytes] | None = None
-    try:
-        async for rows in chunks:
-            # format this chunk in a thread while the next one is read
-            formatting = asyncio.ensure_future(heavy(_csv_bytes, rows, keys))
-            if pending is not None:
-                await response.write(await pending)
-            pending = formatting
-        if pending is not None:
-            data, pending = await pending, None
-            await response.write(data)
-    finally:
-        if pending is not None and not pending.done():
-            await asyncio.wait([pending])  # never leave a thread behind on a disconnect
-
-
-_FORMULA = frozenset(FORMULA_START)
-_PLAIN = (int, float)
-
-
-def _cells(row: dict[str, Any], keys: list[str]) -> list[Any]:
-    """``safe_cell`` of each value, with the common types (text, None, numbers) inline."""
-    return [(("'" + v) if v[:1] in _FORMULA else v) if type(v) is str
-            else "" if v is None
-            else v if type(v) in _PLAIN
-            else safe_cell(v)
-            for v in map(row.get, keys)]
-
-
-class _Book:
-    """An xlsxwriter workbook in a temporary file, used only from one worker thread."""
-
-    def __init__(self, columns: Sequence[Column]) -> None:
-        import xlsxwriter
-
-        fd, self.path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(fd)
-        self.book = xlsxwriter.Workbook(self.path, {
-            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-            "tmpdir": os.path.dirname(self.path)})
-        self.sheet = self.book.add_worksheet()
-        bold = self.book.add_format({"bold": True})
-        for col, c in enumerate(columns):
-            self.sheet.write_string(0, col, c.header, bold)
-        self.keys = [c.key for c in columns]
-        self.line = 1
-        self.file: Any = None
-
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        number, string = self.sheet.write_number, self.sheet.write_string
-        line, keys = self.line, self.keys
-        for part in in_slices(rows, SLICE // 2):
-            for row in part:
-                for col, value in enumerate(_cells(row, keys)):
-                    if isinstance(value, int | float):
-                        number(line, col, value)
-                    else:
-                        string(line, col, value)
-                line += 1
-        self.line = line
-
-    def close(self) -> None:
-        self.book.close()
-        self.file = open(self.path, "rb")  # noqa: SIM115 - closed in discard()
-
-    def read(self) -> bytes:
-        return self.file.read(BLOCK)
-
-    def discard(self) -> None:
-        if self.file is not None:
-            self.file.close()
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
-
-
-async def _xlsx(response: web.StreamResponse, columns: Sequence[Column],
-                chunks: AsyncIterator[list[dict[str, Any]]]) -> None:
-    """Rows are written by the shared worker thread (one chunk at a time, the next one read
-    meanwhile); closing the book (zipping it, seconds for 1M rows, mostly without the GIL)
-    and reading it back run in the default executor.  The book is only ever used by one
-    thread at a time."""
-    book: _Book | None = None
-    pending: asyncio.Future[Any] | None = None
-    try:
-        book = await heavy(_Book, columns)
-        async for rows in chunks:
-            if pending is not None:
-                await pending
-            pending = asyncio.ensure_future(heavy(book.write, rows))
-        if pending is not None:
-            await pending
-            pending = None
-        await asyncio.to_thread(book.close)
-        while block := await asyncio.to_thread(book.read):
+async def _send_file(response: web.StreamResponse, path: str) -> None:
+    with open(path, "rb") as file:  # noqa: ASYNC230 - every read is in a thread
+        while block := await asyncio.to_thread(file.read, BLOCK):
             await response.write(block)
-    finally:
-        if pending is not None:
-            await asyncio.wait([pending])
-        if book is not None:
-            await asyncio.to_thread(book.discard)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

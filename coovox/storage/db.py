@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
+import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -74,6 +77,43 @@ async def open_db(url: str, specs: Iterable[ModelSpec], *, migrate: bool = True)
     except BaseException:
         await Tortoise.close_connections()
         raise
+
+
+def migrate_apart(url: str, specs: Iterable[ModelSpec]) -> bool:
+    """Apply pending migrations in a forked child process and wait for it.
+
+    The migration engine builds the state of every migration: on a fresh database tens
+    of MB of objects that are freed afterwards but stay, fragmented, in a long-running
+    process (the idle RSS of a first start was 99 MB against 73 MB for a restart). Done
+    in a child, that memory goes with it; the caller then opens the database as usual and
+    finds nothing to migrate (or the child's error again, reported normally). Only when
+    ``fork`` exists and the process has one thread and no running event loop; True when
+    the child succeeded.
+    """
+    path = url[len("sqlite://"):].split("?", 1)[0] if url.startswith("sqlite") else "x"
+    if not hasattr(os, "fork") or path in ("", ":memory:") or threading.active_count() > 1:
+        return False
+    try:
+        asyncio.get_running_loop()
+        return False
+    except RuntimeError:
+        pass
+    specs = list(specs)
+    pid = os.fork()
+    if pid == 0:  # the child: migrate, exit without running the parent's exit handlers
+        code = 1
+        try:
+            asyncio.run(_migrate_only(url, specs))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+async def _migrate_only(url: str, specs: list[ModelSpec]) -> None:
+    await open_db(url, specs, migrate=True)
+    await close_db()
 
 
 async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:

@@ -55,6 +55,11 @@ def gettext(text: str, **params: Any) -> str:
 _ = gettext
 
 
+def catalog(lang: str) -> Mapping[str, str]:
+    """The translations of ``lang`` (msgid -> text; empty for English)."""
+    return _catalogs.get(lang, {})
+
+
 def translate(message: Any, labels: Mapping[str, str] | None = None) -> str:
     """A message for a page in the current language: a :class:`~coovox.messages.Msg`
     from its template (fields named by their translated label, ``labels`` first), any

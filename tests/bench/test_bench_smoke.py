@@ -125,3 +125,35 @@ async def test_the_ari_client_switch_of_the_measured_process():
     assert type(plain.pool).__name__ == "HttpPool"
     await swapped.close()
     await plain.close()
+
+
+@pytest.mark.timeout(180)
+async def test_memory_benchmark_runs_with_tiny_sizes(tmp_path):
+    from bench import memory
+
+    res = Results(out_dir=tmp_path, mode="smoke")
+    await memory.bench_memory(res, memory.Sizes.quick())
+    data = json.loads((tmp_path / "memory.json").read_text())
+    assert data["idle"]["first_start"]["VmRSS"] > 0 and data["idle"]["restart"]["VmRSS"] > 0
+    assert [s["calls"] for s in data["per_call"]["steps"]] == [10, 20]
+    assert "| 17.7 |" in res.table()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+async def test_many_nodes_postgresql_benchmark_runs_with_tiny_sizes(tmp_path):
+    from bench import pgnodes
+    from tests.support.postgres import pg_bin
+
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries not installed")
+    res = Results(out_dir=tmp_path, mode="smoke")
+    await pgnodes.bench_pgnodes(res, pgnodes.Sizes.quick())
+    data = json.loads((tmp_path / "pgnodes.json").read_text())
+    assert set(data["runs"]) == {"spread 1", "spread 2", "hot 1", "hot 2", "one-statement 1",
+                                 "one-statement 2"}
+    assert all(s["done"] == s["asked"] for run in data["runs"].values() for s in run)
+    check = data["invariants"]
+    assert check["burst"]["taken"] == 70 and check["exhaust"]["balance"] == -2000
+    assert not (check["accounts_wrong"] or check["accounts_below_credit"]
+                or check["coovox_check"])

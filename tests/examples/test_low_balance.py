@@ -141,6 +141,18 @@ async def test_balance_low_warning_posts(app, receiver):
     assert receiver.bodies[0]["trigger"] == "balance.low"
 
 
+async def test_a_fraud_guard_trip_is_forwarded_to_the_webhook(app, receiver):
+    """Issue 18 point 7: the fraud guard's trip reaches the administrator's webhook."""
+    await configure(receiver.url, "1.00")
+    publish(app, "fraud.tripped", extension="100", reason="spend per hour", action="lock")
+    await settle(app)
+    (body,) = receiver.bodies
+    assert body == {"event": "fraud.tripped", "extension": "100", "reason": "spend per hour",
+                    "action": "lock", "time": body["time"]}
+    row = await Delivery.get()
+    assert (row.status, row.trigger, row.extension) == ("delivered", "fraud.tripped", "100")
+
+
 async def test_retries_with_backoff_then_records_the_failure(app, receiver):
     receiver.statuses = [500, 503]
     await configure(receiver.url, "1")

@@ -15,7 +15,7 @@ from coovox.plugins.billing import services
 from coovox.plugins.calls.models import Call, Extension
 from coovox.users import create_token, create_user
 from coovox.web.keys import ROUTES_KEY
-from tests.plugins.billing.test_reports import make_calls
+from tests.support.billing import make_calls
 
 FORMULAS = ("=", "+", "-", "@")
 NAMES = {"101": "+SUM(1,2)", "102": "@A1", "103": "-2+3"}

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from coovox.exports import Column, check_format, export_response
+from coovox.exports import MONEY, NUMBER, TIME, WORD, Column, check_format, export_response
 from coovox.hooktypes import BILLING, Route
 from coovox.messages import Field, Msg
 from coovox.plugins.billing import notify, reports, services
@@ -38,17 +38,19 @@ def group_query(query: Any) -> Any:
     out["extensions"] = ",".join(chosen)
     return out
 
-CALL_COLUMNS = [Column("started_at", "Start Time"), Column("caller", "Call From"),
+CALL_COLUMNS = [Column("started_at", "Start Time", TIME), Column("caller", "Call From"),
                 Column("dialed", "Call To"), Column("talk", "Duration"),
-                Column("talk_time", "Talk Time (s)"), Column("trunk", "Trunk Name"),
-                Column("cost", "Cost"), Column("status", "Status"), Column("reason", "Reason")]
-RECHARGE_COLUMNS = [Column("at", "Time"), Column("who", "Extension"),
-                    Column("pre_balance", "Pre-balance"), Column("amount", "Recharge Amount"),
-                    Column("post_balance", "Post-balance"), Column("by", "By"),
-                    Column("reason", "Reason"), Column("type", "Type")]
+                Column("talk_time", "Talk time (s)", NUMBER), Column("trunk", "Trunk Name"),
+                Column("cost", "Cost", MONEY), Column("status", "Status", WORD),
+                Column("reason", "Reason", WORD)]
+RECHARGE_COLUMNS = [Column("at", "Time", TIME), Column("who", "Extension"),
+                    Column("pre_balance", "Pre-balance", MONEY),
+                    Column("amount", "Recharge Amount", MONEY),
+                    Column("post_balance", "Post-balance", MONEY), Column("by", "By"),
+                    Column("reason", "Reason"), Column("type", "Type", WORD)]
 STATS_COLUMNS = [Column("period", "Date"), Column("extension", "Extension"),
-                 Column("calls", "Calls"), Column("talk", "Total Call Time"),
-                 Column("average", "Average Call Time"), Column("cost", "Total Cost")]
+                 Column("calls", "Calls", NUMBER), Column("talk", "Total Call Time"),
+                 Column("average", "Average Call Time"), Column("cost", "Total Cost", MONEY)]
 
 
 def api_errors(handler):

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from coovox.export_files import BOM
 from coovox.hooktypes import Route
 from coovox.messages import Msg
 from coovox.plugins.billing import deck_import, deck_services
@@ -124,6 +125,7 @@ async def export_deck(request: web.Request) -> web.StreamResponse:
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="deck-{deck.id}{suffix}.csv"'})
     await response.prepare(request)
+    await response.write(BOM)  # every CSV download has the BOM (spreadsheets: UTF-8)
     for chunk in deck_import.export_csv(rows):
         await response.write(chunk.encode("utf-8"))
     await response.write_eof()

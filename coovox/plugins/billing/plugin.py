@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coovox.events import EventType
 from coovox.hookspecs import hookimpl
 from coovox.hooktypes import BILLING, MenuItem, ModelSpec, Role, Route, StaticDir
 from coovox.plugins.billing.stasis import (  # noqa: F401  (hook implementations)
@@ -20,6 +21,16 @@ HERE = Path(__file__).parent
 @hookimpl
 def coovox_roles() -> list[Role]:
     return [Role(BILLING, "Billing user")]
+
+
+@hookimpl
+def coovox_event_types(coovox) -> list[EventType]:
+    return [EventType(
+        "fraud.tripped", ("extension", "reason", "action"),
+        "a fraud-guard threshold tripped for an extension: reason is the limit "
+        "(spend per hour, spend per day, blocked attempts), action what was done (lock, refuse, "
+        "alert)",
+        "billing")]
 
 
 @hookimpl

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
+from coovox.export_files import RowBlock
 from coovox.messages import Field, Msg
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
@@ -28,7 +29,6 @@ from coovox.plugins.calllog.queries import as_datetime, raw_tuples
 from coovox.plugins.calls.models import Call
 from coovox.storage.money import fmt, from_units
 from coovox.storage.reader import reader
-from coovox.workers import heavy, in_slices
 
 CALL_STATUSES = ("answered", "no answer", "busy", "failed", "refused")
 PERIODS = {"day": 10, "month": 7, "year": 4}
@@ -101,14 +101,17 @@ def call_query(filters: dict[str, str], tz: ZoneInfo) -> Any:
     return qs.order_by("-started_at", "-id")
 
 
-async def bills_of(call_ids: list[str]) -> dict[str, tuple[int, dict[str, Any] | None]]:
+async def bills_of(call_ids: list[str], *, rates: bool = True,
+                   ) -> dict[str, tuple[int, dict[str, Any] | None]]:
     """Per call id: (cost in 1/10000 units -- the final cost once settled, else what was
-    charged so far -- and the rate copy), read as plain rows (no model objects)."""
+    charged so far -- and the rate copy, or None without ``rates``: an export does not
+    show it, and reading it means a JSON parse per row), read as plain rows."""
     out: dict[str, tuple[int, dict[str, Any] | None]] = {}
+    rate_column = "rate" if rates else "NULL AS rate"
     for start in range(0, len(call_ids), IN_CHUNK):
         ids = call_ids[start:start + IN_CHUNK]
         rows = await sql.fetch(
-            "SELECT call_id, rate, cost, charged, settled FROM billing_call "
+            f"SELECT call_id, {rate_column}, cost, charged, settled FROM billing_call "
             f"WHERE call_id IN ({', '.join('?' * len(ids))})", ids)
         for r in rows:
             rate = r["rate"]
@@ -185,12 +188,10 @@ CALL_KEYS = ("id", "started_at", "answered_at", "ended_at", "extension", "extens
 CALL_TIMES = frozenset({"started_at", "answered_at", "ended_at"})
 
 
-def _export_calls(rows: list[Any], bills: dict[str, tuple[int, dict[str, Any] | None]],
-                  tz: ZoneInfo) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for part in in_slices(rows):
-        out += rows_of_calls([_Raw(CALL_KEYS, r, CALL_TIMES) for r in part], bills, tz)
-    return out
+def export_calls(rows: list[Any], bills: dict[str, tuple[int, dict[str, Any] | None]],
+                 tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Stored call rows as call-log rows (pure: the export worker runs it)."""
+    return rows_of_calls([_Raw(CALL_KEYS, r, CALL_TIMES) for r in rows], bills, tz)
 
 
 async def call_log(filters: dict[str, str], tz: ZoneInfo, offset: int,
@@ -253,14 +254,14 @@ async def _prepare_keyword(qs: Any) -> list[KeywordQ]:
     return found
 
 
-async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
-    """The call-log export: rows read as plain tuples, turned into dicts in a worker
-    thread (a chunk's conversion never holds the event loop)."""
+async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[RowBlock]:
+    """The call-log export: rows read as plain tuples, turned into dicts by the export
+    worker process (a chunk's conversion never holds the event loop's process)."""
     qs = call_query(filters, tz)
     await _prepare_keyword(qs)
     async for rows in _keyset(qs, "started_at", CALL_KEYS):
-        bills = await bills_of([r[0] for r in rows])
-        yield await heavy(_export_calls, rows, bills, tz)
+        bills = await bills_of([r[0] for r in rows], rates=False)
+        yield RowBlock(export_calls, (rows, bills, tz))
 
 
 # --- recharge history -------------------------------------------------------------------------
@@ -307,9 +308,10 @@ RECHARGE_KEYS = ("id", "at", "extension", "name", "pre_balance", "amount", "post
 _MONEY_KEYS = ("pre_balance", "amount", "post_balance")
 
 
-def _export_recharges(rows: list[Any], tz: ZoneInfo) -> list[dict[str, Any]]:
+def export_recharges(rows: list[Any], tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Stored recharge rows as history rows (pure: the export worker runs it)."""
     out = []
-    for row in (r for part in in_slices(rows) for r in part):
+    for row in rows:
         r = _Raw(RECHARGE_KEYS, row, frozenset({"at"}))
         for key in _MONEY_KEYS:
             setattr(r, key, from_units(int(getattr(r, key))))
@@ -318,9 +320,9 @@ def _export_recharges(rows: list[Any], tz: ZoneInfo) -> list[dict[str, Any]]:
     return out
 
 
-async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[list[dict]]:
+async def recharge_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[RowBlock]:
     async for rows in _keyset(recharge_query(filters, tz), "at", RECHARGE_KEYS):
-        yield await heavy(_export_recharges, rows, tz)
+        yield RowBlock(export_recharges, (rows, tz))
 
 
 # --- statistics ------------------------------------------------------------------------------

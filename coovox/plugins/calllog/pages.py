@@ -1,6 +1,6 @@
 """Administrator pages of the call log (``/calls/log``) and live calls (``/calls/live``).
 
-They read the ``Call`` model with the same filters as ``/api/v1/calls`` (``log_api``) and
+They read the ``Call`` model with the same filters as ``/api/v1/calls`` (``api.py``) and
 link to its CSV/Excel downloads.  The live page gets its rows pushed by the server as
 server-sent events (``/calls/live/events``, one snapshot a second) with the running cost
 and the remaining balance; an administrator hangs a talking call up from it.

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 
 from coovox.context import Coovox
-from coovox.exports import Column
-from coovox.messages import Msg
+from coovox.exports import MONEY, NUMBER, TEXT, TIME, WORD, Column, RowBlock
+from coovox.messages import Msg, label_of
 from coovox.plugins.calllog.keyword import KeywordQ
 from coovox.plugins.calls import causes
 from coovox.plugins.calls.models import Call
@@ -25,9 +25,8 @@ from coovox.plugins.calls.services import record_of
 from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError  # a bad date names its field (400)
 from coovox.web.pagination import ListSpec
-from coovox.workers import heavy, in_slices
 
-EXPORT_CHUNK = 5000
+EXPORT_CHUNK = 2000  # rows per read; each chunk goes to the worker in one pickle (GIL held)
 STATUSES = (causes.ACTIVE, *causes.END_STATUSES)
 
 
@@ -53,13 +52,15 @@ CALL_LIST = ListSpec(
 )
 
 COLUMNS = [
-    Column("id", "ID"), Column("started_at", "Start"), Column("answered_at", "Answer"),
-    Column("ended_at", "End"), Column("extension", "Extension"),
-    Column("extension_name", "Name"), Column("dialed", "Dialled"), Column("sent", "Sent"),
-    Column("rule", "Dial rule"), Column("trunk", "Trunk"), Column("pin", "PIN"),
-    Column("status", "Status"), Column("reason", "Reason"), Column("cause", "Cause"),
-    Column("duration", "Duration (s)"), Column("talk_time", "Talk time (s)"),
+    Column("id", "ID"), Column("started_at", "Start time", TIME),
+    Column("answered_at", "Answer time", TIME), Column("ended_at", "End time", TIME),
+    Column("extension", "Extension"), Column("extension_name", "Name"),
+    Column("dialed", "Callee"), Column("sent", "Number sent"), Column("rule", "Dial rule"),
+    Column("trunk", "Trunk"), Column("pin", "PIN"), Column("status", "Status", WORD),
+    Column("reason", "Hangup reason", WORD), Column("cause", "Hangup cause", NUMBER),
+    Column("duration", "Duration (s)", NUMBER), Column("talk_time", "Talk time (s)", NUMBER),
 ]
+PLUGIN_KINDS = {"cost": MONEY}  # fields plugins add that are not text
 
 
 def parse_instant(value: str, field: str, timezone: str, *, end: bool) -> datetime:
@@ -108,12 +109,13 @@ async def rows_with_fields(coovox: Coovox, rows: list[Call]) -> list[dict[str, A
 
 
 async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
-                        desc: bool) -> AsyncIterator[list[dict[str, Any]]]:
+                        desc: bool) -> AsyncIterator[RowBlock]:
     """Every row of ``qs`` (ordered by ``sort_field``, id) as export dicts, in chunks.
 
     Keyset pagination: each chunk continues after the last row's (sort key, id), an index
     range (OFFSET re-read every earlier row).  Rows are read as plain tuples (no model
-    objects) and converted as :func:`record_of` would."""
+    objects); each chunk is a :class:`RowBlock` whose ``dicts()`` are the records as
+    :func:`record_of` shows them, with the plugins' fields (made in the export worker)."""
     keys = [c.key for c in COLUMNS]
     sort_at = keys.index(sort_field)
     past, tie = ("lte", "gte") if desc else ("gte", "lte")
@@ -137,8 +139,8 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
                     return
                 # the next chunk is read while this one is converted and written
                 pending = read(rows[-1]) if len(rows) == EXPORT_CHUNK else None
-                records = await heavy(_export_records, keys, rows)  # off the loop
-                yield await _with_fields(coovox, records)
+                found = await _plugin_fields(coovox, [row[0] for row in rows])
+                yield RowBlock(export_records, (keys, rows, found))  # made in the worker
                 if pending is None:
                     return
         finally:
@@ -148,7 +150,7 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
 
 
 async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
-    """The rows of a Tortoise query as the driver returns them (no field conversion);
+    """The rows of a Tortoise query as plain tuples (no field conversion);
     through ``own`` (:func:`coovox.storage.reader.reader`) when given."""
     query._choose_db_if_not_chosen()
     query._make_query()
@@ -156,7 +158,7 @@ async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
     if own is not None:
         return await own.fetch(sql, params)
     _, rows = await query._db.execute_query(sql, params)
-    return list(rows)
+    return [tuple(row) for row in rows]  # plain tuples (asyncpg records do not pickle)
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -191,22 +193,24 @@ def _export_record(keys: list[str], row: Any) -> dict[str, Any]:
             for k, v in zip(keys, row, strict=True)}
 
 
-def _export_records(keys: list[str], rows: list[Any]) -> list[dict[str, Any]]:
-    return [_export_record(keys, row) for part in in_slices(rows) for row in part]
-
-
-async def _with_fields(coovox: Coovox, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``items`` with the fields plugins add (billing: ``cost``)."""
-    if not items:
-        return items
-    for found in (await coovox.plugins.acall_each(
-            "coovox_call_fields", call_ids=[i["id"] for i in items])).values():
-        if isinstance(found, dict):
-            for item in items:
-                fields = found.get(item["id"])
-                if fields:
-                    item.update(fields)
+def export_records(keys: list[str], rows: list[Any],
+                   found: list[dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Stored rows as records, with the fields plugins gave per call id (pure)."""
+    items = [_export_record(keys, row) for row in rows]
+    for fields_of in found:
+        for item in items:
+            fields = fields_of.get(item["id"])
+            if fields:
+                item.update(fields)
     return items
+
+
+async def _plugin_fields(coovox: Coovox, ids: list[str]) -> list[dict[str, dict[str, Any]]]:
+    """What each plugin adds to these calls (billing: ``cost``), per call id."""
+    if not ids:
+        return []
+    answers = await coovox.plugins.acall_each("coovox_call_fields", call_ids=ids)
+    return [found for found in answers.values() if isinstance(found, dict)]
 
 
 async def plugin_columns(coovox: Coovox) -> list[Column]:
@@ -216,7 +220,8 @@ async def plugin_columns(coovox: Coovox) -> list[Column]:
         return []
     sample = (await rows_with_fields(coovox, [row]))[0]
     known = {c.key for c in COLUMNS} | {"billed_talk_time", "node"}
-    return [Column(k, k) for k in sample if k not in known]
+    return [Column(k, label_of(k), PLUGIN_KINDS.get(k, TEXT)) for k in sample
+            if k not in known]
 
 
 async def live_calls(coovox: Coovox) -> list[dict[str, Any]]:

@@ -7,18 +7,20 @@ from typing import BinaryIO
 
 from aiohttp import web
 
+from coovox.export_files import BOM
 from coovox.plugins.outbound import csv as config_csv
 from coovox.plugins.outbound.lists import LIST_SPECS
 from coovox.plugins.outbound.models import Extension
 from coovox.plugins.outbound.pages import SPEC_BY_SEGMENT, flash, render_list
 from coovox.plugins.outbound.rules import ConfigError
 from coovox.web.i18n import gettext as _
+from coovox.web.i18n import translate
 
 MAX_UPLOAD = 10 * 1024 * 1024
 
 
 async def export_csv(request: web.Request) -> web.StreamResponse:
-    """Stream the (filtered) extensions as CSV, reading the table in batches."""
+    """Stream the (filtered) extensions as CSV (UTF-8 with BOM), reading the table in batches."""
     lspec = LIST_SPECS["extension"]
     lq = lspec.parse(request.query)
     queryset = lspec.filter(Extension.all(), lq)
@@ -26,6 +28,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": 'attachment; filename="extensions.csv"'})
     await response.prepare(request)
+    await response.write(BOM)  # spreadsheets then read the names as UTF-8
     async for line in config_csv.export_lines(queryset):
         await response.write(line.encode("utf-8"))
     await response.write_eof()
@@ -58,7 +61,8 @@ async def import_csv(request: web.Request) -> web.Response:
     except ConfigError as exc:
         return await render_list(request, spec, 400, import_errors=[_(exc.message)])
     if not result.ok:
-        return await render_list(request, spec, 400, import_errors=result.errors)
+        return await render_list(request, spec, 400, import_errors=[
+            translate(e, config_csv.LABELS) for e in result.errors])
     await flash(request, "ok", _("Imported: %(created)s added, %(updated)s updated.",
                                  created=result.created, updated=result.updated))
     raise web.HTTPFound(request.app.router[spec.route].url_for())

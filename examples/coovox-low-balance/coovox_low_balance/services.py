@@ -30,6 +30,7 @@ SETTINGS_TTL = 5.0  # seconds a saved setting of another node may take to be see
 MONEY = re.compile(r"-?\d{1,10}(\.\d{1,4})?")
 EXTENSION = re.compile(r"[0-9A-Za-z*#+_-]{1,32}")
 TRIGGERS = ("balance.low", "call.charged", "balance.corrected", "balance.recharged")
+ALERTS = ("fraud.tripped",)  # forwarded as they are to the same webhook
 
 
 class SettingsError(ValueError):
@@ -135,6 +136,9 @@ class Watcher:
         self._settings = None
 
     async def hear(self, event: Event) -> None:
+        if event.name in ALERTS:
+            await self.alert(event)
+            return
         if event.name not in TRIGGERS:
             return
         data, ext = event.data, str(event.data.get("extension", ""))
@@ -170,19 +174,39 @@ class Watcher:
         if ext in self.below:
             return
         self.below.add(ext)
-        task = asyncio.get_running_loop().create_task(
-            self.deliver(ext, balance, threshold, url, trigger), name=f"low-balance-{ext}")
+        self._start(ext, self.deliver(ext, balance, threshold, url, trigger))
+
+    async def alert(self, event: Event) -> None:
+        """Forward an alert (the fraud guard tripped) to the webhook, if one is set."""
+        settings = await self.settings()
+        if not settings.url:
+            return
+        ext = str(event.data.get("extension", ""))
+        body = {"event": event.name, **{k: str(v) for k, v in event.data.items()},
+                "time": event.at.isoformat()}
+        self._start(ext, self.post(ext, settings.url, body, balance="", threshold=""))
+
+    def _start(self, ext: str, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=f"low-balance-{ext}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def deliver(self, ext: str, balance: Decimal, threshold: Decimal, url: str,
                       trigger: str) -> Delivery:
-        """POST the webhook, retrying network errors and 5xx with backoff; recorded."""
-        now = self.clock()
-        row = await Delivery.create(at=now, extension=ext, balance=str(balance),
-                                    threshold=str(threshold), trigger=trigger, url=url)
+        """POST the low-balance webhook (see :meth:`post`)."""
         body = {"event": "balance.low", "extension": ext, "balance": str(balance),
-                "threshold": str(threshold), "trigger": trigger, "time": now.isoformat()}
+                "threshold": str(threshold), "trigger": trigger,
+                "time": self.clock().isoformat()}
+        return await self.post(ext, url, body, balance=str(balance), threshold=str(threshold))
+
+    async def post(self, ext: str, url: str, body: dict[str, Any], *, balance: str,
+                   threshold: str) -> Delivery:
+        """POST ``body``, retrying network errors and 5xx with backoff; recorded."""
+        now = self.clock()
+        row = await Delivery.create(at=now, extension=ext, balance=balance,
+                                    threshold=threshold,
+                                    trigger=str(body.get("trigger") or body["event"])[:32],
+                                    url=url)
         status, error = "failed", ""
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:

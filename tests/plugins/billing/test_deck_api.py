@@ -43,7 +43,8 @@ async def test_deck_import_dry_run_apply_export_and_lookup(billing_api):  # noqa
     status, body = await call(billing_api, "GET", f"{BASE}/{deck['id']}/versions")
     assert status == 200 and body["items"][0]["current"] is True
     status, raw = await call(billing_api, "GET", f"{BASE}/{deck['id']}/export")
-    assert status == 200 and raw.decode() == good
+    assert status == 200 and raw.startswith(b"\xef\xbb\xbf")  # the BOM, as every CSV
+    assert raw[3:].decode() == good
     await set_setting("billing", "active", True)
     await services.update_accounts(["100"], {"enabled": True})
     status, body = await call(billing_api, "GET", f"{BASE}/lookup?extension=100&dialed=9123")

@@ -147,16 +147,16 @@ async def test_an_administrator_hangs_a_talking_call_up(app, double, aiohttp_cli
 
 
 async def test_a_stream_ends_after_a_while_and_at_shutdown(billed_live, monkeypatch):
-    from coovox.plugins.calllog import pages as pages_calls
+    from coovox.plugins.calllog import pages as calllog_pages
     from coovox.web.keys import STOPPING_KEY
 
-    monkeypatch.setattr(pages_calls, "LIVE_STREAM_SECONDS", 0.3)
+    monkeypatch.setattr(calllog_pages, "LIVE_STREAM_SECONDS", 0.3)
     resp = await billed_live.get("/calls/live/events")
     async with asyncio.timeout(5):
         body = (await resp.read()).decode()  # the stream ends by itself
     assert body.startswith("retry: ") and "event: calls" in body
     assert body.rstrip().endswith("event: reconnect\ndata: {}")
-    monkeypatch.setattr(pages_calls, "LIVE_STREAM_SECONDS", 600)
+    monkeypatch.setattr(calllog_pages, "LIVE_STREAM_SECONDS", 600)
     resp = await billed_live.get("/calls/live/events")
     await read_event(resp)
     billed_live.server.app[STOPPING_KEY].set()  # what the server's shutdown does

@@ -135,8 +135,9 @@ async def test_plugin_fields_are_merged(config, aiohttp_client):
         assert [i["cost"] for i in body["items"]] == ["0.1000", "0.1000"]
         raw = await (await client.get("/api/v1/calls?format=csv",
                                       headers={"Authorization": f"Bearer {token}"})).read()
-        header = raw[3:].decode().splitlines()[0].split(",")
-        assert header[-1] == "cost"
+        lines = raw[3:].decode().splitlines()
+        assert lines[0].split(",")[-1] == "Cost"  # a plugin's field, by its label
+        assert [line.split(",")[-1] for line in lines[1:]] == ["0.10", "0.10"]  # money
     finally:
         await app.close()
 

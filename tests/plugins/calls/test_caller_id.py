@@ -197,7 +197,9 @@ async def test_a_bad_caller_id_is_shown_at_its_field_in_the_readers_language(adm
 
 async def test_csv_export_and_import_carry_the_caller_ids(admin_client):
     await Extension.create(number="100", name="Alice", caller_id1="+8610555", caller_id2="2000")
-    text = await (await admin_client.get("/calls/extensions/export.csv")).text()
+    raw = await (await admin_client.get("/calls/extensions/export.csv")).read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM, as every CSV
+    text = raw.decode("utf-8-sig")
     assert text.splitlines()[:2] == [
         "number,name,enabled,dial_permission,caller_id1,caller_id2",
         "100,Alice,true,DialPlan1,'+8610555,2000"]
@@ -211,5 +213,5 @@ async def test_csv_export_and_import_carry_the_caller_ids(admin_client):
     resp = await admin_client.post("/calls/extensions/import", data={
         "csrf_token": admin_client.csrf,
         "file": b"number,caller_id1\r\n102,12\r\n"})
-    assert "line 2: caller_id1: must be 3 to 20 digits" in await resp.text()
+    assert "line 2: Outbound caller ID 1: must be 3 to 20 digits" in await resp.text()
     assert not await Extension.exists(number="102")

@@ -93,7 +93,7 @@ async def _import(client, data: bytes):
 async def test_the_csv_import_refuses_hidden_characters_naming_the_line(admin_client, name):
     data = f"number,name\n100,fine\n101,{name}\n".encode()
     status, html = await _import(admin_client, data)
-    assert status == 400 and "line 3: name:" in html, html[-1500:]
+    assert status == 400 and "line 3: Name:" in html, html[-1500:]  # the field by its label
     assert "\x00" not in html
     assert await Extension.all().count() == 0  # all or nothing
 

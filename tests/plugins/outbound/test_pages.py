@@ -113,7 +113,7 @@ async def test_csv_import_is_all_or_nothing_with_line_errors(admin_client):
                                             "103,D,true,Nope", "101,Dup,true,"))
     html = await resp.text()
     assert resp.status == 400
-    for line, text in [(4, "number"), (5, "enabled"), (6, "Nope"), (7, "line 3")]:
+    for line, text in [(4, "Extension"), (5, "Enabled"), (6, "Nope"), (7, "line 3")]:
         assert re.search(rf"line {line}: [^<]*{text}", html), (line, html)
     assert await Extension.all().count() == 1 and (await Extension.get(number="100")).name == "Old"
 
@@ -183,3 +183,31 @@ async def test_live_calls_page_lists_active_calls(admin_client):
     assert '<script src="/static/calls/live.js" defer></script>' in html
     script = await admin_client.get("/static/calls/live.js")
     assert script.status == 200 and "new EventSource(" in await script.text()
+
+
+
+def _import_errors(html: str) -> list[str]:
+    return re.findall(r"<li>(.*?)</li>", html[html.index('id="import-errors"'):].split("</ul>")[0])
+
+
+async def test_csv_import_errors_are_in_the_readers_language(admin_client):
+    """Every per-line message of the import in the page's language, fields named by their
+    label (issue 15)."""
+    bad = _csv("10x,Bad,true,", "102,C,maybe,", "103,D,true,Nope", "104,E,true,", "104,F,true,",
+               "105,G,true,DialPlan1,extra")
+    resp = await _import(admin_client, bad)
+    assert resp.status == 400
+    english = _import_errors(await resp.text())
+    admin_client.session.cookie_jar.update_cookies({"lang": "zh_CN"})
+    resp = await _import(admin_client, bad)
+    assert resp.status == 400
+    chinese = _import_errors(await resp.text())
+    assert len(english) == len(chinese) == 5, (english, chinese)
+    assert [e.split(":")[0] for e in english] == [f"line {n}" for n in (2, 3, 4, 6, 7)]
+    assert [c.split("：")[0] for c in chinese] == [f"第 {n} 行" for n in (2, 3, 4, 6, 7)]
+    for text in chinese:  # nothing English left but the file's own values
+        rest = re.sub(r"&#39;Nope&#39;|DialPlan1", "", text)
+        assert not re.search(r"[A-Za-z]{3,}", rest), chinese
+    assert "104" in chinese[3] and "第 5 行" in chinese[3]  # the line it is already on
+    resp = await _import(admin_client, b"name,number\n")
+    assert "第 1 行：表头必须是 number,name,enabled,dial_permission" in await resp.text()
