@@ -79,8 +79,8 @@ async def cutoff_figures(rig: Rig, since: loadgen.Mark) -> dict:
     """Cut-off delay = DELETE received − (answer + billed boundary); overspend from the ledger."""
     from tortoise.functions import Sum
 
-    from coovox.calls.models import Call
     from coovox.plugins.billing.models import Account, Ledger
+    from coovox.plugins.calls.models import Call
 
     app = await seed.open_product(rig.env)
     try:

@@ -121,8 +121,8 @@ async def charges_behind(rig: Rig, since: loadgen.Mark, grace: float = 1.0) -> d
     the ledger yet: the metering is late even if the event loop is responsive."""
     from tortoise.functions import Count
 
-    from coovox.calls.models import Call
     from coovox.plugins.billing.models import Ledger
+    from coovox.plugins.calls.models import Call
 
     answers = loadgen.answer_times(rig.double, since)
     now = asyncio.get_running_loop().time()

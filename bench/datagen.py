@@ -1,6 +1,6 @@
 """Fill a CooVox database with N call records (default 1M) over 400 extensions and a year.
 
-Rows go straight into the product's tables (``calls_call`` from ``coovox.calls.models.Call``,
+Rows go straight into the product's tables (``calls_call`` from ``coovox.plugins.calls.models.Call``,
 ``billing_call`` from the billing plugin, plus extensions and billing accounts) with bulk
 INSERTs in ``executemany`` batches: ``sqlite3`` for SQLite, ``asyncpg`` for PostgreSQL.
 The schema comes from the product's own migrations (``Coovox.open``), so indexes are the
@@ -137,8 +137,8 @@ def _insert_sql(table: str, cols: list[str], dialect: str) -> str:
 
 
 def _config_rows(n_ext: int) -> list[tuple[type[Model], list[dict]]]:
-    from coovox.calls.models import Extension
     from coovox.plugins.billing.models import Account
+    from coovox.plugins.calls.models import Extension
 
     exts = extensions(n_ext)
     return [
@@ -151,8 +151,8 @@ def fill_sqlite(path: str, total: int, n_ext: int = 400,
                 config: bool = True) -> dict[str, float]:
     """Insert into an SQLite file already migrated by the product; returns timings.
     ``config=False``: call records only (the extensions exist already)."""
-    from coovox.calls.models import Call
     from coovox.plugins.billing.models import BillingCall
+    from coovox.plugins.calls.models import Call
 
     t0 = time.perf_counter()
     db = sqlite3.connect(path)
@@ -175,8 +175,8 @@ async def fill_postgres(url: str, total: int, n_ext: int = 400) -> dict[str, flo
     """Insert into a PostgreSQL database already migrated by the product; returns timings."""
     import asyncpg
 
-    from coovox.calls.models import Call
     from coovox.plugins.billing.models import BillingCall
+    from coovox.plugins.calls.models import Call
 
     t0 = time.perf_counter()
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))

@@ -82,13 +82,13 @@ async def _gate_latency(meter: Any, numbers: list[str], calls: int) -> list[floa
 
 
 async def measure(sz: Sizes) -> dict[str, Any]:
-    from coovox.calls.models import Extension
     from coovox.config import load_config
     from coovox.context import Coovox
     from coovox.models import set_setting
     from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import deck_services, services
     from coovox.plugins.billing.metering import Meter
+    from coovox.plugins.calls.models import Extension
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-decks-"))
     app = Coovox(config=load_config(environ={}, data_dir=str(tmp / "data"),

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.appproc import free_port
-from bench.results import ROOT, RESULTS, Results, Target, log
+from bench.results import RESULTS, ROOT, Results, Target, log
 
 GOAL_IDLE_MB = 80.0
 STATUS_KEYS = ("VmRSS", "RssAnon", "RssFile", "VmHWM", "Threads")

@@ -165,7 +165,7 @@ class Nodes:
                 try:
                     p.stdin.write(b'{"cmd": "quit"}\n')
                     await asyncio.wait_for(p.wait(), 10)
-                except (OSError, asyncio.TimeoutError):
+                except (TimeoutError, OSError):
                     p.kill()
                     await p.wait()
 
@@ -194,7 +194,7 @@ async def sample_activity(conn: Any, stop: asyncio.Event) -> Counter:
             seen[key] += 1
         try:
             await asyncio.wait_for(stop.wait(), 0.05)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     return seen
 

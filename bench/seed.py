@@ -36,9 +36,9 @@ async def open_product(env: dict[str, str], *, startup: bool = False) -> Coovox:
 
 
 async def seed(env: dict[str, str], n_cut: int) -> None:
-    from coovox.calls.models import DialPermission, DialRule, Extension, Trunk
     from coovox.models import set_setting
     from coovox.plugins.billing.models import Account, Rate
+    from coovox.plugins.calls.models import DialPermission, DialRule, Extension, Trunk
 
     app = await open_product(env)
     try:

@@ -158,7 +158,7 @@ class CallControl(Protocol):
 
     async def play_prompt(self, call_id: str, name: str) -> bool:
         """A beep, then CooVox's voice prompt ``name`` (``low-balance``, see
-        :mod:`coovox.calls.prompts`) in the configured ``prompt_language``."""
+        :mod:`coovox.plugins.calls.prompts`) in the configured ``prompt_language``."""
 
     def schedule(self, call_id: str, at_talk_seconds: float,
                  callback: Callable[[], Awaitable[None]]) -> None:

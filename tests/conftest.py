@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,8 +12,11 @@ from coovox.config import Config, load_config
 from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from tests.support.postgres import PgServer, pg_bin, start_postgres
+from tests.support.web import ADMIN_PASSWORD, sign_in
 
-ADMIN_PASSWORD = "Admin-pass-1"
+# shared fixtures (the app against the ARI double: ``double``, ``plugins``, ``app``)
+pytest_plugins = ["tests.support.call_app"]
+
 
 
 @pytest.fixture
@@ -52,18 +54,6 @@ async def admin_token(admin_user) -> str:
 
     _, token = await create_token("admin")
     return token
-
-
-async def sign_in(client, username: str, password: str) -> str:
-    """Sign in through the form; returns the CSRF token for later forms."""
-    page = await client.get("/sign-in")
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/sign-in", data={"username": username, "password": password,
-                                                "csrf_token": csrf, "next": "/"},
-                             allow_redirects=False)
-    assert resp.status == 302, await resp.text()
-    page = await client.get("/sign-in")
-    return re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from coovox.api import CORE_EVENTS, Coovox, Event, hookimpl
-from coovox.calls.models import Extension
 from coovox.plugin_host import PluginHost
+from coovox.plugins.calls.models import Extension
 
 PASSWORD = "Events-pass-1"
 FIELDS = {t.name: set(t.fields) for t in CORE_EVENTS}

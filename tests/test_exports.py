@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from coovox.calls.models import Call, Extension
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call
+from coovox.plugins.outbound.models import Extension
 from coovox.users import create_token
 from coovox.web.formats import local_datetime
 from coovox.web.keys import ROUTES_KEY
-from tests.plugins.billing.test_reports import TZ, make_calls
+from tests.support.billing import TZ, make_calls
 
 MOMENT = datetime(2026, 11, 20, 23, 30, 5, 123456, tzinfo=UTC)
 LOCAL = datetime(2026, 11, 21, 7, 30, 5)  # the same moment in Shanghai, to the second

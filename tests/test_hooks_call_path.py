@@ -8,9 +8,9 @@ import pytest
 
 from coovox.hooktypes import GateDecision
 from coovox.sim import FarEnd
-from tests.calls.conftest import app_config, double, finished, open_app, seed  # noqa: F401
 from tests.support import all_hooks_plugin as plug
 from tests.support.all_hooks_plugin import calls_of, plain
+from tests.support.call_app import app_config, double, finished, open_app, seed  # noqa: F401
 
 
 @pytest.fixture

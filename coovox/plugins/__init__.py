@@ -19,7 +19,11 @@ class BuiltinPlugin:
 
 DEFAULT_PLUGINS: tuple[BuiltinPlugin, ...] = (
     BuiltinPlugin("web", "coovox.web.plugin", True, "sign-in, users, API tokens, plugins, web log"),
-    BuiltinPlugin("calls", "coovox.calls.plugin", True, "outbound routing, call control, call log"),
+    BuiltinPlugin("outbound", "coovox.plugins.outbound.plugin", True,
+                  "extensions, trunks, dial rules, dial permissions, PIN sets"),
+    BuiltinPlugin("calls", "coovox.plugins.calls.plugin", True,
+                  "call control through ARI, the call record"),
+    BuiltinPlugin("calllog", "coovox.plugins.calllog.plugin", True, "call log, exports, live calls"),
     BuiltinPlugin("licensing", "coovox.plugins.licensing.plugin", True, "trial and licences of features"),
     BuiltinPlugin("billing", "coovox.plugins.billing.plugin", False, "prepaid/postpaid call billing"),
 )

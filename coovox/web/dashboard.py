@@ -70,8 +70,8 @@ def charts(calls_by_hour: list[int], calls_by_day: dict[date, int],
 
 async def collect(coovox: Any) -> dict[str, Any]:
     """Every figure of the dashboard, read now."""
-    from coovox.calls import causes
-    from coovox.calls.models import Call
+    from coovox.plugins.calls import causes
+    from coovox.plugins.calls.models import Call
 
     tz = ZoneInfo(coovox.config.timezone)
     now = coovox.now()

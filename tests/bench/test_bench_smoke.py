@@ -29,7 +29,7 @@ def test_markdown_block_is_replaced_and_the_rest_kept(tmp_path):
 
 
 def test_generated_rows_fill_every_column_of_the_call_table():
-    from coovox.calls.models import Call
+    from coovox.plugins.calls.models import Call
 
     calls, bills = next(datagen.call_batches(50))
     cols, rows = datagen.rows_for(Call, calls, "sqlite")

@@ -18,12 +18,12 @@ TRIPPED = ("100", "101")  # one extension per language
 
 
 async def _seed(data: Path) -> None:
-    from coovox.calls.models import Extension
     from coovox.config import load_config
     from coovox.context import Coovox
     from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import fraud, services
     from coovox.plugins.billing.fraud_rules import TRIP_SPEND_HOUR, Limits
+    from coovox.plugins.calls.models import Extension
     from coovox.users import create_user
 
     app = Coovox(config=load_config(environ={}, data_dir=str(data)), plugins=PluginHost())

@@ -31,12 +31,12 @@ OTHER_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}|\d{2}:\d{2}:\d{2}\.\d|[A-Z]
 async def _seed(data: Path) -> None:
     """Calls (every status, the reasons users meet, one in progress), billed calls of Alice
     and Bob, a rate, recharges, a billing user; billing switched OFF."""
-    from coovox.calls.models import Call, DialPermission, DialRule, Extension, Trunk
     from coovox.config import load_config
     from coovox.context import Coovox
     from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import services
     from coovox.plugins.billing.models import BillingCall
+    from coovox.plugins.calls.models import Call, DialPermission, DialRule, Extension, Trunk
     from coovox.users import create_user
 
     app = Coovox(config=load_config(environ={}, data_dir=str(data), timezone=TZ),

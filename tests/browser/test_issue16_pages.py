@@ -21,12 +21,12 @@ LANGS = ("en", "zh_CN")
 async def _seed(data: Path) -> None:
     """Today: three finished calls of Alice (two billed) and one of Bob, one live call;
     Bob low on money; billing on."""
-    from coovox.calls.models import Call, Extension
     from coovox.config import load_config
     from coovox.context import Coovox
     from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import services
     from coovox.plugins.billing.models import BillingCall
+    from coovox.plugins.calls.models import Call, Extension
     from coovox.users import create_user
 
     app = Coovox(config=load_config(environ={}, data_dir=str(data)), plugins=PluginHost())
@@ -170,7 +170,7 @@ def test_live_calls_are_pushed_with_cost_and_balance(browser, server):
 
 def test_an_administrator_hangs_a_call_up_from_the_page(browser, server):
     """The seeded talking call is not run by this node (no Asterisk here): the page says
-    so in the reader's language after the confirmation (the real cut: tests/calls)."""
+    so in the reader's language after the confirmation (the real cut: tests/plugins/calls)."""
     import sqlite3
 
     db = sqlite3.connect(Path(server.env["COOVOX_DATA_DIR"]) / "coovox.sqlite3")

@@ -264,7 +264,7 @@ async def test_a_real_call_posts_when_its_charges_cross_the_threshold(tmp_path, 
     from coovox.models import set_setting
     from coovox.plugins.billing import services as billing
     from coovox.sim import AriDouble, FarEnd
-    from tests.calls.conftest import ARI_PASSWORD, app_config, finished, seed
+    from tests.support.call_app import ARI_PASSWORD, app_config, finished, seed
 
     double = AriDouble(app="coovox", user="coovox", password=ARI_PASSWORD, sound_duration=0.05)
     await double.start("127.0.0.1", 0)

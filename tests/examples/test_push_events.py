@@ -310,7 +310,7 @@ async def test_a_real_call_is_pushed_when_it_ends(tmp_path, receiver):
     from coovox_push_events import plugin as push_plugin
 
     from coovox.sim import AriDouble, FarEnd
-    from tests.calls.conftest import ARI_PASSWORD, app_config, finished, open_app, seed
+    from tests.support.call_app import ARI_PASSWORD, app_config, finished, open_app, seed
 
     double = AriDouble(app="coovox", user="coovox", password=ARI_PASSWORD, sound_duration=0.05)
     await double.start("127.0.0.1", 0)

@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls import prompts
+from coovox.plugins.calls import prompts
 from tests.real.kit import RealStack, sipp
 from tests.real.money import CLOCK_SLACK, balance
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls import prompts
+from coovox.plugins.calls import prompts
 from tests.real.kit import Playback, RealStack, sipp
 from tests.real.kit.ari import ari_time
 from tests.real.money import CLOCK_SLACK, balance, expected_costs, settled_call

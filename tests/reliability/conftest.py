@@ -11,8 +11,8 @@ import pytest
 from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing.metering import Meter
-from tests.calls.conftest import double  # noqa: F401
 from tests.plugins.billing.conftest import control  # noqa: F401
+from tests.support.call_app import double  # noqa: F401
 
 
 def heavy() -> bool:

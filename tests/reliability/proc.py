@@ -1,6 +1,6 @@
 """The app as a separate ``coovox run`` process (killable with -9), for chaos and log tests.
 
-Reuses the restart machinery of ``tests/calls/test_restart.py`` (free port, polling).
+Reuses the restart machinery of ``tests/support/restart.py`` (free port, polling).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.calls.conftest import ARI_PASSWORD
-from tests.calls.test_restart import ROOT, _free_port, _until
+from tests.support.call_app import ARI_PASSWORD
+from tests.support.restart import ROOT
+from tests.support.restart import free_port as _free_port
+from tests.support.restart import until as _until
 
 __all__ = ["App", "until"]
 until = _until

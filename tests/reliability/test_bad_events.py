@@ -14,13 +14,13 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from coovox.calls.models import Call
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
-from tests.calls.conftest import active_answered
 from tests.plugins.billing.test_e2e import app  # noqa: F401  (calls + billing, 1 s units)
 from tests.reliability.books import assert_books, books_settled
 from tests.reliability.proc import until
+from tests.support.call_app import active_answered
 
 TS = "2026-11-22T12:00:00.000+0000"
 

@@ -8,9 +8,9 @@ import sys
 
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import BillingCall
-from tests.calls.test_restart import ROOT
 from tests.plugins.billing.conftest import place_call, setup_billing
 from tests.reliability.books import book_problems
+from tests.support.restart import ROOT
 
 
 def _check(data_dir: str) -> subprocess.CompletedProcess:

@@ -1,7 +1,7 @@
 """Point 2: ``kill -9`` with 200 metered calls up, restart, resume.
 
 The app runs as ``coovox run`` against the ARI double (the machinery of
-``tests/calls/test_restart.py``).  With 200 calls placed (most answered and talking, some
+``tests/plugins/calls/test_restart.py``).  With 200 calls placed (most answered and talking, some
 whose far end hangs up while the app is dead), the process is killed, restarted, and every
 call is resumed (and later ends with the right cost) or closed.  No call record is missing
 or duplicated, and the money checker passes.  400 calls too with ``COOVOX_HEAVY=1``.
@@ -17,15 +17,15 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls.models import Call
 from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import BillingCall
+from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
-from tests.calls.conftest import app_config, seed
 from tests.reliability.books import assert_books, books_settled
 from tests.reliability.conftest import local_coovox
 from tests.reliability.proc import App, until
+from tests.support.call_app import app_config, seed
 
 PER_SECOND = {"prefix": "9", "initial_cost": "0.02", "initial_time": 0, "rate": "0.01",
               "unit": 1, "extensions": "all"}

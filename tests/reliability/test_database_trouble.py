@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from coovox.calls.models import Call
 from coovox.config import load_config
 from coovox.plugins.billing import services
 from coovox.plugins.billing.sql import fetch
+from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
 from tests.plugins.billing.test_e2e import app  # noqa: F401  (calls + billing, 1 s units)
 from tests.reliability.books import assert_books, books_settled
@@ -236,7 +236,7 @@ async def _one_call_leaves_one_record(double, failed: list[int]) -> None:
 @pytest.mark.timeout(30)
 async def test_a_failed_call_record_write_still_leaves_a_record(app, double, monkeypatch):  # noqa: F811
     await _fund(balance="5")
-    from coovox.calls import services as call_services
+    from coovox.plugins.calls import services as call_services
 
     failed = _fail_once(monkeypatch, call_services, "insert_call")
     await _one_call_leaves_one_record(double, failed)
@@ -245,7 +245,7 @@ async def test_a_failed_call_record_write_still_leaves_a_record(app, double, mon
 @pytest.mark.timeout(30)
 async def test_a_failed_extension_lookup_still_leaves_a_record(app, double,  # noqa: F811
                                                                monkeypatch):
-    from coovox.calls import config_cache
+    from coovox.plugins.outbound import cache as config_cache
 
     await _fund(balance="5")
     failed = _fail_once(monkeypatch, config_cache, "load")

@@ -14,11 +14,11 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coovox.calls.models import Extension
 from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from coovox.plugins.billing.rating import RateRule, cost
+from coovox.plugins.calls.models import Extension
 from tests.plugins.billing.conftest import NOON, FakeControl, call_info
 from tests.reliability.books import assert_books
 from tests.reliability.conftest import heavy

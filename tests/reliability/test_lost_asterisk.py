@@ -15,8 +15,8 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls.models import Call
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call
 from coovox.sim import AppNotRegistered, FarEnd
 from tests.plugins.billing.test_e2e import app  # noqa: F401  (calls + billing, 1 s units)
 from tests.reliability.books import assert_books, books_settled

@@ -15,16 +15,16 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from coovox.calls.models import Call
 from coovox.config import load_config
 from coovox.plugins.billing.models import Account, BillingCall
+from coovox.plugins.calls.models import Call
 from coovox.sim import AriDouble, FarEnd
 from coovox.users import create_token, create_user
-from tests.calls.conftest import ARI_PASSWORD
 from tests.reliability.books import assert_books, books_settled
 from tests.reliability.conftest import local_coovox
 from tests.reliability.proc import App, until
 from tests.reliability.test_crash import billing_seed
+from tests.support.call_app import ARI_PASSWORD
 
 BALANCE, CREDIT = Decimal("0.30"), Decimal("0.5")  # billing_seed gives credit 0.5
 

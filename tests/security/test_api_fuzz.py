@@ -22,16 +22,16 @@ from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.users import create_token, create_user
-from tests.calls.conftest import seed
 from tests.reliability.conftest import heavy
 from tests.reliability.proc import App
+from tests.support.call_app import seed
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 EXAMPLES = 40 if heavy() else 6
 # Left out of fuzzing: revoking tokens would revoke the fuzzer's own token, and turning
-# plugins off removes the routes under test (both are covered by tests/web and tests/calls).
+# plugins off removes the routes under test (both are covered by tests/web and tests/plugins).
 SKIPPED = {("DELETE", "/api/v1/tokens/{id}"), ("PATCH", "/api/v1/plugins/{name}")}
 
 

@@ -11,11 +11,11 @@ from decimal import Decimal, InvalidOperation
 
 import openpyxl
 
-from coovox.calls.models import Call, Extension
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call, Extension
 from coovox.users import create_token, create_user
 from coovox.web.keys import ROUTES_KEY
-from tests.plugins.billing.test_reports import make_calls
+from tests.support.billing import make_calls
 
 FORMULAS = ("=", "+", "-", "@")
 NAMES = {"101": "+SUM(1,2)", "102": "@A1", "103": "-2+3"}
@@ -86,7 +86,7 @@ async def test_every_export_neutralises_formula_cells(admin_client, coovox):
 
 
 async def test_the_extensions_csv_round_trips_formula_looking_names(coovox):
-    from coovox.calls import config_csv
+    from coovox.plugins.outbound import csv as config_csv
 
     await Extension.create(number="100", name='=HYPERLINK("x")')
     text = "".join([line async for line in config_csv.export_lines()])

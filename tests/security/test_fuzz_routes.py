@@ -33,8 +33,8 @@ import pytest
 from coovox.plugins.billing import services
 from coovox.users import create_token, create_user
 from coovox.web.keys import ROUTES_KEY
-from tests.calls.conftest import seed
-from tests.conftest import sign_in
+from tests.support.call_app import seed
+from tests.support.web import sign_in
 
 ODD = ["x" * 300, "9" * 301, "a\x00b", "\x00", "line\nbreak", "\u202eevil\u2066", "😀" * 120,
        "1e400", "-0", "99999999999999999999999999999999", "-1", "", "  ", "1_000", "１０",

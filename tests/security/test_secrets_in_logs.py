@@ -23,17 +23,17 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from coovox.calls.models import Call
 from coovox.config import load_config
 from coovox.context import Coovox
 from coovox.models import set_setting
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call
 from coovox.users import create_token, create_user
-from tests.calls.conftest import ARI_PASSWORD, seed
-from tests.calls.test_restart import ROOT
 from tests.reliability.books import assert_books
 from tests.reliability.proc import App, until
+from tests.support.call_app import ARI_PASSWORD, seed
+from tests.support.restart import ROOT
 
 ADMIN_PASSWORD = "Adm1n-Zebra-Quartz-77"
 DB_PASSWORD = "Pg-Walrus-Secret-913"

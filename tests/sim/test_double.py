@@ -9,7 +9,7 @@ import sys
 import aiohttp
 import pytest
 
-from coovox.calls.prompts import BEEP, PIN_WRONG, prompt_media
+from coovox.plugins.calls.prompts import BEEP, PIN_WRONG, prompt_media
 from coovox.sim import AppNotRegistered, AriDouble, FarEnd
 from tests.sim.conftest import PASSWORD, USER
 

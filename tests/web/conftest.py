@@ -1,19 +1,13 @@
-"""Helpers for web tests: switch the test client to a fresh user of any role."""
+"""Fixtures of the web tests: one migrated database copied per test, fast password hashing
+(the sign-in helpers are in tests/support/web.py)."""
 
 from __future__ import annotations
 
-import itertools
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-
-from tests.conftest import sign_in
-
-USER_PASSWORD = "User-pass-1"
-_counter = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -55,28 +49,3 @@ def fast_password_hash(monkeypatch):
 
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8,
                                                          parallelism=1))
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-async def become(client, role: str | None, name: str | None = None) -> str | None:
-    """Forget the client's cookies and, unless ``role`` is None, sign in as a new user of
-    that role (``client.csrf`` is then its CSRF token). Returns the user name."""
-    from coovox.users import create_user
-
-    client.session.cookie_jar.clear()
-    if role is None:
-        client.csrf = None
-        return None
-    name = name or f"{role}-{next(_counter)}"
-    await create_user(name, USER_PASSWORD, role)
-    client.csrf = await sign_in(client, name, USER_PASSWORD)
-    return name
-
-
-async def token_for(username: str) -> str:
-    from coovox.users import create_token
-
-    return (await create_token(username))[1]

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from coovox.web.keys import ROUTES_KEY
 from coovox.web.openapi import PARAM_RE
-from tests.web.conftest import become, token_for
+from tests.support.web import become, token_for
 
 PUBLIC_ALLOWED = {"sign_in", "sign_in_post", "sign_out", "language", "healthz"}
 OUTSIDER = "outsider"  # a role no route lists
@@ -146,7 +146,7 @@ async def test_the_operators_api_routes_are_the_guides(client):
 
 
 async def test_the_operator_uses_the_extensions_api_but_never_deletes(client):
-    from coovox.calls.models import Extension
+    from coovox.plugins.calls.models import Extension
 
     token = await token_for(await become(client, "operator"))
     auth = {"Authorization": f"Bearer {token}"}

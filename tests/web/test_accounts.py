@@ -8,8 +8,7 @@ import re
 import pytest
 
 from coovox.models import User
-from tests.conftest import ADMIN_PASSWORD, sign_in
-from tests.web.conftest import USER_PASSWORD, become, csrf_of
+from tests.support.web import ADMIN_PASSWORD, USER_PASSWORD, become, csrf_of, sign_in
 
 
 async def test_admin_creates_a_billing_user_shown_once_who_can_sign_in(admin_client):

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from coovox.models import User
-from tests.conftest import ADMIN_PASSWORD, sign_in
+from tests.support.web import ADMIN_PASSWORD, sign_in
 
 ZH = {"Accept-Language": "zh-CN"}
 

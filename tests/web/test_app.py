@@ -26,7 +26,7 @@ async def test_disabled_plugin_routes_answer_404_and_leave_the_menu(admin_client
 
 
 async def test_billing_user_lands_on_the_first_billing_page(client):
-    from tests.web.conftest import become
+    from tests.support.web import become
 
     await become(client, "billing")
     resp = await client.get("/", allow_redirects=False)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from tests.web.conftest import csrf_of
+from tests.support.web import csrf_of
 
 BOGUS_FORM = "application/x-www-form-urlencoded; charset=bogus"
 

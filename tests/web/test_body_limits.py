@@ -8,7 +8,7 @@ import time
 import pytest
 
 from coovox.web import guard, views
-from tests.web.conftest import csrf_of
+from tests.support.web import csrf_of
 
 MB = 1024 * 1024
 
@@ -151,7 +151,7 @@ async def test_route_limits_are_declared(client):
 
 
 async def test_small_sign_in_still_works(client, admin_user):
-    from tests.conftest import ADMIN_PASSWORD
+    from tests.support.web import ADMIN_PASSWORD
 
     page = await client.get("/sign-in")
     resp = await client.post("/sign-in", data={"username": "admin", "password": ADMIN_PASSWORD,

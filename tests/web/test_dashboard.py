@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coovox.calls.models import Call, Extension
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import BillingCall
-from tests.conftest import ADMIN_PASSWORD, sign_in
+from coovox.plugins.calls.models import Call, Extension
+from tests.support.web import ADMIN_PASSWORD, sign_in
 
 NOW = datetime(2026, 11, 21, 10, 30, tzinfo=UTC)
 
@@ -115,7 +115,7 @@ async def test_without_billing_the_dashboard_shows_the_calls(dash, coovox):
 
 
 async def test_a_billing_user_still_goes_to_the_billing_pages(dash):
-    from tests.web.conftest import become
+    from tests.support.web import become
 
     await become(dash, "billing")
     resp = await dash.get("/", allow_redirects=False)

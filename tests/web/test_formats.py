@@ -11,12 +11,12 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls.models import Call, Extension
 from coovox.models import WebLog
 from coovox.plugins.billing import services
+from coovox.plugins.calls.models import Call, Extension
 from coovox.users import create_token, create_user
 from coovox.web.formats import local_datetime, money_text, price_text
-from tests.conftest import ADMIN_PASSWORD, sign_in
+from tests.support.web import ADMIN_PASSWORD, sign_in
 
 TZ = "Asia/Shanghai"
 UTC_MOMENT = datetime(2026, 11, 20, 23, 30, 5, 123456, tzinfo=UTC)

@@ -11,8 +11,7 @@ from argon2.exceptions import VerifyMismatchError
 
 from coovox import users
 from coovox.web.keys import THROTTLE_KEY
-from tests.conftest import ADMIN_PASSWORD
-from tests.web.conftest import csrf_of
+from tests.support.web import ADMIN_PASSWORD, csrf_of
 
 GATE_TIMEOUT = 1.5  # a check held longer than this would show as a blocked loop
 

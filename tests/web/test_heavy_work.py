@@ -15,9 +15,9 @@ import time
 import pytest
 
 from bench.datagen import fill_sqlite
-from coovox.calls.models import Extension
 from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
+from coovox.plugins.calls.models import Extension
 from coovox.runner import settle_memory
 
 ROWS = 50_000
@@ -55,7 +55,7 @@ async def big(config, aiohttp_client):
     """A product with 50,000 call records (with billing rows) and an admin client."""
     from coovox.users import create_user
     from coovox.web.app import create_app
-    from tests.conftest import ADMIN_PASSWORD, sign_in
+    from tests.support.web import ADMIN_PASSWORD, sign_in
 
     await asyncio.to_thread(fill_sqlite, str(config.data_path / "coovox.sqlite3"), ROWS, 50)
     app = Coovox(config=config, plugins=PluginHost())

@@ -11,8 +11,7 @@ import pytest
 from coovox.models import User
 from coovox.plugin_host import PluginHost
 from coovox.web import i18n
-from tests.conftest import ADMIN_PASSWORD
-from tests.web.conftest import csrf_of
+from tests.support.web import ADMIN_PASSWORD, csrf_of
 from tests.web.i18n_scan import msgids, template_files, unwrapped_strings
 
 CORE = Path(i18n.__file__).parent

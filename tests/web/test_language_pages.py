@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coovox.calls import causes
-from coovox.calls.models import Call, DialPermission, DialRule, Extension, PinSet, Trunk
 from coovox.models import WebLog
 from coovox.plugins.billing import metering, services
+from coovox.plugins.calls import causes
+from coovox.plugins.calls.models import Call, DialPermission, DialRule, Extension, PinSet, Trunk
 from coovox.users import create_token, create_user
 from coovox.web.keys import ROUTES_KEY
-from tests.conftest import ADMIN_PASSWORD, sign_in
+from tests.support.web import ADMIN_PASSWORD, sign_in
 from tests.web.i18n_scan import ALLOWED, unwrapped_strings
 from tests.web.test_access import sample_path
 
@@ -26,7 +26,7 @@ BILLING_PASSWORD = "Bill-pass-123"
 # names, codes and data that are the same in every language
 DATA_WORDS = {"Asterisk", "Web", "English", "DialPlan", "PJSIP", "carrier", "number", "admin",
               "bill", "zh", "HH", "MM", "SS", "CVX", "HTTP", "POST", "PBX", "USD", "CNY", "EUR",
-              "GBP", "VND", "web", "calls", "licensing", "billing", "push", "events",
+              "GBP", "VND", "web", "outbound", "calls", "calllog", "licensing", "billing", "push", "events",
               "prometheus", "Prometheus", "low", "balance", *ALLOWED}  # plugin/product names
 REASONS = [*causes.REASONS, metering.REFUSE_FUNDS, metering.REFUSE_LOCKED,
            metering.REFUSE_NO_RATE, metering.CUT_ERROR]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from coovox import messages
-from coovox.calls import causes
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import metering, validation
+from coovox.plugins.calls import causes
 from coovox.web import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,9 +23,9 @@ HOST = PluginHost()
 USER_ERRORS = {"BillingError", "Invalid", "NotFound", "Conflict", "UserError", "MoneyError",
                "LicenceError"}  # (a StoreError's OS message goes into a translated one)
 # modules whose ValueErrors are shown next to a list's filter
-VALUE_ERROR_MODULES = {"web/pagination.py", "web/weblog.py", "calls/log_api.py"}
+VALUE_ERROR_MODULES = {"web/pagination.py", "web/weblog.py", "plugins/calllog/queries.py"}
 # command-line and developer tools: English only, never on a page
-NOT_PAGES = {"cli.py", "config.py", "runner.py", "calls/simulate.py", "plugins/billing/check.py",
+NOT_PAGES = {"cli.py", "config.py", "runner.py", "plugins/calls/simulate.py", "plugins/billing/check.py",
              "plugins/licensing/vendor.py", "plugins/licensing/reset.py"}
 
 
@@ -109,9 +109,9 @@ def _http_phrases() -> set[str]:
 
 
 def _words() -> dict[str, set[str]]:
-    from coovox.calls.config_services import KINDS
-    from coovox.calls.pages_config import DAYS, SPECS
     from coovox.plugins.licensing.services import KNOWN_FEATURES
+    from coovox.plugins.outbound.pages import DAYS, SPECS
+    from coovox.plugins.outbound.services import KINDS
 
     labels = {f.label for spec in SPECS for f in spec.fields}
     labels |= {f.help for spec in SPECS for f in spec.fields if f.help}

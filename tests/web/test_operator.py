@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coovox.calls.models import Call, Extension
+from coovox.plugins.calls.models import Call, Extension
 from coovox.web.keys import ROUTES_KEY
-from tests.web.conftest import become
+from tests.support.web import become
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -79,7 +79,7 @@ async def test_the_operator_is_refused_elsewhere(operator):
 
 
 async def test_the_administrator_creates_an_operator(client, admin_user):
-    from tests.conftest import ADMIN_PASSWORD, sign_in
+    from tests.support.web import ADMIN_PASSWORD, sign_in
 
     client.csrf = await sign_in(client, "admin", ADMIN_PASSWORD)
     html = await (await client.get("/users", headers=ZH)).text()

@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from coovox.calls.models import Extension
+from coovox.plugins.calls.models import Extension
 from coovox.web.errors import ApiError
 from coovox.web.i18n import gettext
 from coovox.web.pagination import ListSpec

@@ -10,8 +10,7 @@ from aiohttp import web
 from coovox.hooktypes import Route
 from coovox.web.keys import ROUTES_KEY, THROTTLE_KEY
 from coovox.web.openapi import PARAM_RE
-from tests.conftest import ADMIN_PASSWORD
-from tests.web.conftest import USER_PASSWORD, become, csrf_of
+from tests.support.web import ADMIN_PASSWORD, USER_PASSWORD, become, csrf_of
 from tests.web.test_access import sample_path
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -159,7 +158,7 @@ async def test_open_redirect_after_sign_in_is_refused(client, admin_user):
 async def crashing_client(coovox, aiohttp_client, admin_user):
     """The full app plus one page and one API route whose handlers raise."""
     from coovox.web.app import create_app
-    from tests.conftest import sign_in
+    from tests.support.web import sign_in
 
     async def boom(request):
         raise RuntimeError("secret internal detail")

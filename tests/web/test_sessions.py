@@ -10,8 +10,7 @@ import aiohttp
 import pytest
 
 from coovox.models import WebSession
-from tests.conftest import ADMIN_PASSWORD, sign_in
-from tests.web.conftest import USER_PASSWORD, become
+from tests.support.web import ADMIN_PASSWORD, USER_PASSWORD, become, sign_in
 
 
 class Copy:

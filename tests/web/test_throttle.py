@@ -16,8 +16,7 @@ from coovox.models import WebLog
 from coovox.web.guard import TrustedProxies
 from coovox.web.keys import THROTTLE_KEY
 from coovox.web.throttle import SignInThrottle, Throttled
-from tests.conftest import ADMIN_PASSWORD
-from tests.web.conftest import csrf_of
+from tests.support.web import ADMIN_PASSWORD, csrf_of
 
 OTHER_ADDRESS = "127.0.0.2"  # any 127.x address reaches the test server on Linux
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from coovox.models import WebLog
 from coovox.web.weblog import result_text
-from tests.conftest import ADMIN_PASSWORD
+from tests.support.web import ADMIN_PASSWORD
 
 
 async def test_state_changing_requests_are_logged_without_secrets(admin_client, admin_token):
@@ -94,7 +94,7 @@ async def test_weblog_page_filters_and_paginates(admin_client):
 
 
 async def test_a_refused_sign_in_is_marked_in_the_web_log(client, admin_user):
-    from tests.web.conftest import csrf_of
+    from tests.support.web import csrf_of
 
     page = await client.get("/sign-in")
     await client.post("/sign-in", data={"username": "admin", "password": "nope",

@@ -10,7 +10,7 @@ import pytest
 
 from coovox.models import WebLog
 from coovox.web import weblog
-from tests.conftest import ADMIN_PASSWORD, sign_in
+from tests.support.web import ADMIN_PASSWORD, sign_in
 
 ZH = {"Accept-Language": "zh-CN"}
 

@@ -23,9 +23,9 @@ MAX_FILE = 20 * 1024 * 1024  # the most a deck file may be (the app's body limit
 
 
 def meter(request: web.Request) -> Any:
-    from coovox.plugins.billing import hooks
+    from coovox.plugins.billing import stasis
 
-    return hooks.meter()
+    return stasis.meter()
 
 
 @contextlib.asynccontextmanager

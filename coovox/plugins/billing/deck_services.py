@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 
-from coovox.calls.models import Extension
 from coovox.inputs import shown
 from coovox.messages import Field, Msg, register_labels
 from coovox.plugins.billing import deck_import, decks
 from coovox.plugins.billing.models import DeckRate, DeckVersion, RateDeck
 from coovox.plugins.billing.rating import choose_rate
 from coovox.plugins.billing.validation import BillingError, extension_key, flag
+from coovox.plugins.outbound.models import Extension
 
 NAME_RE = re.compile(r"^[\w .+\-()]{1,64}$")
 register_labels({"layout": "Column layout", "effective_from": "Effective from",

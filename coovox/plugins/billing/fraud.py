@@ -94,7 +94,7 @@ async def set_extension(extension: Any, data: Any) -> dict[str, Any]:
     """An extension's own limits: the keys given replace all it had (empty: defaults)."""
     ext = extension_key(extension)
     if not await Account.exists(extension=ext):
-        from coovox.calls.models import Extension
+        from coovox.plugins.outbound.models import Extension
 
         if not await Extension.exists(number=ext):
             raise BillingError(Msg("no extension %(extension)s", extension=ext), "extension",

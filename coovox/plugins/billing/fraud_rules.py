@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from coovox.calls.config_rules import ConfigError, clean_condition
-from coovox.calls.routing import Condition
 from coovox.messages import Field, Msg, register_labels
 from coovox.plugins.billing.validation import BillingError, choice, flag, money, whole
+from coovox.plugins.outbound.routing import Condition
+from coovox.plugins.outbound.rules import ConfigError, clean_condition
 from coovox.storage.money import fmt, to_units
 
 ACTIONS = ("lock", "refuse", "alert")

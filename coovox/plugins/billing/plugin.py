@@ -7,7 +7,7 @@ from pathlib import Path
 from coovox.events import EventType
 from coovox.hookspecs import hookimpl
 from coovox.hooktypes import BILLING, MenuItem, ModelSpec, Role, Route, StaticDir
-from coovox.plugins.billing.hooks import (  # noqa: F401  (hook implementations)
+from coovox.plugins.billing.stasis import (  # noqa: F401  (hook implementations)
     coovox_call_answered,
     coovox_call_cut,
     coovox_call_ended,
@@ -41,32 +41,32 @@ def coovox_models() -> ModelSpec:
 
 @hookimpl
 def coovox_startup(coovox) -> None:
-    from coovox.plugins.billing import hooks
+    from coovox.plugins.billing import stasis
 
-    hooks.start(coovox)
+    stasis.start(coovox)
 
 
 @hookimpl
 def coovox_routes(coovox) -> list[Route]:
     from coovox.plugins.billing import (
-        admin_views,
         api,
         deck_api,
-        deck_views,
         fraud_api,
-        fraud_views,
-        views,
+        pages,
+        pages_admin,
+        pages_deck,
+        pages_fraud,
     )
 
-    return [*views.routes(), *admin_views.routes(), *api.routes(), *deck_api.routes(),
-            *deck_views.routes(), *fraud_api.routes(), *fraud_views.routes()]
+    return [*pages.routes(), *pages_admin.routes(), *api.routes(), *deck_api.routes(),
+            *pages_deck.routes(), *fraud_api.routes(), *pages_fraud.routes()]
 
 
 @hookimpl
 def coovox_menu_items() -> list[MenuItem]:
-    from coovox.plugins.billing import admin_views, fraud_views, views
+    from coovox.plugins.billing import pages, pages_admin, pages_fraud
 
-    return [*views.menu_items(), *admin_views.menu_items(), *fraud_views.menu_items()]
+    return [*pages.menu_items(), *pages_admin.menu_items(), *pages_fraud.menu_items()]
 
 
 @hookimpl

@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
-from coovox.calls.keyword import KeywordQ
-from coovox.calls.log_api import as_datetime, raw_tuples
-from coovox.calls.models import Call
 from coovox.export_files import RowBlock
 from coovox.messages import Field, Msg
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Recharge
 from coovox.plugins.billing.validation import EXTENSION_RE, BillingError
+from coovox.plugins.calllog.keyword import KeywordQ
+from coovox.plugins.calllog.queries import as_datetime, raw_tuples
+from coovox.plugins.calls.models import Call
 from coovox.storage.money import fmt, from_units
 from coovox.storage.reader import reader
 
@@ -450,7 +450,7 @@ async def extensions_matching(keyword: str) -> list[str]:
     """Extensions whose number or name contains ``keyword`` (case-insensitive, ``%`` and
     ``_`` plain), as the call log's keyword matches calls: those configured now and those
     with a billing account (an extension deleted since), sorted by number."""
-    from coovox.calls.keyword import like_pattern
+    from coovox.plugins.calllog.keyword import like_pattern
 
     pattern = like_pattern(keyword.lower())
     rows = await sql.fetch(

@@ -8,7 +8,6 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from coovox.calls.models import Extension
 from coovox.messages import Field, Msg
 from coovox.models import Setting, set_setting
 from coovox.plugins.billing import sql
@@ -29,6 +28,7 @@ from coovox.plugins.billing.validation import (
     whole,
 )
 from coovox.plugins.billing.validation import rate_id as valid_rate_id
+from coovox.plugins.outbound.models import Extension
 from coovox.storage.money import MAX_BALANCE, fmt, from_units, to_units
 from coovox.web.formats import MAX_DECIMALS, currency_decimals
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from coovox.calls.models import Call
 from coovox.context import Coovox
 from coovox.models import set_setting
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
+from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
 from coovox.users import create_token, create_user
-from tests.calls.conftest import active_answered, app_config, finished, seed
+from tests.support.call_app import active_answered, app_config, finished, seed
 
 PER_SECOND = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.01",
               "unit": 1, "extensions": "all"}

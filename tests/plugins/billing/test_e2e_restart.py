@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.calls.models import Call
 from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
-from tests.calls.test_restart import App, _until
+from coovox.plugins.calls.models import Call
+from tests.support.restart import App
+from tests.support.restart import until as _until
 
 
 @pytest.mark.timeout(90)

@@ -11,8 +11,8 @@ from decimal import Decimal
 from coovox.plugins.billing import fraud
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, Ledger
-from tests.calls.conftest import finished
 from tests.plugins.billing.test_e2e import account, app  # noqa: F401 - the app fixture
+from tests.support.call_app import finished
 
 
 def heard(app) -> list[dict]:  # noqa: F811

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from coovox.models import WebLog
 from coovox.plugins.billing import fraud, services
 from coovox.plugins.billing.fraud_rules import TRIP_SPEND_HOUR, Limits
-from coovox.plugins.billing.fraud_views import limits_of_form
 from coovox.plugins.billing.models import Account
+from coovox.plugins.billing.pages_fraud import limits_of_form
 from tests.plugins.billing.conftest import make_extensions
 
 ZH = {"Accept-Language": "zh-CN"}

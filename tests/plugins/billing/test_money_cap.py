@@ -22,8 +22,8 @@ from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
 from coovox.sim import FarEnd
-from tests.calls.conftest import app_config, finished, seed
 from tests.plugins.billing.conftest import call_info, setup_billing
+from tests.support.call_app import app_config, finished, seed
 
 TWO_CENTS = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.02", "unit": 1,
              "extensions": "all"}

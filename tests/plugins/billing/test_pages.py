@@ -10,8 +10,8 @@ import pytest
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import Account, Rate, Recharge
 from coovox.users import create_user
-from tests.conftest import sign_in
 from tests.plugins.billing.conftest import make_extensions
+from tests.support.web import sign_in
 
 PAGES = ["/billing/extensions", "/billing/rates", "/billing/recharges", "/billing/calls",
          "/billing/statistics", "/billing/settings", "/billing/rates/new"]

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from coovox.calls.models import Call
 from coovox.plugins.billing import reports, services
 from coovox.plugins.billing.metering import Meter
+from coovox.plugins.calls.models import Call
 from coovox.users import create_user
-from tests.conftest import sign_in
 from tests.plugins.billing.conftest import FakeControl, call_info, make_extensions
+from tests.support.web import sign_in
 
 ZH = {"Accept-Language": "zh-CN"}
 START = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ async def billing_client(client, coovox):
 
 async def _billed_calls() -> None:
     """Answered, billed calls of 100 Alice, 101 Bob, 1000 Carol on three days."""
-    from coovox.calls.models import Extension
+    from coovox.plugins.calls.models import Extension
 
     for number, name in (("100", "Alice"), ("101", "Bob"), ("1000", "Carol")):
         await Extension.create(number=number, name=name)

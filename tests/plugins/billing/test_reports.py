@@ -4,45 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
-from coovox.calls.models import Call
 from coovox.plugins.billing import reports
 from coovox.plugins.billing.metering import Meter
+from coovox.plugins.calls.models import Call
 from coovox.users import create_token, create_user
-from tests.plugins.billing.conftest import FakeControl, call_info, setup_billing
-
-TZ = "Asia/Shanghai"
-# local dates in Shanghai: 2026-11-30 23:30 and 2026-12-01 00:30 and 2027-01-01 07:59
-STARTS = [datetime(2026, 11, 30, 15, 30, tzinfo=UTC), datetime(2026, 11, 30, 16, 30, tzinfo=UTC),
-          datetime(2026, 12, 31, 23, 59, tzinfo=UTC)]
-
-
-async def make_calls(talks=(39, 61, 116)) -> None:
-    """Three billed calls (guide rate) and one refused; call log rows written like the app."""
-    from coovox.calls.models import Extension
-
-    await Extension.create(number="100", name="=HYPERLINK(\"x\")")
-    await setup_billing(balance="10")
-    meter, control = Meter(TZ), FakeControl()
-    for i, (start, talk) in enumerate(zip(STARTS, talks, strict=True)):
-        info = call_info(f"r{i}", started_at=start)
-        await Call.create(id=info.call_id, started_at=start, answered_at=start,
-                          ended_at=start + timedelta(seconds=talk), extension="100",
-                          extension_name="=HYPERLINK(\"x\")", dialed=info.dialed, trunk="FXO-1",
-                          status="answered", talk_time=talk, duration=talk + 3)
-        await meter.answered(info, control, await meter.gate(info), False)
-        await control.run_until(info.call_id, talk)
-        await meter.ended(info, {"status": "answered", "talk_time": talk})
-    await Call.create(id="refused", started_at=STARTS[0], extension="100", dialed="91",
-                      status="refused", reason="locked")
-    await meter.ended(call_info("refused", started_at=STARTS[0]),
-                      {"status": "refused", "talk_time": 0})
+from tests.support.billing import STARTS, TZ, FakeControl, call_info, make_calls
 
 
 def test_durations_are_shown_like_the_guide():

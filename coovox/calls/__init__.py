@@ -1,1 +1,0 @@
-"""Outbound calls: routing, call control through ARI, the call log."""

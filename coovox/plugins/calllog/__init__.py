@@ -1,0 +1,1 @@
+"""The call log, its exports and live calls (built-in plugin ``calllog``)."""

@@ -1,0 +1,1 @@
+"""The outbound configuration (built-in plugin ``outbound``)."""

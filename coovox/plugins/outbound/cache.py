@@ -1,0 +1,153 @@
+"""The outbound configuration in memory, for routing calls without a database trip.
+
+Routing a call needs the extension, its dial permission, the permission's dial rules and
+their trunks.  Reading them for every call cost five statements on the hottest path of
+the product; the tables are small and change rarely, so the whole configuration is read
+at once into a :class:`Snapshot` and kept:
+
+- an edit made by this process (web pages, API, CSV import, or any model save/delete)
+  is used by the very next call (:func:`changed` bumps a counter the cache compares);
+- an edit made by another node sharing the database is used after at most
+  :data:`TTL` seconds (the snapshot is re-read when older).
+
+Up to :data:`FULL_MAX` extensions the snapshot holds all of them.  Beyond (a large CSV
+import), re-reading every extension each :data:`TTL` would cost the event loop ~0.5 s per
+100,000: the snapshot then holds the small tables only and each calling extension is
+looked up on its own (one indexed read), kept for :data:`TTL` like the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tortoise.signals import post_delete, post_save
+
+from coovox.plugins.outbound.models import DialPermission, DialRule, Extension, PinSet, Trunk
+from coovox.plugins.outbound.routing import (
+    SEQUENTIAL,
+    Condition,
+    ExtensionSpec,
+    RuleSpec,
+    TrunkSpec,
+)
+
+TTL = 2.0  # seconds a node keeps the configuration (another node's edit is seen after this)
+
+_writes = 0
+
+
+def changed() -> None:
+    """Tell the cache that this process changed the outbound configuration."""
+    global _writes
+    _writes += 1
+
+
+def writes() -> int:
+    return _writes
+
+
+@post_save(Extension, DialPermission, DialRule, Trunk, PinSet)
+async def _saved(*_args: Any) -> None:
+    changed()
+
+
+@post_delete(Extension, DialPermission, DialRule, Trunk, PinSet)
+async def _deleted(*_args: Any) -> None:
+    changed()
+
+
+FULL_MAX = 5000  # extensions a snapshot holds all of; beyond, each is looked up on its own
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything routing reads, as plain values (``extensions``: all of them, or -- when
+    ``partial`` -- the ones looked up for a call)."""
+
+    extensions: dict[str, ExtensionSpec]
+    permissions: dict[str, list[str]]
+    rules: dict[str, RuleSpec]
+    trunks: dict[str, TrunkSpec]
+    partial: bool = False
+
+
+def rule_spec(row: DialRule) -> RuleSpec:
+    try:
+        condition = Condition.from_json(row.condition)
+    except (ValueError, TypeError, AttributeError):
+        condition = None
+    return RuleSpec(row.name, row.pattern, row.prefix or "", row.prepend or "",
+                    tuple(row.trunks or ()), row.time_limit, row.pin_set or None, condition,
+                    2 if row.caller_id == 2 else 1, row.call_method or SEQUENTIAL)
+
+
+EXTENSION_COLUMNS = ("number", "name", "enabled", "dial_permission", "caller_id1",
+                     "caller_id2")
+
+
+def _spec(row: Any) -> ExtensionSpec:
+    return ExtensionSpec(row[0], row[1], bool(row[2]), row[3], row[4] or "", row[5] or "")
+
+
+async def load_extension(number: str) -> ExtensionSpec | None:
+    """One extension (a large table: see :data:`FULL_MAX`)."""
+    rows = await Extension.filter(number=number).values_list(*EXTENSION_COLUMNS)
+    return _spec(rows[0]) if rows else None
+
+
+async def load() -> Snapshot:
+    """Read the whole outbound configuration (four or five statements)."""
+    partial = await Extension.all().count() > FULL_MAX
+    extensions = {} if partial else {
+        row[0]: _spec(row) for row in await Extension.all().values_list(*EXTENSION_COLUMNS)}
+    permissions = {row.name: list(row.dial_rules or []) for row in await DialPermission.all()}
+    rules = {row.name: rule_spec(row) for row in await DialRule.all()}
+    trunks = {row.name: TrunkSpec(row.name, row.dial_string, row.enabled, row.max_calls,
+                                  row.caller_id or "", row.prefer or "extension")
+              for row in await Trunk.all()}
+    return Snapshot(extensions, permissions, rules, trunks, partial)
+
+
+class ConfigCache:
+    """One per call controller: :meth:`get` returns a snapshot no older than :data:`TTL`
+    and taken after this process's last configuration change."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, ttl: float = TTL) -> None:
+        self.clock = clock
+        self.ttl = ttl
+        self._snapshot: Snapshot | None = None
+        self._key: tuple[int, float] = (-1, 0.0)  # (writes() when read, expiry)
+        self._lock = asyncio.Lock()  # calls arriving together share one read
+        # partial snapshots: number -> (spec or None, expiry, writes() when read)
+        self._looked_up: dict[str, tuple[ExtensionSpec | None, float, int]] = {}
+
+    def _fresh(self) -> bool:
+        return (self._snapshot is not None and _writes == self._key[0]
+                and self.clock() < self._key[1])
+
+    async def get(self, number: str | None = None) -> Snapshot:
+        """The configuration; with a partial snapshot, ``number``'s extension is in it."""
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    count, now = _writes, self.clock()
+                    self._snapshot = await load()
+                    self._key = (count, now + self.ttl)
+                    self._looked_up = {k: v for k, v in self._looked_up.items()
+                                       if v[1] > now and v[2] == count}
+        snapshot = self._snapshot
+        assert snapshot is not None
+        if not snapshot.partial or number is None:
+            return snapshot
+        now = self.clock()
+        entry = self._looked_up.get(number)
+        if entry is None or entry[1] <= now or entry[2] != _writes:
+            count = _writes
+            entry = (await load_extension(number), now + self.ttl, count)
+            self._looked_up[number] = entry
+        spec = entry[0]
+        return replace(snapshot, extensions={number: spec} if spec is not None else {})
