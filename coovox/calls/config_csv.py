@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-
-from tortoise.transactions import in_transaction
 
 from coovox.calls import config_cache
 from coovox.calls import config_rules as r
@@ -29,7 +26,7 @@ from coovox.calls.config_rules import DEFAULT_PERMISSION, ConfigError
 from coovox.calls.models import DialPermission, Extension
 from coovox.exports import FORMULA_START, safe_cell
 from coovox.inputs import shown
-from coovox.storage import direct
+from coovox.storage.work import Many, Rows, Work, store
 from coovox.workers import SLICE, heavy, pause
 
 HEADER = ("number", "name", "enabled", "dial_permission", "caller_id1", "caller_id2")
@@ -169,42 +166,21 @@ async def import_extensions(data: bytes | str) -> ImportResult:
     values = [tuple(row[c] for c in HEADER) for row in rows]
     present = rows[0]["_columns"]
     upsert = upsert_sql(tuple(c for c in HEADER if c not in CALLER_IDS or c in present))
-    db = direct.client()
-    if db is not None:
-        created = await direct.run(db, lambda conn: _upsert_on(conn, values, upsert))
-    else:
-        created = await _upsert_tortoise(values, upsert)
+    created = await store().run(_upsert(values, upsert))
     config_cache.changed()  # raw writes send no model signals
     return ImportResult(created=created, updated=len(values) - created)
 
 
-def _upsert_on(conn: sqlite3.Connection, values: list[tuple[Any, ...]],
-               upsert: str = UPSERT) -> int:
-    """SQLite, in the database thread inside one transaction: the new extensions' count."""
+def _upsert(values: list[tuple[Any, ...]], upsert: str = UPSERT) -> Work[int]:
+    """The upserts in one unit of work (one transaction): the new extensions' count."""
     created = 0
     for start in range(0, len(values), BATCH):
         chunk = values[start:start + BATCH]
         numbers = [v[0] for v in chunk]
-        existing = conn.execute("SELECT COUNT(*) FROM calls_extension WHERE number IN "
-                                f"({', '.join('?' * len(numbers))})", numbers).fetchone()[0]
-        conn.executemany(upsert, chunk)
-        created += len(chunk) - int(existing)
-    return created
-
-
-async def _upsert_tortoise(values: list[tuple[Any, ...]], upsert: str = UPSERT) -> int:
-    """PostgreSQL (or inside a transaction): the same upserts through Tortoise."""
-    created = 0
-    async with in_transaction() as db:
-        if db.capabilities.dialect != "sqlite":
-            upsert = upsert.replace("?", "{}").format(
-                *(f"${n}" for n in range(1, len(HEADER) + 1)))
-        for start in range(0, len(values), BATCH):
-            chunk = values[start:start + BATCH]
-            numbers = [v[0] for v in chunk]
-            existing = await Extension.filter(number__in=numbers).count()
-            await db.execute_many(upsert, [list(v) for v in chunk])
-            created += len(chunk) - existing
+        found = yield Rows("SELECT COUNT(*) AS n FROM calls_extension WHERE number IN "
+                           f"({', '.join('?' * len(numbers))})", numbers)
+        yield Many(upsert, chunk)
+        created += len(chunk) - int(found[0]["n"])
     return created
 
 

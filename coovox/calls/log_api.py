@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from tortoise import connections
 from tortoise.expressions import Q
 
 from coovox.calls import causes
@@ -23,6 +24,7 @@ from coovox.context import Coovox
 from coovox.exports import Column, check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
 from coovox.messages import Msg
+from coovox.storage import prepared
 from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError
 from coovox.web.keys import COOVOX_KEY
@@ -119,8 +121,9 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
         items = await rows_with_fields(coovox, page.items)
         return web.json_response({"items": items, "total": page.total, "page": page.page,
                                   "per_page": page.per_page})
-    qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
-    await prepare_and_count(qs)  # lets a keyword choose its plan once for every chunk
+    with prepared.collecting() as found:
+        qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
+    await prepare_and_count(found)  # lets a keyword choose its plan once for every chunk
     extra_cols = await _plugin_columns(coovox)
     return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols],
                                  export_chunks(coovox, qs, CALL_LIST.sortable[lq.sort],
@@ -170,12 +173,11 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
 async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
     """The rows of a Tortoise query as the driver returns them (no field conversion);
     through ``own`` (:func:`coovox.storage.reader.reader`) when given."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
+    query.sql()  # public: builds ``query.query`` (the statement) for its connection
     sql, params = query.query.get_parameterized_sql()
     if own is not None:
         return await own.fetch(sql, params)
-    _, rows = await query._db.execute_query(sql, params)
+    _, rows = await connections.get("default").execute_query(sql, params)
     return list(rows)
 
 

@@ -159,11 +159,11 @@ async def test_a_failed_live_charge_does_not_stop_metering(app, double, monkeypa
     await _fund(balance="0.05")  # 1 s units of 0.01: cut at 5 s
     real, failed = ledger.charge, []
 
-    async def flaky(call_id, extension, seq, amount):
+    async def flaky(call_id, extension, seq, amount, guard=None):
         if seq == 3 and not failed:
             failed.append(seq)
             raise DbDown("connection was closed in the middle of operation")
-        return await real(call_id, extension, seq, amount)
+        return await real(call_id, extension, seq, amount, guard)
 
     monkeypatch.setattr(ledger, "charge", flaky)
     double.far_end("555000", FarEnd())
@@ -187,10 +187,10 @@ async def test_a_live_charge_that_keeps_failing_cuts_the_call(app, double,  # no
     await _fund(balance="5")  # enough for minutes: only the failing charge can cut it
     real = ledger.charge
 
-    async def down_from_seq_3(call_id, extension, seq, amount):
+    async def down_from_seq_3(call_id, extension, seq, amount, guard=None):
         if seq >= 3:
             raise DbDown("connection was closed in the middle of operation")
-        return await real(call_id, extension, seq, amount)
+        return await real(call_id, extension, seq, amount, guard)
 
     monkeypatch.setattr(ledger, "charge", down_from_seq_3)
     double.far_end("555000", FarEnd())
