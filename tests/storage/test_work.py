@@ -61,3 +61,17 @@ async def test_a_savepoint_fails_alone(coovox):
 def test_placeholders_are_numbered_for_postgresql():
     assert numbered("UPDATE t SET a = ? WHERE b = ? AND c = ?") == \
         "UPDATE t SET a = $1 WHERE b = $2 AND c = $3"
+
+
+async def test_inside_a_tortoise_transaction_a_unit_joins_it(coovox):
+    """Tortoise's connection holds the write lock there: the unit runs on it (a savepoint
+    of that transaction), never on the store's own connection (which would wait)."""
+    from tortoise.transactions import in_transaction
+
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            assert not store().one_trip
+            assert await store().run(add("300", 1)) == 1
+            raise RuntimeError("the outer transaction fails")
+    assert store().one_trip
+    assert not await Account.exists(extension="300")  # rolled back with it
