@@ -199,7 +199,8 @@ class SqliteStore(Store):
         try:
             result = _drive(work, execute)
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # some errors (disk full, …) rolled back already
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         return result
