@@ -207,7 +207,7 @@ async def profile_admission(res: Results, sz: Sizes, out_path: str) -> None:
     res.save("profile_admission", {
         "note": "under pyinstrument, latency figures not comparable", "round": fig,
         "profile": out_path, "calls": calls, "sql_statements": sql_counts,
-        # Tortoise statements + trips of coovox.storage.direct (several statements each)
+        # Tortoise statements + units of work of coovox.storage.work (one trip each)
         "sql_statements_per_call": round(sum(sql_counts.values()) / max(calls, 1), 1),
         "direct_trips_per_call": round(sum(v for k, v in sql_counts.items()
                                            if k.startswith("TRIP ")) / max(calls, 1), 1),

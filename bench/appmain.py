@@ -37,22 +37,15 @@ class QueryCounter(logging.Handler):
 
 
 def count_direct_trips(counts: dict[str, int]) -> None:
-    """Also count the trips of :func:`coovox.storage.direct.run` (several statements each,
-    sent without Tortoise), by the function that made them: ``TRIP <function>``."""
-    from coovox.storage import direct
+    """Also count the units of work of :mod:`coovox.storage.work` (several statements in
+    one trip to the store's database thread on SQLite), by unit: ``TRIP <unit>``."""
+    from coovox.storage import work
 
-    real = direct.run
-
-    async def run(db, fn, **kwargs):
-        import inspect
-
-        caller = inspect.currentframe().f_back
-        name = caller.f_code.co_name if caller is not None else "?"
+    def trip(name: str) -> None:
         key = f"TRIP {name}"
         counts[key] = counts.get(key, 0) + 1
-        return await real(db, fn, **kwargs)
 
-    direct.run = run
+    work.Store.on_trip = staticmethod(trip)
 
 
 def _table(sql: str) -> str:

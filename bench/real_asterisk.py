@@ -389,14 +389,14 @@ KEY_FUNCTIONS = (
     ("end: record finish", "calls/services.py", "finish_call"),
     ("end: billing settlement (coovox_call_ended)", "calls/stasis.py", "announce_ended"),
     ("REST: every ARI request (AriRest.request)", "ari/rest.py", "request"),
-    ("DB: every trip to the SQLite thread (direct.run)", "storage/direct.py", "run"),
+    ("DB: every unit of work on the store (Store.run)", "storage/work.py", "run"),
     ("DB: Tortoise queries (execute_query)", "backends/sqlite/client.py", "execute_query"),
     ("logging", "logging/__init__.py", "_log"),
     ("web server (aiohttp request handler)", "aiohttp/web_protocol.py", "_handle_request"),
 )
 
 
-# the database thread: one trip = ``direct.run``'s job or one aiosqlite call (Tortoise)
+# the database threads: one trip = a unit of work of the store or one aiosqlite call (Tortoise)
 def _label(key: tuple[str, int, str]) -> str:
     file, line, name = key
     short = "/".join(Path(file).parts[-2:]) if file != "~" else "~"

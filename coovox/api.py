@@ -48,6 +48,7 @@ from coovox.hooktypes import (
     Role,
     Route,
     StaticDir,
+    Subparsers,
 )
 from coovox.messages import Field, Msg, register_labels
 from coovox.models import get_setting, set_setting
@@ -88,7 +89,7 @@ __all__ = [
     "ADMIN", "BILLING", "COOVOX_KEY", "CORE_EVENTS", "OPERATOR", "ApiError", "BillingReader",
     "CallControl", "CallEndStatus", "CallInfo", "CommandError", "Coovox", "Event",
     "EventType", "Field", "GateDecision", "Handler", "MenuItem", "ModelSpec", "Msg",
-    "PluginError", "Rating", "Role", "Route", "StaticDir", "get_setting", "gettext",
+    "PluginError", "Rating", "Role", "Route", "StaticDir", "Subparsers", "get_setting", "gettext",
     "hookimpl", "hookspec", "local_datetime", "money_text", "read_json", "safe_url",
     "register_labels", "set_setting", "translate",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from coovox import __version__
 from coovox.config import KEYS, ConfigError, load_config
 from coovox.context import Coovox
+from coovox.hooktypes import Subparsers
 from coovox.plugin_host import PluginError, PluginHost
 from coovox.storage.db import DatabaseError
 
@@ -81,7 +82,7 @@ def build_parser(host: PluginHost) -> argparse.ArgumentParser:
     return parser
 
 
-def _plugin_commands(host: PluginHost, sub: argparse._SubParsersAction) -> None:
+def _plugin_commands(host: PluginHost, sub: Subparsers) -> None:
     """Let each enabled plugin add sub-commands; a failing plugin is logged and skipped."""
     host.call_all("coovox_cli_commands", subparsers=sub)
 

@@ -11,7 +11,6 @@ Each hook is documented in ``docs/plugin-hooks.md``; a test fails when one is no
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
         Role,
         Route,
         StaticDir,
+        Subparsers,
     )
 
 hookspec = pluggy.HookspecMarker("coovox")
@@ -245,7 +245,7 @@ def coovox_event(coovox: Coovox, event: Event) -> None:
 
 
 @hookspec
-def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+def coovox_cli_commands(subparsers: Subparsers) -> None:
     """Add sub-commands to ``coovox``.
 
     Call ``subparsers.add_parser(...)`` and ``set_defaults(handler=fn)`` where

@@ -169,3 +169,10 @@ class CallControl(Protocol):
 
     def talk_seconds(self, call_id: str) -> float | None:
         """Talk time so far, or None when the call is not answered or has ended."""
+
+
+class Subparsers(Protocol):
+    """What ``coovox_cli_commands`` receives: argparse's sub-command registry (the
+    object ``ArgumentParser.add_subparsers()`` returns)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any: ...

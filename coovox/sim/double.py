@@ -95,8 +95,7 @@ class AriDouble:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets  # type: ignore[union-attr]
-        self.host, self.port = host, sockets[0].getsockname()[1]
+        self.host, self.port = host, self._runner.addresses[0][1]
         self.url = f"http://{host}:{self.port}"
 
     async def stop(self) -> None:

@@ -16,6 +16,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from coovox.hooktypes import ModelSpec
+from coovox.storage import work
 from coovox.storage.checkpoint import Checkpointer
 from coovox.storage.files import private_dir, private_sqlite
 
@@ -133,6 +134,7 @@ async def _open(url: str, config: dict[str, Any], migrate: bool) -> None:
         await Tortoise.init(config=config)
         await connections.get("default").execute_query("SELECT 1")
         await _start_checkpoints(url)
+        await _open_store(url, sqlite_file)
         if sqlite_file is not None:
             private_sqlite(sqlite_file)  # -wal and -shm exist now
     except (OSError, ConnectionError) as exc:
@@ -193,6 +195,26 @@ async def _start_checkpoints(url: str) -> None:
     _checkpointer.start()
 
 
+async def _open_store(url: str, sqlite_file: Path | None) -> None:
+    """The store of units of work (:mod:`coovox.storage.work`): an SQLite file gets a
+    connection of its own with the URL's pragmas; others use Tortoise's connection."""
+    await work.close()
+    if sqlite_file is None:
+        work.use(work.TortoiseStore())
+        return
+    full = normalise_url(url)
+    query = full.split("?", 1)[1] if "?" in full else ""
+    pragmas = {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
+    pragmas = {k: v for k, v in pragmas.items()
+               if k in ("busy_timeout", "synchronous", "journal_mode", "cache_size")}
+    if _checkpointer is not None:
+        pragmas["wal_autocheckpoint"] = "0"  # checkpoints come from their own thread
+    store = work.SqliteStore(str(sqlite_file), pragmas)
+    store.owner = connections.get("default")
+    await store.run(work.one("SELECT 1"), atomic=False)
+    work.use(store)
+
+
 def _sqlite_path(url: str) -> Path | None:
     """The file of an SQLite URL (None: PostgreSQL or an in-memory database)."""
     if dialect_of(url) != "sqlite":
@@ -207,6 +229,7 @@ def checkpointer() -> Checkpointer | None:
 
 async def close_db() -> None:
     global _checkpointer
+    await work.close()
     if _checkpointer is not None:
         _checkpointer.stop()
         _checkpointer = None

@@ -1,7 +1,7 @@
 """Long reads (exports) on an SQLite connection of their own.
 
-Every query of the product goes through ONE SQLite connection and its thread (Tortoise's,
-and :mod:`coovox.storage.direct`'s trips).  An export of a million rows reads thousands of
+Every query of the product goes through the connection of Tortoise and that of the store
+(:mod:`coovox.storage.work`), each with its thread.  An export of a million rows reads thousands of
 chunks there; each chunk kept the charges and call records of live calls waiting behind
 it.  :func:`reader` opens a second connection (``query_only``) with its own thread for
 the export's chunks: SQLite's WAL lets it read while the product's connection writes.
@@ -19,8 +19,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tortoise import connections
-from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapper
+from coovox.storage.work import SqliteStore, store
 
 
 class Reader:
@@ -56,15 +55,9 @@ class Reader:
 
 
 def sqlite_file() -> str | None:
-    """The database file of the default connection when it is an SQLite file."""
-    try:
-        db = connections.get("default")
-    except Exception:  # noqa: BLE001 - not initialised
-        return None
-    if isinstance(db, SqliteTransactionWrapper) or not isinstance(db, SqliteClient):
-        return None
-    path = getattr(db, "filename", "") or ""
-    return None if path in ("", ":memory:") or path.startswith("file::memory:") else path
+    """The database file when the product runs on an SQLite file (its store's file)."""
+    current = store()
+    return current.path if isinstance(current, SqliteStore) else None
 
 
 @contextlib.asynccontextmanager

@@ -55,6 +55,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from coovox.messages import Msg
+from coovox.storage import prepared, schema
 from coovox.web.errors import ApiError
 
 PER_PAGE_CHOICES: tuple[int, ...] = (10, 20, 50, 100)
@@ -240,7 +241,7 @@ class ListSpec:
         fields_ = self.sortable[lq.sort]
         names = [fields_] if isinstance(fields_, str) else list(fields_)
         sign = "-" if lq.desc else ""
-        pk = queryset.model._meta.pk_attr
+        pk = schema.pk_name(queryset.model)
         if pk not in names:
             names.append(pk)
         return queryset.order_by(*[sign + n for n in names])
@@ -251,8 +252,13 @@ class ListSpec:
         is clamped to the last page.  ``path`` is the list's URL for links; ``keep``
         are other query parameters the links must keep (e.g. a date range filtered
         outside the spec)."""
-        queryset = self.filter(queryset, lq, strict=strict)
-        total = await prepare_and_count(queryset)
+        base = queryset
+        with prepared.collecting() as found:
+            queryset = self.filter(base, lq, strict=strict)
+        # the keyword alone (one filter on an unfiltered base) counts its own matches
+        alone = len(found) == 1 and len(lq.filters) == 1 and \
+            base.sql() == base.model.all().sql()
+        total = await prepare_and_count(found, alone)
         if total is None:
             total = await queryset.count()
         pages = max(1, -(-total // lq.per_page))
@@ -301,23 +307,20 @@ def _max_length(model: Any, path: str) -> int | None:
     """``max_length`` of the text column ``path`` (``name`` or ``user__username``)."""
     *relations, name = path.split("__")
     for rel in relations:
-        field = model._meta.fields_map.get(rel)
-        model = getattr(field, "related_model", None)
+        model = schema.related_model(model, rel)
         if model is None:
             return None
-    return getattr(model._meta.fields_map.get(name), "max_length", None)
+    return schema.max_length(model, name)
 
 
-async def prepare_and_count(queryset: Any) -> int | None:
-    """Run ``await q.prepare()`` for the queryset's filters that have it (e.g. the call
-    log's keyword, which consults its index); returns the exact row count when one such
-    filter is the queryset's only filter and knows it (``q.count``), else None."""
-    q_objects = list(getattr(queryset, "_q_objects", None) or [])
-    prepared = [q for q in q_objects if hasattr(q, "prepare")]
-    for q in prepared:
-        await q.prepare()
-    if len(prepared) == 1 and len(q_objects) == 1:
-        return getattr(prepared[0], "count", None)
+async def prepare_and_count(found: list[Any], alone: bool = False) -> int | None:
+    """Run ``await q.prepare()`` for the filters ``found`` by :func:`prepared.collecting`
+    (e.g. the call log's keyword, which consults its index); returns the exact row count
+    when one such filter is the query's only filter (``alone``) and knows it
+    (``q.count``), else None."""
+    await prepared.prepare(found)
+    if alone and len(found) == 1:
+        return getattr(found[0], "count", None)
     return None
 
 

@@ -106,20 +106,28 @@ def details_pairs(details: str) -> list[str]:
     return pairs
 
 
-def _read_params(request: web.Request) -> list[tuple[str, Any]]:
+async def _read_params(request: web.Request) -> list[tuple[str, Any]]:
     """What the handler read of the body (a form or JSON): never read here, so a request
-    refused before its body was read records no parameters."""
-    post = getattr(request, "_post", None)
-    if post is not None:
-        return list(post.items())
-    raw = getattr(request, "_read_bytes", None)
-    if raw and request.content_type == "application/json":
+    refused before its body was read records no parameters.  A body the handler read is
+    cached by aiohttp: ``post()`` and ``read()`` hand that copy back."""
+    if not request.body_exists or request.can_read_body:
+        return []  # no body, or the handler did not read it
+    if request.content_type in FORMS:
+        try:
+            return list((await request.post()).items())
+        except Exception:  # noqa: BLE001 - streamed by the handler (multipart): not kept
+            return []
+    if request.content_type == "application/json":
+        raw = await request.read()
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):  # the handler answered 400 already
             return []
         return list(data.items()) if isinstance(data, dict) else [("body", data)]
     return []
+
+
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def result_text(status: int, seconds: float) -> str:
@@ -176,7 +184,7 @@ async def _record(request: web.Request, status: int, seconds: float) -> None:
     else:
         username, role = request.get("weblog_user", ("", ""))
     try:
-        details = details_json(masked_params(_read_params(request)))
+        details = details_json(masked_params(await _read_params(request)))
     except Exception:  # never lose the row for its details
         log.exception("could not read the parameters of %s %s", request.method, request.path)
         details = ""

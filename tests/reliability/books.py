@@ -17,11 +17,14 @@ from coovox.storage.money import from_units
 
 
 async def formula_problems() -> list[str]:
-    """Settled calls whose cost is not ``cost(rate copy, billed talk time)``."""
+    """Settled calls whose cost is not ``cost(rate copy, billed talk time)``: the time
+    billing's settlement billed (its own ``billing_call.billed_time``), never more than the
+    call record's billed time (which the call events round to the millisecond)."""
     problems: list[str] = []
     rows = await sql.fetch(
         "SELECT b.call_id AS call_id, b.rate AS rate, b.cost AS cost, b.answered AS answered, "
-        "b.talk_time AS b_talk, c.talk_time AS talk, c.billed_talk_time AS billed, "
+        "b.talk_time AS b_talk, b.billed_time AS billed, c.talk_time AS talk, "
+        "c.billed_talk_time AS c_billed, "
         "c.status AS status FROM billing_call b LEFT JOIN calls_call c ON c.id = b.call_id "
         "WHERE b.settled = ?", [True])
     for r in rows:
@@ -40,7 +43,11 @@ async def formula_problems() -> list[str]:
             if charged > cost(rule, float(r["b_talk"] or 0)):
                 problems.append(f"call {r['call_id']}: cost {charged} above the formula")
             continue
-        seconds = r["billed"] if r["billed"] is not None else r["talk"]
+        recorded = r["c_billed"] if r["c_billed"] is not None else r["talk"]
+        seconds = r["billed"] if r["status"] == "answered" else recorded
+        if r["status"] == "answered" and float(seconds) > float(recorded or 0) + 0.0015:
+            problems.append(f"call {r['call_id']}: billed {seconds}s, more than the "
+                            f"{recorded}s of its record")
         expected = cost(rule, float(seconds or 0)) if r["status"] == "answered" else Decimal(0)
         if charged != expected:
             problems.append(f"call {r['call_id']}: cost {charged} but the formula gives "

@@ -27,6 +27,7 @@ from coovox.api import (
     hookimpl,
     hookspec,
 )
+from coovox.hooktypes import Subparsers
 
 PLUGIN_NAME = "allhooks"
 __version__ = "0.1"
@@ -244,7 +245,7 @@ async def cmd_hello(coovox, args: argparse.Namespace) -> int:
 
 
 @hookimpl
-def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+def coovox_cli_commands(subparsers: Subparsers) -> None:
     _record("coovox_cli_commands", subparsers=subparsers)
     p = subparsers.add_parser("allhooks-hello", help="say hello (test plugin)")
     p.add_argument("--name", default="world")

@@ -22,7 +22,7 @@ from coovox.plugins.billing import fraud_rules as rules
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import Account, FraudTrip
 from coovox.plugins.billing.validation import BillingError, extension_key, flag
-from coovox.storage import direct
+from coovox.storage.work import Exec, Rows, Work, store
 
 log = logging.getLogger(__name__)
 NS = "billing"  # the global switch and defaults: billing setting "fraud"
@@ -115,45 +115,25 @@ async def remove_extension(extension: Any) -> bool:
 # --- admission -----------------------------------------------------------------------------
 
 
-def _admit_on(conn: Any, call_id: str, extension: str, limits: rules.Limits, hour_key: int,
-              now_ts: int) -> None:
-    """The statements of an admission (SQLite, one trip); raises :class:`_Full`."""
+def _admit(call_id: str, extension: str, limits: rules.Limits, hour_key: int,
+           now_ts: int) -> Work[None]:
+    """The statements of an admission; raises :class:`_Full` (the unit rolls back)."""
     per_hour = limits.calls_per_hour or rules.NO_LIMIT
-    if not conn.execute(ADMIT_HOUR, (hour_key, hour_key, extension, hour_key,
-                                     per_hour)).rowcount:
+    if not (yield Exec(ADMIT_HOUR, [hour_key, hour_key, extension, hour_key, per_hour])):
         raise _Full(rules.REFUSE_CALLS_HOUR)
     if limits.concurrent_calls:
-        conn.execute(FORGET_STALE, (extension, now_ts - SETUP_SECONDS))
-        if not conn.execute(ADMIT_ACTIVE, (call_id, extension, now_ts, extension,
-                                           limits.concurrent_calls)).fetchall():
+        yield Exec(FORGET_STALE, [extension, now_ts - SETUP_SECONDS])
+        if not (yield Rows(ADMIT_ACTIVE, [call_id, extension, now_ts, extension,
+                                         limits.concurrent_calls])):
             raise _Full(rules.REFUSE_CONCURRENT)
-
-
-async def _admit_tortoise(call_id: str, extension: str, limits: rules.Limits, hour_key: int,
-                          now_ts: int) -> None:
-    per_hour = limits.calls_per_hour or rules.NO_LIMIT
-    async with in_transaction() as db:
-        if not await sql.execute(ADMIT_HOUR, [hour_key, hour_key, extension, hour_key,
-                                              per_hour], db):
-            raise _Full(rules.REFUSE_CALLS_HOUR)
-        if limits.concurrent_calls:
-            await sql.execute(FORGET_STALE, [extension, now_ts - SETUP_SECONDS], db)
-            if not await sql.fetch(ADMIT_ACTIVE, [call_id, extension, now_ts, extension,
-                                                  limits.concurrent_calls], db):
-                raise _Full(rules.REFUSE_CONCURRENT)
 
 
 async def admit(call_id: str, extension: str, limits: rules.Limits, hour_key: int,
                 now_ts: int) -> str | None:
     """Count the call in its hour and among the extension's simultaneous calls, or the
-    reason it is refused (nothing counted then).  One transaction; on SQLite one trip."""
-    db = direct.client()
+    reason it is refused (nothing counted then).  One unit of work (one trip on SQLite)."""
     try:
-        if db is not None:
-            await direct.run(db, lambda conn: _admit_on(conn, call_id, extension, limits,
-                                                        hour_key, now_ts))
-        else:
-            await _admit_tortoise(call_id, extension, limits, hour_key, now_ts)
+        await store().run(_admit(call_id, extension, limits, hour_key, now_ts))
     except _Full as exc:
         return exc.reason
     except IntegrityError:  # admitted already (a repeated gate of the same call)

@@ -29,9 +29,7 @@ from coovox.plugins.billing.rating import (
     RateRule,
     charge_at,
     choose_rate,
-    cost,
     first_charge,
-    live_charges,
     spent_before,
     talk_time_for,
 )
@@ -297,23 +295,11 @@ class Meter:
         settings = await self.settings()
         await self.fraud.ended(call.call_id)
         guard = await self.fraud.spend_guard(settings, call.extension, self.wall())
-        if ledger.one_trip():  # SQLite: read, missing charges and settlement in one trip
-            return await _retry(
-                f"the settlement of call {call.call_id}",
-                lambda: ledger.end_call(call.call_id, call.extension, call.extension_name, talk,
-                                        billed, local_date, answered, guard))
-        row = await BillingCall.get_or_none(call_id=call.call_id)
-        if row is None:  # never metered: an unbilled call, kept for statistics
-            await ledger.create_call(call.call_id, call.extension, call.extension_name, None,
-                                     answered=answered)
-            return await ledger.settle(call.call_id, Decimal(0), talk, local_date, answered)
-        amount = Decimal(0)
-        if row.rate and answered:
-            rule = RateRule.from_json(row.rate)
-            if not row.settled:
-                billed = await _charge_missing(row, rule, billed, guard)
-            amount = cost(rule, billed)
-        return await ledger.settle(call.call_id, amount, talk, local_date, answered, billed)
+        # missing charges and the settlement: one unit of work (one trip on SQLite)
+        return await _retry(
+            f"the settlement of call {call.call_id}",
+            lambda: ledger.end_call(call.call_id, call.extension, call.extension_name, talk,
+                                    billed, local_date, answered, guard))
 
     async def _within_cap(self, call: CallInfo, state: _Live | None, billed: float) -> float:
         rule = state.rule if state is not None else None
@@ -346,19 +332,3 @@ async def _charge(call_id: str, extension: str, due: Charge,
     """:func:`ledger.charge`, retried with a short backoff when the database fails."""
     return await _retry(f"charge {due.seq} of call {call_id}",
                         lambda: ledger.charge(call_id, extension, due.seq, due.amount, guard))
-
-
-async def _charge_missing(row: BillingCall, rule: RateRule, billed: float,
-                          guard: SpendGuard | None = None) -> float:
-    """Take the live charges a call of ``billed`` seconds owes that were never taken; returns
-    the billed time, ending at the first boundary the balance cannot pay."""
-    for due in live_charges(rule, billed):
-        if due.seq < row.next_seq:
-            continue
-        result = await _charge(row.call_id, row.extension, due, guard)
-        if result is ChargeResult.REFUSED or result in LIMITS:
-            log.info("call %s billed until %ss: %s", row.call_id, due.at, result.value)
-            return due.at
-        if result is ChargeResult.ENDED:
-            break
-    return billed

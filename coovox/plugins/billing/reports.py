@@ -27,6 +27,7 @@ from coovox.plugins.billing.validation import EXTENSION_RE, BillingError
 from coovox.plugins.calllog.keyword import KeywordQ
 from coovox.plugins.calllog.queries import as_datetime, raw_tuples
 from coovox.plugins.calls.models import Call
+from coovox.storage import prepared
 from coovox.storage.money import fmt, from_units
 from coovox.storage.reader import reader
 
@@ -125,7 +126,10 @@ async def bills_of(call_ids: list[str], *, rates: bool = True,
 async def call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]]:
     """``cost`` and the rate's remark per call id: what the ``coovox_call_fields`` hook of
     the plugin answers (``metering.fields``), as plain rows with the two fields of the rate
-    copy read by the database (the call-log export asks this for every row)."""
+    copy read by the database (the call-log export asks this for every row).  A settled
+    call also gets ``billed_talk_time``, the time its settlement billed (billing keeps it
+    in its own table; it is less than the record's when a settlement or a money cap cut
+    it)."""
     if sql.is_postgres():
         remark, rate_id = "rate->>'remark'", "rate->>'id'"
     else:
@@ -135,12 +139,14 @@ async def call_fields(call_ids: list[str]) -> dict[str, dict[str, Any]]:
         ids = call_ids[start:start + IN_CHUNK]
         rows = await sql.fetch(
             f"SELECT call_id, {remark} AS remark, {rate_id} AS rate_id, cost, charged, "
-            f"settled FROM billing_call WHERE rate IS NOT NULL AND call_id IN "
+            f"settled, billed_time FROM billing_call WHERE rate IS NOT NULL AND call_id IN "
             f"({', '.join('?' * len(ids))})", ids)
         for r in rows:
             cost = r["cost"] if r["settled"] and r["cost"] is not None else r["charged"]
             out[r["call_id"]] = {"cost": units_text(int(cost or 0)),
                                  "rate": r["remark"] or f"#{r['rate_id']}"}
+            if r["settled"]:
+                out[r["call_id"]]["billed_talk_time"] = round(float(r["billed_time"]), 3)
     return out
 
 
@@ -196,16 +202,17 @@ def export_calls(rows: list[Any], bills: dict[str, tuple[int, dict[str, Any] | N
 
 async def call_log(filters: dict[str, str], tz: ZoneInfo, offset: int,
                    limit: int) -> tuple[list[dict[str, Any]], int]:
-    qs = call_query(filters, tz)
-    total = await _call_count(qs, filters)
+    with prepared.collecting() as found:
+        qs = call_query(filters, tz)
+    total = await _call_count(qs, filters, found)
     return await call_rows(await qs.offset(offset).limit(limit), tz), total
 
 
-async def _call_count(qs: Any, filters: dict[str, str]) -> int:
+async def _call_count(qs: Any, filters: dict[str, str], keywords: list[Any]) -> int:
     """The number of calls of the log.  With only a keyword, the keyword index counts its
     matches and the (few) active calls among them are subtracted: no table scan."""
     keyword = filters.get("keyword", "")
-    found = await _prepare_keyword(qs)
+    found = await _prepare_keyword(keywords)
     alone = not any(filters.get(k) for k in ("from", "to", "extension", "status"))
     if keyword and alone and found and found[0].count is not None:
         active = await Call.filter(status="active").filter(
@@ -246,19 +253,19 @@ async def _keyset(qs: Any, field: str, keys: tuple[str, ...]) -> AsyncIterator[l
                 await asyncio.wait([pending])
 
 
-async def _prepare_keyword(qs: Any) -> list[KeywordQ]:
-    """The keyword filters of ``qs``, prepared (they consult their index for a plan)."""
-    found = [q for q in qs._q_objects if isinstance(q, KeywordQ)]
-    for q in found:
-        await q.prepare()
-    return found
+async def _prepare_keyword(found: list[Any]) -> list[KeywordQ]:
+    """The keyword filters ``found`` while the query was built, prepared (they consult
+    their index for a plan)."""
+    await prepared.prepare(found)
+    return [q for q in found if isinstance(q, KeywordQ)]
 
 
 async def call_chunks(filters: dict[str, str], tz: ZoneInfo) -> AsyncIterator[RowBlock]:
     """The call-log export: rows read as plain tuples, turned into dicts by the export
     worker process (a chunk's conversion never holds the event loop's process)."""
-    qs = call_query(filters, tz)
-    await _prepare_keyword(qs)
+    with prepared.collecting() as found:
+        qs = call_query(filters, tz)
+    await _prepare_keyword(found)
     async for rows in _keyset(qs, "started_at", CALL_KEYS):
         bills = await bills_of([r[0] for r in rows], rates=False)
         yield RowBlock(export_calls, (rows, bills, tz))

@@ -8,7 +8,7 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from coovox.storage import direct
+from coovox.storage.work import one, store
 
 
 def conn() -> BaseDBAsyncClient:
@@ -41,17 +41,8 @@ async def fetch(sql: str, values: list[Any] | None = None,
 
 
 async def fetch_one(sql: str, values: list[Any] | None = None) -> dict[str, Any] | None:
-    """The first row of a query (None: no row); on SQLite one trip without Tortoise."""
-    db = direct.client()
-    if db is None:
-        rows = await fetch(sql, values)
-        return rows[0] if rows else None
-
-    def job(connection: Any) -> dict[str, Any] | None:
-        row = connection.execute(sql, values or []).fetchone()
-        return None if row is None else dict(row)
-
-    return await direct.run(db, job, write=False)
+    """The first row of a query (None: no row); on SQLite one trip to the store's thread."""
+    return await store().run(one(sql, values or []), atomic=False)
 
 
 def true(db: BaseDBAsyncClient | None = None) -> Any:

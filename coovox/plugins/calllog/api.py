@@ -17,6 +17,7 @@ from coovox.plugins.calllog.queries import (
     plugin_columns,
     rows_with_fields,
 )
+from coovox.storage import prepared
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import prepare_and_count
 
@@ -31,8 +32,9 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
         items = await rows_with_fields(coovox, page.items)
         return web.json_response({"items": items, "total": page.total, "page": page.page,
                                   "per_page": page.per_page})
-    qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
-    await prepare_and_count(qs)  # lets a keyword choose its plan once for every chunk
+    with prepared.collecting() as found:
+        qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
+    await prepare_and_count(found)  # lets a keyword choose its plan once for every chunk
     extra_cols = await plugin_columns(coovox)
     return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols],
                                  export_chunks(coovox, qs, CALL_LIST.sortable[lq.sort],

@@ -27,6 +27,8 @@ from tortoise import connections
 from tortoise.expressions import Q, ResolveContext
 from tortoise.query_utils import QueryModifier
 
+from coovox.storage import prepared
+
 FTS_TABLE = "calls_call_fts"
 FTS_COLUMNS = ("extension", "extension_name", "dialed")
 TRIGRAM = 3
@@ -103,6 +105,7 @@ class KeywordQ(Q):
             raise ValueError(f"not indexed for keywords: {sorted(unknown)}")
         self.value, self.columns, self.indexed = value, columns, indexed
         self.matches: int | None = None  # FTS matches, once prepared (SQLite only)
+        prepared.needs_preparing(self)
 
     def __bool__(self) -> bool:
         return True

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.expressions import Q
 
 from coovox.context import Coovox
@@ -152,12 +153,11 @@ async def export_chunks(coovox: Coovox, qs: Any, sort_field: str,
 async def raw_tuples(query: Any, own: Reader | None = None) -> list[Any]:
     """The rows of a Tortoise query as plain tuples (no field conversion);
     through ``own`` (:func:`coovox.storage.reader.reader`) when given."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
+    query.sql()  # public: builds ``query.query`` (the statement) for its connection
     sql, params = query.query.get_parameterized_sql()
     if own is not None:
         return await own.fetch(sql, params)
-    _, rows = await query._db.execute_query(sql, params)
+    _, rows = await connections.get("default").execute_query(sql, params)
     return [tuple(row) for row in rows]  # plain tuples (asyncpg records do not pickle)
 
 

@@ -3,14 +3,16 @@ call record (written once before the dial, updated at answer, finished once).
 
 Routing reads the outbound configuration from :mod:`coovox.plugins.outbound.cache` (an edit
 made in this process is used by the next call, one made by another node within 2 s).
-On SQLite the record's writes go to the database thread in one trip each
-(:mod:`coovox.storage.direct`); PostgreSQL uses Tortoise.
+The record is written with Tortoise's public API (one statement each); finishing it
+(read + conditional UPDATE) is one unit of work of :mod:`coovox.storage.work` (one trip on
+SQLite), the same on both databases.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import sqlite3
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -24,7 +26,8 @@ from coovox.plugins.calls import causes
 from coovox.plugins.calls.models import Call, PinSet
 from coovox.plugins.outbound.cache import Snapshot
 from coovox.plugins.outbound.routing import ExtensionSpec, Refusal, Route, TrunkSpec, route
-from coovox.storage import direct, retry
+from coovox.storage import retry
+from coovox.storage.work import Exec, Work, one, store
 
 CORE = "core"
 log = logging.getLogger(__name__)
@@ -48,35 +51,16 @@ async def create_call(**fields: Any) -> None:
 
 
 async def insert_call(fields: dict[str, Any]) -> None:
-    db = direct.client()
-    if db is None:
-        try:
-            await Call.create(**fields)
-        except IntegrityError:
-            if not await Call.exists(id=fields["id"]):
-                raise
-        return
-    columns, values = direct.db_values(Call, direct.with_defaults(Call, fields))
-    query = direct.insert_sql(Call, columns)
     try:
-        await direct.run(db, lambda conn: conn.execute(query, values), write=False)
+        await Call.create(**fields)
     except IntegrityError:  # a retry of a write that was done after all
         if not await Call.exists(id=fields["id"]):
             raise
 
 
 async def update_call(call_id: str, **fields: Any) -> None:
-    await with_retry("updating a call record", lambda: _update(call_id, fields))
-
-
-async def _update(call_id: str, fields: dict[str, Any]) -> None:
-    db = direct.client()
-    if db is None:
-        await Call.filter(id=call_id).update(**fields)
-        return
-    columns, values = direct.db_values(Call, fields)
-    query = direct.update_sql(Call, columns, "id = ?")
-    await direct.run(db, lambda conn: conn.execute(query, [*values, call_id]), write=False)
+    await with_retry("updating a call record",
+                     lambda: Call.filter(id=call_id).update(**fields))
 
 
 # --- routing ---------------------------------------------------------------------------------
@@ -193,51 +177,53 @@ def _finished_fields(started_at: datetime, answered_at: datetime | None, status:
             "billed_talk_time": billed}
 
 
+DATETIMES = ("started_at", "answered_at", "ended_at")  # the record's datetime columns
+JSONS = ("decisions",)  # and its JSON ones
+
+
+def _python(column: str, value: Any) -> Any:
+    """A value of the calls table as read by raw SQL (SQLite: text), as Tortoise gives it."""
+    if value is None:
+        return None
+    if column in DATETIMES and isinstance(value, str):
+        found = datetime.fromisoformat(value)
+        return found if found.tzinfo else found.replace(tzinfo=UTC)
+    if column in JSONS and isinstance(value, str | bytes):
+        return json.loads(value)
+    return value
+
+
+def _db(column: str, value: Any) -> Any:
+    return json.dumps(value) if column in JSONS and value is not None else value
+
+
+def _finish_work(call_id: str, status: str, reason: str, ended_at: datetime,
+                 cause: int | None, billed_talk_time: float | None,
+                 extra: dict[str, Any]) -> Work[Call | None]:
+    raw = yield from one('SELECT * FROM calls_call WHERE id = ?', [call_id])
+    if raw is None or raw["status"] != causes.ACTIVE:
+        return None
+    row = {k: _python(k, v) for k, v in raw.items()}
+    fields = _finished_fields(row["started_at"], row["answered_at"], status, reason,
+                              ended_at, cause, billed_talk_time, extra)
+    unknown = [c for c in fields if c not in row or not re.fullmatch(r"[a-z_]+", c)]
+    if unknown:
+        raise ValueError(f"not columns of a call record: {unknown}")
+    sets = ", ".join(f"{column} = ?" for column in fields)
+    changed = yield Exec(f"UPDATE calls_call SET {sets} WHERE id = ? AND status = ?",
+                         [*(_db(c, v) for c, v in fields.items()), call_id, causes.ACTIVE])
+    if not changed:
+        return None
+    # the row as written (the conditional UPDATE made this call its only writer): no re-read
+    return _as_written(Call(**row), fields, ended_at)
+
+
 async def _finish(call_id: str, status: str, reason: str, ended_at: datetime,
                   cause: int | None, billed_talk_time: float | None,
                   extra: dict[str, Any]) -> Call | None:
-    db = direct.client()
-    if db is not None:
-        return await _finish_sqlite(db, call_id, status, reason, ended_at, cause,
-                                    billed_talk_time, extra)
-    row = await Call.get_or_none(id=call_id)
-    if row is None or row.status != causes.ACTIVE:
-        return None
-    fields = _finished_fields(row.started_at, row.answered_at, status, reason, ended_at,
-                              cause, billed_talk_time, extra)
-    updated = await Call.filter(id=call_id, status=causes.ACTIVE).update(**fields)
-    if not updated:
-        return None
-    # the row as written (the conditional UPDATE made this call its only writer): no re-read
-    return _as_written(row, fields, ended_at)
-
-
-async def _finish_sqlite(db: Any, call_id: str, status: str, reason: str,
-                         ended_at: datetime, cause: int | None,
-                         billed_talk_time: float | None, extra: dict[str, Any]) -> Call | None:
-    """The same read and conditional UPDATE in one trip to the database thread."""
-    fmap = Call._meta.fields_map
-
-    def job(conn: sqlite3.Connection) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        raw = conn.execute('SELECT * FROM "calls_call" WHERE id = ?', [call_id]).fetchone()
-        if raw is None or raw["status"] != causes.ACTIVE:
-            return None
-        raw = dict(raw)
-        answered = raw["answered_at"]
-        fields = _finished_fields(fmap["started_at"].to_python_value(raw["started_at"]),
-                                  fmap["answered_at"].to_python_value(answered)
-                                  if answered is not None else None,
-                                  status, reason, ended_at, cause, billed_talk_time, extra)
-        columns, values = direct.db_values(Call, fields)
-        changed = conn.execute(direct.update_sql(Call, columns, "id = ? AND status = ?"),
-                               [*values, call_id, causes.ACTIVE]).rowcount
-        return (raw, fields) if changed else None
-
-    done = await direct.run(db, job)
-    if done is None:
-        return None
-    raw, fields = done
-    return _as_written(Call._init_from_db(**raw), fields, ended_at)
+    """The read and the conditional UPDATE: one unit of work (one trip on SQLite)."""
+    return await store().run(_finish_work(call_id, status, reason, ended_at, cause,
+                                          billed_talk_time, extra))
 
 
 def _as_written(row: Call, fields: dict[str, Any], ended_at: datetime) -> Call:

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from coovox.context import Coovox
+from coovox.hooktypes import Subparsers
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ SHORT_OF_MONEY = "104"  # Eve: her first call is cut when her 0.20 runs out
 CLOSE_TIMEOUT = 15.0  # seconds to wait for the calls to end at exit
 
 
-def add_command(subparsers: argparse._SubParsersAction) -> None:
+def add_command(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "simulate", help="run the product against a built-in ARI double with demo calls",
         description="Run CooVox against a built-in ARI double (no Asterisk needed), with "

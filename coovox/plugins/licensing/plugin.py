@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 from coovox.hookspecs import hookimpl
-from coovox.hooktypes import ADMIN, MenuItem, Route
+from coovox.hooktypes import ADMIN, MenuItem, Route, Subparsers
 from coovox.plugins.licensing.reset import add_command
 from coovox.plugins.licensing.services import Licensing
 from coovox.plugins.licensing.store import LicenceStore
@@ -66,7 +65,7 @@ def coovox_sign_in_refusal(coovox, username: str, role: str) -> str | None:
 
 
 @hookimpl
-def coovox_cli_commands(subparsers: argparse._SubParsersAction) -> None:
+def coovox_cli_commands(subparsers: Subparsers) -> None:
     add_command(subparsers)
 
 

@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 from coovox.context import Coovox
+from coovox.hooktypes import Subparsers
 from coovox.plugins.licensing.store import LicenceStore
+from coovox.storage import schema
 from coovox.storage.db import DatabaseError, dialect_of, normalise_url, safe_url
 
 log = logging.getLogger(__name__)
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 
-def add_command(subparsers: argparse._SubParsersAction) -> None:
+def add_command(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "reset", help="factory reset: wipe configuration and data (keeps the licence store)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -110,11 +112,8 @@ async def wipe_postgres(coovox: Coovox) -> list[str]:
         tables: list[str] = []
         for models in Tortoise.apps.values():
             for model in models.values():
-                tables.append(model._meta.db_table)
-                for field in model._meta.fields_map.values():
-                    through = getattr(field, "through", None)
-                    if isinstance(through, str):
-                        tables.append(through)
+                tables.append(schema.table(model))
+                tables.extend(schema.through_tables(model))
         tables.append("tortoise_migrations")
         conn = connections.get("default")
         for table in dict.fromkeys(tables):

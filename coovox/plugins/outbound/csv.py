@@ -8,21 +8,18 @@ Existing extensions are updated, new ones created.
 
 The file is parsed and checked in the worker process (:mod:`coovox.export_worker`; a
 100,000-line file takes seconds of CPU: the event loop keeps serving calls meanwhile); the
-writes are one upsert per batch (``INSERT ... ON CONFLICT (number) DO UPDATE``); on SQLite one short transaction (one trip
-to the database thread) per ``WRITE_BATCH`` lines, so live calls' writes pass between
-them; on PostgreSQL one transaction.
+writes are one upsert per batch (``INSERT ... ON CONFLICT (number) DO UPDATE``), one short
+unit of work (:mod:`coovox.storage.work`) per ``WRITE_BATCH`` lines, so live calls' writes
+pass between them.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-
-from tortoise.transactions import in_transaction
 
 from coovox.export_files import FORMULA_START, safe_cell
 from coovox.export_worker import parse_in_worker
@@ -32,7 +29,7 @@ from coovox.plugins.outbound import cache as config_cache
 from coovox.plugins.outbound import rules as r
 from coovox.plugins.outbound.models import DialPermission, Extension
 from coovox.plugins.outbound.rules import DEFAULT_PERMISSION, ConfigError
-from coovox.storage import direct
+from coovox.storage.work import Many, Rows, Work, store
 
 HEADER = ("number", "name", "enabled", "dial_permission", "caller_id1", "caller_id2")
 CALLER_IDS = ("caller_id1", "caller_id2")  # a file without these columns keeps the numbers
@@ -192,8 +189,8 @@ def parse_values(data: bytes | str, permissions: set[str],
 async def import_extensions(data: bytes | str) -> ImportResult:
     """Check the whole file (in the worker process), then create/update all extensions.
 
-    Nothing is written unless every line is right.  On SQLite the upserts go in batches of
-    ``WRITE_BATCH`` lines, each one short transaction (one trip to the database thread):
+    Nothing is written unless every line is right.  The upserts go in batches of
+    ``WRITE_BATCH`` lines, each one short unit of work (one trip on SQLite):
     the calls' own writes pass between two batches instead of waiting for the whole file
     (a 99,000-line file is about a second of writing)."""
     permissions = set(await DialPermission.all().values_list("name", flat=True))
@@ -203,46 +200,23 @@ async def import_extensions(data: bytes | str) -> ImportResult:
     if not values:
         return ImportResult(errors=[Msg("the file has no extensions")])
     upsert = upsert_sql(tuple(c for c in HEADER if c not in CALLER_IDS or c in present))
-    db = direct.client()
-    if db is not None:
-        created = 0
-        for start in range(0, len(values), WRITE_BATCH):
-            chunk = values[start:start + WRITE_BATCH]
-            created += await direct.run(
-                db, lambda conn, chunk=chunk: _upsert_on(conn, chunk, upsert))
-    else:
-        created = await _upsert_tortoise(values, upsert)
+    created = 0
+    for start in range(0, len(values), WRITE_BATCH):
+        created += await store().run(_upsert(values[start:start + WRITE_BATCH], upsert))
     config_cache.changed()  # raw writes send no model signals
     return ImportResult(created=created, updated=len(values) - created)
 
 
-def _upsert_on(conn: sqlite3.Connection, values: list[tuple[Any, ...]],
-               upsert: str = UPSERT) -> int:
-    """SQLite, in the database thread inside one transaction: the new extensions' count."""
+def _upsert(values: list[tuple[Any, ...]], upsert: str = UPSERT) -> Work[int]:
+    """The upserts in one unit of work (one transaction): the new extensions' count."""
     created = 0
     for start in range(0, len(values), BATCH):
         chunk = values[start:start + BATCH]
         numbers = [v[0] for v in chunk]
-        existing = conn.execute("SELECT COUNT(*) FROM calls_extension WHERE number IN "
-                                f"({', '.join('?' * len(numbers))})", numbers).fetchone()[0]
-        conn.executemany(upsert, chunk)
-        created += len(chunk) - int(existing)
-    return created
-
-
-async def _upsert_tortoise(values: list[tuple[Any, ...]], upsert: str = UPSERT) -> int:
-    """PostgreSQL (or inside a transaction): the same upserts through Tortoise."""
-    created = 0
-    async with in_transaction() as db:
-        if db.capabilities.dialect != "sqlite":
-            upsert = upsert.replace("?", "{}").format(
-                *(f"${n}" for n in range(1, len(HEADER) + 1)))
-        for start in range(0, len(values), BATCH):
-            chunk = values[start:start + BATCH]
-            numbers = [v[0] for v in chunk]
-            existing = await Extension.filter(number__in=numbers).count()
-            await db.execute_many(upsert, [list(v) for v in chunk])
-            created += len(chunk) - existing
+        found = yield Rows("SELECT COUNT(*) AS n FROM calls_extension WHERE number IN "
+                           f"({', '.join('?' * len(numbers))})", numbers)
+        yield Many(upsert, chunk)
+        created += len(chunk) - int(found[0]["n"])
     return created
 
 

@@ -26,6 +26,7 @@ from coovox.plugins.outbound.rules import (
     Invalid,
     NotFound,
 )
+from coovox.storage import schema
 
 __all__ = ["ConfigError", "Conflict", "Invalid", "NotFound", "KINDS", "Kind", "get", "create",
            "update", "delete", "ensure_defaults", "serialize", "DEFAULT_PERMISSION"]
@@ -238,7 +239,7 @@ def serialize(kind: Kind, obj: Model) -> dict[str, Any]:
 def valid_key(kind: Kind, key: Any) -> str:
     """A key from a path: longer than its column, or holding control characters, it names
     nothing (NotFound) -- never a database error."""
-    limit = kind.model._meta.fields_map[kind.key].max_length
+    limit = schema.max_length(kind.model, kind.key) or 0
     if not isinstance(key, str) or len(key) > limit or text_problem(key):
         shown_key = shown(key) if isinstance(key, str) else "?"
         raise NotFound(Msg("no %(kind)s %(key)s", kind=Msg(kind.name), key=shown_key),

@@ -94,26 +94,13 @@ async def test_postgresql_guarded_charges_and_admissions(tmp_path, pg_url):
 async def test_a_guarded_charge_costs_no_statement_more_on_sqlite(coovox, monkeypatch):
     """The spend windows ride on the balance's UPDATE: a guarded charge is the same one
     trip and the same statements as an unguarded one; an admission is one trip."""
-    from coovox.storage import direct
+    from coovox.storage.work import store
 
     await setup_billing(balance="1", rate=RATE)
     rate = (await services.active_rules())[0].to_json()
     trips: list[list[str]] = []
-    real = direct.run
-
-    async def counted(db, fn, **kwargs):
-        statements: list[str] = []
-        trips.append(statements)
-
-        def traced(conn):
-            conn.set_trace_callback(statements.append)
-            try:
-                return fn(conn)
-            finally:
-                conn.set_trace_callback(None)
-        return await real(db, traced, **kwargs)
-
-    monkeypatch.setattr(direct, "run", counted)
+    monkeypatch.setattr(store(), "on_trip", lambda name: trips.append([]))
+    monkeypatch.setattr(store(), "on_statement", lambda sql: trips[-1].append(sql))
     await ledger.open_call("t", "100", "Ext 100", rate)
     trips.clear()
     assert (await ledger.charge("t", "100", 1, D("0.02"))).value == "taken"

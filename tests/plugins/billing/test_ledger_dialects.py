@@ -17,6 +17,7 @@ from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.metering import Meter
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
+from coovox.storage.work import store
 from tests.plugins.billing.conftest import NOON, call_info, setup_billing
 
 RATE = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.02", "unit": 6,
@@ -80,7 +81,7 @@ async def _run_on(config) -> dict[str, Any]:
     app = await Coovox(config=config, plugins=PluginHost(load_entry_points=False)).open(
         startup=False)
     try:
-        return {"one_trip": ledger.one_trip(), **(await _scenario())}
+        return {"one_trip": store().one_trip, **(await _scenario())}
     finally:
         await app.close()
 
@@ -106,13 +107,14 @@ async def test_a_charge_and_a_settlement_are_one_trip_each_on_sqlite(coovox, mon
     trips = []
     real = aiosqlite.core.Connection._execute
 
-    async def counted(self, fn, *args, **kwargs):
+    async def counted(self, fn, *args, **kwargs):  # Tortoise's trips (none expected)
         trips.append(fn)
         return await real(self, fn, *args, **kwargs)
 
     meter = Meter("UTC")
     await meter.settings()  # cached (re-read every 2 s, not per call)
     monkeypatch.setattr(aiosqlite.core.Connection, "_execute", counted)
+    monkeypatch.setattr(store(), "on_trip", trips.append)  # the store's units of work
     await ledger.open_call("t", "100", "Ext 100", rate)
     assert len(trips) == 1
     assert await ledger.charge("t", "100", 1, D("0.02")) is ChargeResult.TAKEN  # at 0 s
@@ -127,20 +129,17 @@ async def test_an_end_failing_on_a_database_error_is_retried_and_settles_once(co
                                                                                monkeypatch):
     from tortoise.exceptions import OperationalError
 
-    from coovox.storage import direct
-
     await setup_billing(balance="1", rate=RATE)
     rate = (await services.active_rules())[0].to_json()
     await ledger.open_call("r", "100", "Ext 100", rate)
-    real, failed = direct.run, []
+    failed = []
 
-    async def flaky(db, fn, **kwargs):
+    def flaky(name):
         if not failed:
             failed.append(1)
             raise OperationalError("database is locked")
-        return await real(db, fn, **kwargs)
 
-    monkeypatch.setattr(direct, "run", flaky)
+    monkeypatch.setattr(store(), "on_trip", flaky)
     assert await Meter("UTC").ended(call_info("r"), {"status": "answered",
                                                      "talk_time": 7.0}) == D("0")
     assert failed
