@@ -14,9 +14,13 @@ from coovox.plugin_host import PluginHost
 from tests.support.postgres import PgServer, pg_bin, start_postgres
 from tests.support.web import ADMIN_PASSWORD, sign_in
 
-# shared fixtures (the app against the ARI double: ``double``, ``plugins``, ``app``)
-pytest_plugins = ["tests.support.call_app"]
-
+# shared fixtures, the one place tests get them from (no test module imports another's)
+pytest_plugins = [
+    "tests.support.call_app",  # the app against the ARI double: double, plugins, app
+    "tests.support.billing_app",  # billing_app: calls + billing against the double
+    "tests.support.billing_fixtures",  # control, meter, billing_api, (bare_)billing_client
+    "tests.support.web_db",  # migrated_db (the web and security conftests copy it)
+]
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from coovox.hooktypes import GateDecision
 from coovox.sim import FarEnd
 from tests.support import all_hooks_plugin as plug
 from tests.support.all_hooks_plugin import calls_of, plain
-from tests.support.call_app import app_config, double, finished, open_app, seed  # noqa: F401
+from tests.support.call_app import app_config, finished, open_app, seed
 
 
 @pytest.fixture
-async def app(tmp_path, double):  # noqa: F811
+async def app(tmp_path, double):
     plug.reset()
     coovox = await open_app(app_config(tmp_path, double), [plug])
     await seed()
@@ -31,7 +31,7 @@ async def wait_for(hook: str, count: int = 1, timeout: float = 10.0) -> list[dic
     return calls_of(hook)
 
 
-async def test_answered_call_passes_every_call_hook(app, double):  # noqa: F811
+async def test_answered_call_passes_every_call_hook(app, double):
     double.far_end("123450", FarEnd(hangup_after=0.3))
     await double.place_call("100", "9123450")
     (row,) = await finished()
@@ -60,7 +60,7 @@ async def test_answered_call_passes_every_call_hook(app, double):  # noqa: F811
     assert plain("coovox_call_cut") == []  # nobody cut it
 
 
-async def test_refusal_ends_the_call_before_dialling(app, double):  # noqa: F811
+async def test_refusal_ends_the_call_before_dialling(app, double):
     await double.place_call("101", "95666")
     (row,) = await finished()
     (ended,) = await wait_for("coovox_call_ended")
@@ -70,7 +70,7 @@ async def test_refusal_ends_the_call_before_dialling(app, double):  # noqa: F811
     assert not [r for r in double.requests if r.path.endswith("/dial")]
 
 
-async def test_plugin_cap_cuts_the_call_and_tells_the_plugins(app, double):  # noqa: F811
+async def test_plugin_cap_cuts_the_call_and_tells_the_plugins(app, double):
     double.far_end("5777", FarEnd())  # answers and never hangs up
     await double.place_call("102", "95777")
     (row,) = await finished()
@@ -82,7 +82,7 @@ async def test_plugin_cap_cuts_the_call_and_tells_the_plugins(app, double):  # n
     assert ended["record"]["billed_talk_time"] == pytest.approx(plug.SHORT_CAP)
 
 
-async def test_call_log_api_merges_plugin_fields(app, double, aiohttp_client):  # noqa: F811
+async def test_call_log_api_merges_plugin_fields(app, double, aiohttp_client):
     from coovox.users import create_token, create_user
     from coovox.web.app import create_app
 

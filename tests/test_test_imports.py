@@ -1,9 +1,6 @@
 """Tests tidy (issue 13 point 8): shared fixtures and helpers live in ``tests/support``
 (fixtures registered with ``pytest_plugins`` in ``tests/conftest.py``); no test module
-imports another test module or a conftest.
-
-``KNOWN`` lists the imports of that kind still left (importer -> imported); the test fails
-on a new one and on an entry that is gone (so the list only shrinks)."""
+imports another test module or a conftest, and none imports a fixture (pytest finds it)."""
 
 from __future__ import annotations
 
@@ -13,95 +10,96 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 
-KNOWN: set[tuple[str, str]] = {
-    ("tests.ari.test_connection", "tests.ari.conftest"),
-    ("tests.ari.test_swagger_check", "tests.ari.conftest"),
-    ("tests.browser.test_accounts_flow", "tests.browser.conftest"),
-    ("tests.browser.test_billing_flow", "tests.browser.conftest"),
-    ("tests.browser.test_caller_id_pages", "tests.browser.conftest"),
-    ("tests.browser.test_csp", "tests.browser.conftest"),
-    ("tests.browser.test_fraud_guard_pages", "tests.browser.conftest"),
-    ("tests.browser.test_issue15_pages", "tests.browser.conftest"),
-    ("tests.browser.test_issue16_pages", "tests.browser.conftest"),
-    ("tests.plugins.billing.pg_worker", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_api", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_check", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_deck_api", "tests.plugins.billing.test_api"),
-    ("tests.plugins.billing.test_deck_pages", "tests.plugins.billing.test_pages"),
-    ("tests.plugins.billing.test_decks", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_fraud_dialects", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_fraud_e2e", "tests.plugins.billing.test_e2e"),
-    ("tests.plugins.billing.test_fraud_guard", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_fraud_pages", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_gate", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_invariants_pg", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_ledger", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_ledger_dialects", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_metering", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_money_cap", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_money_rules", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_pages", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_pages_issue15", "tests.plugins.billing.conftest"),
-    ("tests.plugins.billing.test_pages_issue16", "tests.plugins.billing.test_pages_issue15"),
-    ("tests.plugins.billing.test_services", "tests.plugins.billing.conftest"),
-    ("tests.plugins.licensing.test_reset", "tests.plugins.licensing.conftest"),
-    ("tests.plugins.licensing.test_services", "tests.plugins.licensing.conftest"),
-    ("tests.plugins.licensing.test_store", "tests.plugins.licensing.conftest"),
-    ("tests.plugins.licensing.test_views", "tests.plugins.licensing.conftest"),
-    ("tests.reliability.conftest", "tests.plugins.billing.conftest"),
-    ("tests.reliability.test_bad_events", "tests.plugins.billing.test_e2e"),
-    ("tests.reliability.test_books", "tests.plugins.billing.conftest"),
-    ("tests.reliability.test_crash", "tests.reliability.conftest"),
-    ("tests.reliability.test_database_trouble", "tests.plugins.billing.test_e2e"),
-    ("tests.reliability.test_database_trouble", "tests.reliability.conftest"),
-    ("tests.reliability.test_database_trouble", "tests.reliability.test_crash"),
-    ("tests.reliability.test_interleavings", "tests.plugins.billing.conftest"),
-    ("tests.reliability.test_interleavings", "tests.reliability.conftest"),
-    ("tests.reliability.test_lost_asterisk", "tests.plugins.billing.test_e2e"),
-    ("tests.reliability.test_two_nodes", "tests.reliability.conftest"),
-    ("tests.reliability.test_two_nodes", "tests.reliability.test_crash"),
-    ("tests.security.conftest", "tests.web.conftest"),
-    ("tests.security.test_access_roles", "tests.web.test_access"),
-    ("tests.security.test_api_fuzz", "tests.reliability.conftest"),
-    ("tests.security.test_bad_files", "tests.reliability.conftest"),
-    ("tests.sim.test_conformance", "tests.sim.conftest"),
-    ("tests.sim.test_double", "tests.sim.conftest"),
-    ("tests.sim.test_transcripts", "tests.sim.conftest"),
-    ("tests.web.test_language_pages", "tests.web.test_access"),
-    ("tests.web.test_security", "tests.web.test_access"),
-}
-
 
 def _forbidden(target: str) -> bool:
     last = target.rsplit(".", 1)[-1]
     return target.startswith("tests.") and (last == "conftest" or last.startswith("test_"))
 
 
-def test_module_imports() -> set[tuple[str, str]]:
-    """(importer, imported) for every import of a test module or a conftest under tests/."""
+def _module_name(path: Path, root: Path) -> str:
+    return path.relative_to(root).with_suffix("").as_posix().replace("/", ".")
+
+
+def _absolute(importer: str, node: ast.ImportFrom, is_package: bool) -> str:
+    """The module an ``ImportFrom`` names, relative imports resolved against ``importer``."""
+    if not node.level:
+        return node.module or ""
+    parts = importer.split(".")
+    if not is_package:
+        parts = parts[:-1]
+    parts = parts[:len(parts) - (node.level - 1)]
+    return ".".join(parts + ([node.module] if node.module else []))
+
+
+def _fixtures(root: Path, module: str) -> set[str]:
+    """Names of the functions decorated with ``pytest.fixture`` in ``module`` (under root)."""
+    path = root / (module.replace(".", "/") + ".py")
+    if not path.is_file():
+        return set()
+    out = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for dec in node.decorator_list:
+                target = dec.func if isinstance(dec, ast.Call) else dec
+                if ast.unparse(target) in ("pytest.fixture", "fixture"):
+                    out.add(node.name)
+    return out
+
+
+def bad_imports(tests: Path) -> set[tuple[str, str]]:
+    """(importer, imported) for every import under ``tests`` of a test module, a conftest,
+    or a fixture (``module.name``) of a helper module."""
+    root = tests.parent
     out: set[tuple[str, str]] = set()
-    for path in sorted(TESTS.rglob("*.py")):
-        importer = path.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".")
+    for path in sorted(tests.rglob("*.py")):
+        importer = _module_name(path, root)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = _absolute(importer, node, path.name == "__init__.py")
+                names = [module] + [f"{module}.{a.name}" for a in node.names]
+                fixtures = _fixtures(root, module) if module.startswith("tests.") else set()
+                out |= {(importer, f"{module}.{a.name}") for a in node.names
+                        if a.name in fixtures}
             out |= {(importer, n) for n in names if _forbidden(n)}
     return out
 
 
-test_module_imports.__test__ = False  # a helper, not a test
+def test_no_test_module_imports_another_test_module_a_conftest_or_a_fixture():
+    found = sorted(bad_imports(TESTS))
+    assert not found, (
+        "put the helper in tests/support (fixtures: register the module in "
+        "tests/conftest.py's pytest_plugins) and import it from there:\n"
+        + "\n".join(f"{a} imports {b}" for a, b in found))
 
 
-def test_no_test_module_imports_another_or_a_conftest():
-    found = test_module_imports()
-    new = sorted(found - KNOWN)
-    assert not new, "import a helper from tests/support instead:\n" + "\n".join(
-        f"{a} imports {b}" for a, b in new)
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = tmp_path / "tests" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path / "tests"
 
 
-def test_the_list_of_known_imports_only_shrinks():
-    gone = sorted(KNOWN - test_module_imports())
-    assert not gone, "remove from KNOWN:\n" + "\n".join(f"{a} -> {b}" for a, b in gone)
+def test_the_checker_finds_each_kind_of_bad_import(tmp_path):
+    tests = _tree(tmp_path, {
+        "__init__.py": "",
+        "support/__init__.py": "",
+        "support/things.py": "import pytest\n\n@pytest.fixture\ndef thing():\n    return 1\n\n"
+                             "def helper():\n    return 2\n",
+        "a/__init__.py": "",
+        "a/conftest.py": "X = 1\n",
+        "a/test_one.py": "from tests.a.conftest import X\n",
+        "a/test_two.py": "from .test_one import X\nfrom . import conftest\n",
+        "b/test_three.py": "import tests.a.test_one\nfrom tests.support.things import thing\n",
+        "b/test_four.py": "from tests.support.things import helper\nimport tests.support\n",
+    })
+    assert bad_imports(tests) == {
+        ("tests.a.test_one", "tests.a.conftest"),
+        ("tests.a.test_two", "tests.a.test_one"),
+        ("tests.a.test_two", "tests.a.conftest"),
+        ("tests.b.test_three", "tests.a.test_one"),
+        ("tests.b.test_three", "tests.support.things.thing"),
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -10,15 +9,7 @@ from aiohttp import web
 
 from coovox.ari import AriConnection
 from coovox.sim import AriDouble
-
-USER, PASSWORD = "coovox", "coovox-secret"
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Poll ``predicate`` until true; fails the test after ``timeout`` s."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
+from tests.support.ari import PASSWORD, USER
 
 
 @pytest.fixture

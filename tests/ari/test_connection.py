@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from coovox.ari import NOISE_EVENTS, AriConnection, AriError, AriNotFound, AriRest
-from tests.ari.conftest import PASSWORD, USER, wait_for
+from tests.support.ari import PASSWORD, USER, wait_for
 
 SPECIAL = "p@ss:w/rd?&"
 

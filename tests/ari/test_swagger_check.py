@@ -10,7 +10,7 @@ from aiohttp import web
 
 from coovox.ari import AriConnection
 from coovox.ari.connection import REQUIRED_OPERATIONS, missing_operations, swagger_resources
-from tests.ari.conftest import PASSWORD, USER, wait_for
+from tests.support.ari import PASSWORD, USER, wait_for
 
 SERVED = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "ari" / "served"
 

@@ -1,101 +1,24 @@
-"""Real-browser harness: the real app (`coovox run`) on 127.0.0.1 and Debian's Chromium
+"""Real-browser fixtures: the real app (`coovox run`) on 127.0.0.1 and Debian's Chromium
 driven by Playwright; a screenshot of every page visited goes to
-``$COOVOX_TEST_ARTIFACTS/screenshots/`` (default ``./test-artifacts/screenshots``)."""
+``$COOVOX_TEST_ARTIFACTS/screenshots/`` (default ``./test-artifacts/screenshots``).
+The harness (Server, Browser) is in tests/support/browser.py."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ADMIN_PASSWORD = "Admin-pass-1"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-TIMEOUT_MS = 15_000
-
-
-def _need_browser() -> None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("the playwright package is not installed (pip install -e .[test])")
-    if not Path(CHROMIUM).exists():
-        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
-
-
-def _missing(why: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(why)
-    pytest.skip(why)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def coovox_cmd() -> list[str]:
-    return [sys.executable, "-m", "coovox"]
-
-
-SERVE_CMD = [sys.executable, "-m", "tests.browser.serve"]
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class Server:
-    """``coovox run`` in a subprocess with its own data folder; stops with the fixture."""
-
-    def __init__(self, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("COOVOX_")}
-        self.env = dict(inherited, COOVOX_DATA_DIR=str(data_dir), COOVOX_WEB_HOST="127.0.0.1",
-                        COOVOX_WEB_PORT=str(self.port), COOVOX_ARI_URL="http://127.0.0.1:9",
-                        FIRST_ADMIN_PASSWORD=ADMIN_PASSWORD)
-        self.env.update(extra_env or {})
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run([*coovox_cmd(), *args], env=self.env, capture_output=True,
-                              text=True, timeout=60, stdin=subprocess.DEVNULL)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    def start(self) -> None:
-        log = self.log_path.open("w")
-        self.proc = subprocess.Popen(SERVE_CMD, env=self.env, stdout=log, cwd=str(ROOT),
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("coovox run exited:\n" + self.log_path.read_text())
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as resp:
-                    if resp.status in (200, 503):
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("coovox run did not answer in 30 s:\n" + self.log_path.read_text())
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    Browser,
+    Server,
+    need_browser,
+)
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +31,7 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    _need_browser()
+    need_browser()
     folder = tmp_path_factory.mktemp("coovox-browser")
     srv = Server(folder / "data", artifacts / f"server-{folder.name}.log")
     srv.start()
@@ -136,54 +59,6 @@ def browser_context(tmp_path_factory, server):
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
-
-
-class Browser:
-    """A page plus helpers: go to a path, sign in/out, screenshot every page."""
-
-    def __init__(self, context, base_url: str, shots: Path, prefix: str):
-        self.context = context
-        self.page = context.pages[0] if context.pages else context.new_page()
-        self.base = base_url
-        self.shots = shots
-        self.prefix = prefix
-        self.count = 0
-        for old in shots.glob(f"{prefix}-*.png"):  # screenshots of an earlier run
-            old.unlink()
-
-    def shot(self, name: str) -> Path:
-        self.count += 1
-        path = self.shots / f"{self.prefix}-{self.count:02d}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def goto(self, path: str, name: str | None = None):
-        resp = self.page.goto(self.base + path)
-        assert resp is not None and resp.status < 400, f"{path}: {resp and resp.status}"
-        self.shot(name or path.strip("/").replace("/", "-") or "home")
-        return resp
-
-    def submit(self, selector: str) -> None:
-        """Click what submits a form and wait for the page it leads to."""
-        with self.page.expect_navigation():
-            self.page.locator(selector).click()
-
-    def choose_language(self, code: str) -> None:
-        with self.page.expect_navigation():
-            self.page.select_option("select[name=lang]", code)
-
-    def sign_in(self, username: str, password: str) -> None:
-        self.context.clear_cookies()
-        self.goto("/sign-in", "sign-in")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", password)
-        self.submit("#sign-in-form button[type=submit]")
-        assert self.page.locator("#current-user").inner_text() == username
-        self.shot(f"signed-in-{username}")
-
-    def sign_out(self) -> None:
-        self.submit("form[action='/sign-out'] button")
-        assert self.page.url.endswith("/sign-in")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 from coovox.web.formats import money_text
-from tests.browser.conftest import ADMIN_PASSWORD, Browser, Server, free_port
+from tests.support.browser import ADMIN_PASSWORD, Browser, Server, free_port, need_browser
 
 SIM_PASSWORD = "sim-secret"
 
@@ -61,9 +61,7 @@ def sim(artifacts):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts, sim):
-    from tests.browser.conftest import _need_browser
-
-    _need_browser()
+    need_browser()
     folder = tmp_path_factory.mktemp("coovox-billing")
     srv = Server(folder / "data", artifacts / f"server-{folder.name}.log",
                  {"COOVOX_ARI_URL": sim, "COOVOX_ARI_USER": "coovox",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ADMIN_PASSWORD, Browser
+from tests.support.browser import ADMIN_PASSWORD, Browser
 
 pytestmark = pytest.mark.browser
 

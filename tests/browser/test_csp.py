@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.browser.conftest import ADMIN_PASSWORD
+from tests.support.browser import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 

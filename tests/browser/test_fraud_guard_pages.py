@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ADMIN_PASSWORD, Browser, Server
+from tests.support.browser import ADMIN_PASSWORD, Browser, Server, need_browser
 
 pytestmark = pytest.mark.browser
 LANGS = ("en", "zh_CN")
@@ -43,9 +43,7 @@ async def _seed(data: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    from tests.browser.conftest import _need_browser
-
-    _need_browser()
+    need_browser()
     folder = tmp_path_factory.mktemp("coovox-fraud")
     asyncio.run(_seed(folder / "data"))
     srv = Server(folder / "data", artifacts / f"server-{folder.name}.log")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ADMIN_PASSWORD, Browser, Server
+from tests.support.browser import ADMIN_PASSWORD, Browser, Server, need_browser
 
 pytestmark = pytest.mark.browser
 
@@ -86,9 +86,7 @@ async def _seed(data: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    from tests.browser.conftest import _need_browser
-
-    _need_browser()
+    need_browser()
     folder = tmp_path_factory.mktemp("coovox-issue15")
     asyncio.run(_seed(folder / "data"))
     srv = Server(folder / "data", artifacts / f"server-{folder.name}.log",
@@ -103,9 +101,7 @@ def server(tmp_path_factory, artifacts):
 @pytest.fixture(scope="module")
 def empty_server(tmp_path_factory, artifacts):
     """A first start: no user at all."""
-    from tests.browser.conftest import _need_browser
-
-    _need_browser()
+    need_browser()
     folder = tmp_path_factory.mktemp("coovox-first-start")
     srv = Server(folder / "data", artifacts / f"server-{folder.name}.log",
                  {"FIRST_ADMIN_PASSWORD": ""})

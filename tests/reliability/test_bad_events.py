@@ -17,7 +17,6 @@ from decimal import Decimal
 from coovox.plugins.billing import services
 from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
-from tests.plugins.billing.test_e2e import app  # noqa: F401  (calls + billing, 1 s units)
 from tests.reliability.books import assert_books, books_settled
 from tests.reliability.proc import until
 from tests.support.call_app import active_answered
@@ -58,7 +57,7 @@ def _bad_events(live: dict, ended: list[dict]) -> list[dict]:
     ]
 
 
-async def test_malformed_events_are_ignored_without_harm(app, double, caplog):  # noqa: F811
+async def test_malformed_events_are_ignored_without_harm(billing_app, double, caplog):
     caplog.set_level(logging.INFO)
     await services.update_accounts(["100"], {"enabled": True, "credit": Decimal(0)})
     await services.recharge(["100"], "50", "test", datetime.now(UTC))

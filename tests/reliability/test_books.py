@@ -8,8 +8,8 @@ import sys
 
 from coovox.plugins.billing import sql
 from coovox.plugins.billing.models import BillingCall
-from tests.plugins.billing.conftest import place_call, setup_billing
 from tests.reliability.books import book_problems
+from tests.support.billing import place_call, setup_billing
 from tests.support.restart import ROOT
 
 

@@ -17,28 +17,15 @@ from decimal import Decimal
 
 import pytest
 
-from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import BillingCall
 from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
 from tests.reliability.books import assert_books, books_settled
-from tests.reliability.conftest import local_coovox
 from tests.reliability.proc import App, until
-from tests.support.call_app import app_config, seed
-
-PER_SECOND = {"prefix": "9", "initial_cost": "0.02", "initial_time": 0, "rate": "0.01",
-              "unit": 1, "extensions": "all"}
-
-
-async def billing_seed(balances: dict[str, str]) -> None:
-    """The calls seed plus active billing, the per-second rate and the given balances."""
-    await seed()
-    await set_setting("billing", "active", True)
-    await services.create_rate(PER_SECOND)
-    for ext, balance in balances.items():
-        await services.update_accounts([ext], {"enabled": True, "credit": Decimal("0.5")})
-        await services.recharge([ext], balance, "test", datetime.now(UTC))
+from tests.support.billing_app import billing_seed
+from tests.support.call_app import app_config
+from tests.support.reliability import local_coovox
 
 
 async def count(**filters) -> int:

@@ -26,11 +26,10 @@ from coovox.plugins.billing import services
 from coovox.plugins.billing.sql import fetch
 from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
-from tests.plugins.billing.test_e2e import app  # noqa: F401  (calls + billing, 1 s units)
 from tests.reliability.books import assert_books, books_settled
-from tests.reliability.conftest import local_coovox
 from tests.reliability.proc import App, until
-from tests.reliability.test_crash import billing_seed
+from tests.support.billing_app import billing_seed
+from tests.support.reliability import local_coovox
 
 
 def _hold_write_lock(path: Path, seconds: float) -> None:
@@ -67,11 +66,11 @@ async def _finish(double, callers: list[str]) -> None:
 
 
 @pytest.mark.timeout(120)
-async def test_sqlite_locked_by_another_process(app, double, tmp_path):  # noqa: F811
+async def test_sqlite_locked_by_another_process(billing_app, double, tmp_path):
     for ext in ("100", "101", "102"):
         await services.update_accounts([ext], {"enabled": True, "credit": Decimal("0.1")})
         await services.recharge([ext], "20", "test", datetime.now(UTC))
-    db = Path(app.config.data_dir) / "coovox.sqlite3"
+    db = Path(billing_app.config.data_dir) / "coovox.sqlite3"
     traffic = asyncio.create_task(_traffic(double, 30, "3"))
     await asyncio.sleep(1.0)
     await asyncio.to_thread(_hold_write_lock, db, 1.5)  # shorter than the busy timeout
@@ -135,7 +134,7 @@ async def _fund(ext: str = "100", balance: str = "0.05") -> None:
 
 
 @pytest.mark.timeout(30)
-async def test_a_billing_gate_error_refuses_the_call(app, double, monkeypatch):  # noqa: F811
+async def test_a_billing_gate_error_refuses_the_call(billing_app, double, monkeypatch):
     from coovox.plugins.billing.metering import Meter
 
     await _fund()
@@ -152,7 +151,7 @@ async def test_a_billing_gate_error_refuses_the_call(app, double, monkeypatch): 
 
 
 @pytest.mark.timeout(30)
-async def test_a_failed_live_charge_does_not_stop_metering(app, double, monkeypatch):  # noqa: F811
+async def test_a_failed_live_charge_does_not_stop_metering(billing_app, double, monkeypatch):
     from coovox.plugins.billing import ledger
     from coovox.plugins.billing.models import Account
 
@@ -180,7 +179,7 @@ async def test_a_failed_live_charge_does_not_stop_metering(app, double, monkeypa
 
 
 @pytest.mark.timeout(30)
-async def test_a_live_charge_that_keeps_failing_cuts_the_call(app, double,  # noqa: F811
+async def test_a_live_charge_that_keeps_failing_cuts_the_call(billing_app, double,
                                                                monkeypatch):
     from coovox.plugins.billing import ledger
 
@@ -234,7 +233,7 @@ async def _one_call_leaves_one_record(double, failed: list[int]) -> None:
 
 
 @pytest.mark.timeout(30)
-async def test_a_failed_call_record_write_still_leaves_a_record(app, double, monkeypatch):  # noqa: F811
+async def test_a_failed_call_record_write_still_leaves_a_record(billing_app, double, monkeypatch):
     await _fund(balance="5")
     from coovox.plugins.calls import services as call_services
 
@@ -243,7 +242,7 @@ async def test_a_failed_call_record_write_still_leaves_a_record(app, double, mon
 
 
 @pytest.mark.timeout(30)
-async def test_a_failed_extension_lookup_still_leaves_a_record(app, double,  # noqa: F811
+async def test_a_failed_extension_lookup_still_leaves_a_record(billing_app, double,
                                                                monkeypatch):
     from coovox.plugins.outbound import cache as config_cache
 

@@ -19,9 +19,9 @@ from coovox.plugins.billing import services
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from coovox.plugins.billing.rating import RateRule, cost
 from coovox.plugins.calls.models import Extension
-from tests.plugins.billing.conftest import NOON, FakeControl, call_info
 from tests.reliability.books import assert_books
-from tests.reliability.conftest import heavy
+from tests.support.billing import NOON, FakeControl, call_info
+from tests.support.reliability import heavy
 
 EXAMPLES = 120 if heavy() else 25
 _ext = itertools.count(500)

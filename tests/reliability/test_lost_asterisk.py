@@ -18,7 +18,6 @@ import pytest
 from coovox.plugins.billing import services
 from coovox.plugins.calls.models import Call
 from coovox.sim import AppNotRegistered, FarEnd
-from tests.plugins.billing.test_e2e import app  # noqa: F401  (calls + billing, 1 s units)
 from tests.reliability.books import assert_books, books_settled
 from tests.reliability.proc import until
 
@@ -50,7 +49,7 @@ async def _traffic(double, stop: asyncio.Event, placed: list[str], away: list[in
 
 @pytest.mark.timeout(700)
 @pytest.mark.parametrize("run_seconds", [120, pytest.param(480, marks=pytest.mark.heavy)])
-async def test_drops_and_a_restart_lose_no_call_and_reconnect_fast(app, double,  # noqa: F811
+async def test_drops_and_a_restart_lose_no_call_and_reconnect_fast(billing_app, double,
                                                                    run_seconds):
     for ext in ("100", "101", "102"):
         await services.update_accounts([ext], {"enabled": True, "credit": Decimal("1")})

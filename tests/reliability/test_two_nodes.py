@@ -21,10 +21,10 @@ from coovox.plugins.calls.models import Call
 from coovox.sim import AriDouble, FarEnd
 from coovox.users import create_token, create_user
 from tests.reliability.books import assert_books, books_settled
-from tests.reliability.conftest import local_coovox
 from tests.reliability.proc import App, until
-from tests.reliability.test_crash import billing_seed
+from tests.support.billing_app import billing_seed
 from tests.support.call_app import ARI_PASSWORD
+from tests.support.reliability import local_coovox
 
 BALANCE, CREDIT = Decimal("0.30"), Decimal("0.5")  # billing_seed gives credit 0.5
 

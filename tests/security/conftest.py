@@ -1,4 +1,20 @@
-"""Security tests reuse the ARI double fixture of the call tests."""
+"""Security tests run on the web tests' fast setup: the migrated database copied per test
+and cheap password hashing (tests/support/web_db.py)."""
 
-from tests.support.call_app import double  # noqa: F401
-from tests.web.conftest import config, fast_password_hash, migrated_db  # noqa: F401, E402
+from __future__ import annotations
+
+import pytest
+
+from tests.support.web_db import cheap_password_hash, config_on_copy
+
+
+@pytest.fixture
+def config(tmp_path, migrated_db):
+    """The shared ``config`` fixture, starting from a copy of the migrated database (fast)."""
+    return config_on_copy(migrated_db, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hash(monkeypatch):
+    """Cheap argon2 parameters (the real ones cost ~0.5 s a hash here)."""
+    cheap_password_hash(monkeypatch)

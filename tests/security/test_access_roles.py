@@ -9,8 +9,7 @@ routes as anonymous, as wrong roles with tokens, and CSRF as an administrator):
 from __future__ import annotations
 
 from coovox.web.keys import ROUTES_KEY
-from tests.support.web import become
-from tests.web.test_access import sample_path
+from tests.support.web import become, sample_path
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

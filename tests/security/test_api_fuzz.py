@@ -22,9 +22,9 @@ from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.users import create_token, create_user
-from tests.reliability.conftest import heavy
 from tests.reliability.proc import App
 from tests.support.call_app import seed
+from tests.support.reliability import heavy
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402

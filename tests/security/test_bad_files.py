@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from coovox.config import Config, ConfigError, load_config
 from coovox.plugins.licensing import signing
-from tests.reliability.conftest import heavy
+from tests.support.reliability import heavy
 
 EXAMPLES = 400 if heavy() else 120
 KEY = Ed25519PrivateKey.generate()

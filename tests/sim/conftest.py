@@ -1,22 +1,13 @@
-"""Fixtures: a running ARI double and the reference data folder."""
+"""Fixture: a running ARI double at a tenth of real time (helpers in tests/support/ari.py)."""
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import AsyncIterator
 
 import pytest
 
 from coovox.sim import AriDouble
-
-SHARED_ARI = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "ari"
-USER, PASSWORD = "coovox", "coovox-secret"
-
-
-def shared_ari() -> pathlib.Path:
-    if not SHARED_ARI.is_dir():
-        pytest.skip("../shared/ari (reference data) is not available")
-    return SHARED_ARI
+from tests.support.ari import PASSWORD, USER
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from coovox.ari.connection import REQUIRED_OPERATIONS, missing_operations, swagger_resources
 from coovox.sim import engine, media, swagger
 from coovox.sim.state import ASTERISK_ID
-from tests.sim.conftest import PASSWORD, USER, shared_ari
+from tests.support.ari import PASSWORD, USER, shared_ari
 
 
 def real(name: str) -> dict:

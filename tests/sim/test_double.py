@@ -11,7 +11,7 @@ import pytest
 
 from coovox.plugins.calls.prompts import BEEP, PIN_WRONG, prompt_media
 from coovox.sim import AppNotRegistered, AriDouble, FarEnd
-from tests.sim.conftest import PASSWORD, USER
+from tests.support.ari import PASSWORD, USER
 
 AUTH = aiohttp.BasicAuth(USER, PASSWORD)
 

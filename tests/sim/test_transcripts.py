@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.sim.conftest import PASSWORD, SHARED_ARI, USER, shared_ari
+from tests.support.ari import PASSWORD, SHARED_ARI, USER, shared_ari
 
 SCALE = 0.1
 

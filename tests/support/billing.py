@@ -134,3 +134,26 @@ async def make_calls(talks=(39, 61, 116)) -> None:
                       status="refused", reason="locked")
     await meter.ended(call_info("refused", started_at=STARTS[0]),
                       {"status": "refused", "talk_time": 0})
+
+
+async def billed_calls(start: datetime = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)) -> None:
+    """Answered, billed calls of 100 Alice, 101 Bob, 1000 Carol on three days from ``start``
+    (100 has two; the guide's 0.1 a minute rate in 60 s units)."""
+    names = {"100": "Alice", "101": "Bob", "1000": "Carol"}
+    for number, name in names.items():
+        await Extension.create(number=number, name=name)
+    await services.update_settings({"active": True})
+    await services.update_accounts(list(names), {"enabled": True})
+    await services.recharge(list(names), "100", "t", start)
+    await services.create_rate({"prefix": "9", "rate": "0.1", "unit": 60, "extensions": "all"})
+    meter, control = Meter("UTC"), FakeControl()
+    for i, ext in enumerate(["100", "101", "1000", "100"]):
+        at = start + timedelta(days=i % 3)
+        info = call_info(f"k{i}", extension=ext, started_at=at)
+        await Call.create(id=info.call_id, started_at=at, answered_at=at,
+                          ended_at=at + timedelta(seconds=30), extension=ext,
+                          extension_name=names[ext], dialed=info.dialed, trunk="t",
+                          status="answered", talk_time=30, duration=30)
+        await meter.answered(info, control, await meter.gate(info), False)
+        await control.run_until(info.call_id, 30)
+        await meter.ended(info, {"status": "answered", "talk_time": 30})

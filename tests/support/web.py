@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 
+from coovox.web.openapi import PARAM_RE
+
 ADMIN_PASSWORD = "Admin-pass-1"
 USER_PASSWORD = "User-pass-1"
 _counter = itertools.count(1)
@@ -45,3 +47,21 @@ async def token_for(username: str) -> str:
     from coovox.users import create_token
 
     return (await create_token(username))[1]
+
+
+# path parameters: a value each pattern accepts, digits for ids
+CANDIDATES = ("x1", "1", "x", "a", "100", "billing", "x.csv")
+
+
+def sample_path(path: str) -> str:
+    """Fill path parameters with a value their pattern accepts (digits for ids)."""
+    def fill(m):
+        text = m.group(0)[1:-1]
+        pattern = text.split(":", 1)[1] if ":" in text else "[^{}/]+"
+        if m.group(1) in ("id", "pk"):
+            pattern = f"(?=\\d+$){pattern}"
+        for value in CANDIDATES:
+            if re.fullmatch(pattern, value):
+                return value
+        raise AssertionError(f"no sample value for {m.group(0)} in {path}")
+    return PARAM_RE.sub(fill, path)

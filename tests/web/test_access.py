@@ -3,34 +3,15 @@ roles, except the public ones. Routes added later by any plugin are picked up.""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from aiohttp import web
 
 from coovox.web.keys import ROUTES_KEY
 from coovox.web.openapi import PARAM_RE
-from tests.support.web import become, token_for
+from tests.support.web import become, sample_path, token_for
 
 PUBLIC_ALLOWED = {"sign_in", "sign_in_post", "sign_out", "language", "healthz"}
 OUTSIDER = "outsider"  # a role no route lists
-
-
-CANDIDATES = ("x1", "1", "x", "a", "100", "billing", "x.csv")
-
-
-def sample_path(path: str) -> str:
-    """Fill path parameters with a value their pattern accepts (digits for ids)."""
-    def fill(m):
-        text = m.group(0)[1:-1]
-        pattern = text.split(":", 1)[1] if ":" in text else "[^{}/]+"
-        if m.group(1) in ("id", "pk"):
-            pattern = f"(?=\\d+$){pattern}"
-        for value in CANDIDATES:
-            if re.fullmatch(pattern, value):
-                return value
-        raise AssertionError(f"no sample value for {m.group(0)} in {path}")
-    return PARAM_RE.sub(fill, path)
 
 
 def _routes(client):

@@ -16,9 +16,8 @@ from coovox.plugins.calls import causes
 from coovox.plugins.calls.models import Call, DialPermission, DialRule, Extension, PinSet, Trunk
 from coovox.users import create_token, create_user
 from coovox.web.keys import ROUTES_KEY
-from tests.support.web import ADMIN_PASSWORD, sign_in
+from tests.support.web import ADMIN_PASSWORD, sample_path, sign_in
 from tests.web.i18n_scan import ALLOWED, unwrapped_strings
-from tests.web.test_access import sample_path
 
 ZH = {"Accept-Language": "zh-CN"}
 EN = {"Accept-Language": "en"}

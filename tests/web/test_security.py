@@ -10,8 +10,7 @@ from aiohttp import web
 from coovox.hooktypes import Route
 from coovox.web.keys import ROUTES_KEY, THROTTLE_KEY
 from coovox.web.openapi import PARAM_RE
-from tests.support.web import ADMIN_PASSWORD, USER_PASSWORD, become, csrf_of
-from tests.web.test_access import sample_path
+from tests.support.web import ADMIN_PASSWORD, USER_PASSWORD, become, csrf_of, sample_path
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

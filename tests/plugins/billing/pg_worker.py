@@ -16,7 +16,7 @@ from coovox.config import load_config
 from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing.metering import Meter
-from tests.plugins.billing.conftest import FakeControl, call_info
+from tests.support.billing import FakeControl, call_info
 
 
 async def main(url: str, data_dir: str, prefix: str, n: int, go: str) -> None:

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from coovox.users import create_token, create_user
-from tests.plugins.billing.conftest import make_extensions
-
-
-@pytest.fixture
-async def billing_api(client, coovox):
-    await create_user("bill-abc", "Bill-pass-123", role="billing")
-    _, token = await create_token("bill-abc")
-    client.headers = {"Authorization": f"Bearer {token}"}
-    await make_extensions("100", "101", "102")
-    return client
 
 
 async def call(client, method: str, path: str, **kw):

@@ -11,7 +11,7 @@ from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account
-from tests.plugins.billing.conftest import NOON, make_extensions
+from tests.support.billing import NOON, make_extensions
 
 
 async def _prepare(data_dir: str, corrupt: bool) -> None:

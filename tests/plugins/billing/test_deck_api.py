@@ -6,7 +6,6 @@ import aiohttp
 
 from coovox.models import set_setting
 from coovox.plugins.billing import services
-from tests.plugins.billing.test_api import billing_api  # noqa: F401
 
 
 async def call(client, method: str, path: str, **kw):
@@ -19,7 +18,7 @@ HEADER = "prefix,length,initial_cost,initial_time,rate,unit,start_time,end_time,
 BASE = "/api/v1/billing/decks"
 
 
-async def test_deck_import_dry_run_apply_export_and_lookup(billing_api):  # noqa: F811
+async def test_deck_import_dry_run_apply_export_and_lookup(billing_api):
     status, deck = await call(billing_api, "POST", BASE,
                               json={"name": "Carrier A", "extensions": "all"})
     assert status == 201 and deck["extensions"] == "all" and deck["versions"] == 0
@@ -58,7 +57,7 @@ async def test_deck_import_dry_run_apply_export_and_lookup(billing_api):  # noqa
     assert status == 204
 
 
-async def test_decks_are_in_the_openapi_document(billing_api):  # noqa: F811
+async def test_decks_are_in_the_openapi_document(billing_api):
     status, doc = await call(billing_api, "GET", "/api/v1/openapi.json")
     assert status == 200
     assert "post" in doc["paths"][f"{BASE}/{{id}}/import"]

@@ -8,7 +8,6 @@ import re
 import aiohttp
 
 from coovox.plugins.billing.models import DeckVersion, RateDeck
-from tests.plugins.billing.test_pages import billing_client  # noqa: F401
 
 HEADER = "prefix,length,initial_cost,initial_time,rate,unit,start_time,end_time,remark\r\n"
 
@@ -22,7 +21,7 @@ def upload(c, text: str, **fields: str) -> aiohttp.FormData:
     return form
 
 
-async def test_deck_import_preview_apply_and_lookup(billing_client):  # noqa: F811
+async def test_deck_import_preview_apply_and_lookup(billing_client):
     c = billing_client
     html = await (await c.get("/billing/rates")).text()
     assert 'href="/billing/decks"' in html
@@ -63,7 +62,7 @@ async def test_deck_import_preview_apply_and_lookup(billing_client):  # noqa: F8
     assert resp.status == 403
 
 
-async def test_deck_pages_in_chinese(billing_client):  # noqa: F811
+async def test_deck_pages_in_chinese(billing_client):
     c = billing_client
     await c.post("/billing/decks", data={"csrf_token": c.csrf, "name": "A",
                                          "all_extensions": "on"})

@@ -14,7 +14,7 @@ from coovox.plugins.billing import deck_import, deck_services, services
 from coovox.plugins.billing.decks import DeckIndex
 from coovox.plugins.billing.models import DeckRate
 from coovox.plugins.billing.rating import RateRule, choose_rate
-from tests.plugins.billing.conftest import (
+from tests.support.billing import (
     NOON,
     call_info,
     make_extensions,

@@ -1,4 +1,5 @@
-"""End to end: the real app (calls + billing) against the ARI double, 1-second units."""
+"""End to end: the real app (calls + billing, ``billing_app``) against the ARI double,
+1-second units."""
 
 from __future__ import annotations
 
@@ -6,50 +7,18 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from coovox.context import Coovox
 from coovox.models import set_setting
-from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
 from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
 from coovox.users import create_token, create_user
-from tests.support.call_app import active_answered, app_config, finished, seed
-
-PER_SECOND = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.01",
-              "unit": 1, "extensions": "all"}
-
-
-@pytest.fixture
-async def app(tmp_path, double) -> AsyncIterator[Coovox]:
-    coovox = Coovox(config=app_config(tmp_path, double),
-                    plugins=PluginHost(load_entry_points=False))
-    await coovox.open()
-    ctl = coovox.services["calls"]
-    ctl.dial_timeout, ctl.dial_grace, ctl.refuse_tone_seconds, ctl.cause_wait = 1, 2.0, 0.1, 0.5
-    await ctl.ari.wait_connected(10)
-    await asyncio.wait_for(ctl.reconciled.wait(), 10)
-    await seed()
-    await set_setting("billing", "active", True)
-    await services.create_rate(PER_SECOND)
-    try:
-        yield coovox
-    finally:
-        await coovox.close()
-
-
-async def account(ext: str, balance: str = "0", credit: str = "0", **changes) -> None:
-    await services.update_accounts([ext], {"enabled": True, "credit": Decimal(credit),
-                                           **changes})
-    if Decimal(balance):
-        await services.recharge([ext], balance, "test", await_now())
+from tests.support.billing_app import account
+from tests.support.call_app import active_answered, finished
 
 
 def await_now():
@@ -67,7 +36,7 @@ async def billed(call_id: str) -> BillingCall:
             await asyncio.sleep(0.05)
 
 
-async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(app, double):
+async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(billing_app, double):
     await set_setting("billing", "warning_seconds", 1)
     await account("100", balance="0.03")
     await double.place_call("100", "9123450")
@@ -100,7 +69,7 @@ async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(app, double):
     assert await check_invariants() == []
 
 
-async def test_postpaid_spends_its_credit(app, double):
+async def test_postpaid_spends_its_credit(billing_app, double):
     await account("101", credit="0.02", payment_type="postpaid")
     await double.place_call("101", "9123450")
     (row,) = await finished(timeout=15)
@@ -109,7 +78,7 @@ async def test_postpaid_spends_its_credit(app, double):
     assert (await Account.get(extension="101")).balance == Decimal("-0.02")
 
 
-async def test_locked_refused_and_unrated_free_or_blocked(app, double):
+async def test_locked_refused_and_unrated_free_or_blocked(billing_app, double):
     await account("100", balance="5", status="locked")
     await account("101", balance="5")
     await double.place_call("100", "9123455")
@@ -137,7 +106,7 @@ async def test_locked_refused_and_unrated_free_or_blocked(app, double):
     assert (await Account.get(extension="101")).balance == Decimal(5)
 
 
-async def test_mid_call_recharge_extends_the_call(app, double):
+async def test_mid_call_recharge_extends_the_call(billing_app, double):
     await account("102", balance="0.02")
     await double.place_call("102", "9123450")
     await active_answered()
@@ -147,7 +116,7 @@ async def test_mid_call_recharge_extends_the_call(app, double):
     assert (await billed(row.id)).cost == Decimal("0.04")
 
 
-async def test_statistics_and_exports_agree_with_the_call_log(app, double, aiohttp_client):
+async def test_statistics_and_exports_agree_with_the_call_log(billing_app, double, aiohttp_client):
     from coovox.web.app import create_app
 
     await account("100", balance="5")
@@ -155,7 +124,7 @@ async def test_statistics_and_exports_agree_with_the_call_log(app, double, aioht
         double.far_end(n[1:], FarEnd(hangup_after=1.2))
         await double.place_call("100", n)
     rows = await finished(2, timeout=15)
-    client = await aiohttp_client(create_app(app))
+    client = await aiohttp_client(create_app(billing_app))
     await create_user("bill-e2e", "Bill-pass-123", role="billing")
     _, token = await create_token("bill-e2e")
     auth = {"Authorization": f"Bearer {token}"}

@@ -18,7 +18,7 @@ from coovox.plugins.billing import fraud_rules as rules
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.ledger import SpendGuard
 from coovox.plugins.billing.models import Account, Ledger
-from tests.plugins.billing.conftest import setup_billing
+from tests.support.billing import setup_billing
 
 RATE = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.02", "unit": 6,
         "extensions": "all"}

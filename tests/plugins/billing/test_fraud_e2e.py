@@ -11,21 +11,21 @@ from decimal import Decimal
 from coovox.plugins.billing import fraud
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, Ledger
-from tests.plugins.billing.test_e2e import account, app  # noqa: F401 - the app fixture
+from tests.support.billing_app import account
 from tests.support.call_app import finished
 
 
-def heard(app) -> list[dict]:  # noqa: F811
+def heard(app) -> list[dict]:
     events: list[dict] = []
     app.services["billing_meter"].fraud.publish = lambda name, source, **d: events.append(
         {"name": name, **d})
     return events
 
 
-async def test_ten_calls_at_once_stop_at_the_spend_limit(app, double):  # noqa: F811
+async def test_ten_calls_at_once_stop_at_the_spend_limit(billing_app, double):
     await account("100", balance="50")
     await fraud.update_global({"guard": True, "spend_hour": "0.30", "action": "lock"})
-    events = heard(app)
+    events = heard(billing_app)
     await asyncio.gather(*(double.place_call("100", f"9123{i}0") for i in range(10)))
     rows = await finished(10, timeout=30)
     assert {r.reason for r in rows} == {"spend limit"}
@@ -42,12 +42,12 @@ async def test_ten_calls_at_once_stop_at_the_spend_limit(app, double):  # noqa: 
     assert await check_invariants() == []
 
 
-async def test_a_burst_to_a_premium_prefix_is_refused_and_locks(app, double):  # noqa: F811
+async def test_a_burst_to_a_premium_prefix_is_refused_and_locks(billing_app, double):
     await account("101", balance="50")
     await account("102", balance="50")  # normal traffic next to it
     await fraud.update_global({"guard": True, "blocked_prefixes": ["9900"],
                                "trip_attempts": 5, "trip_minutes": 1})
-    events = heard(app)
+    events = heard(billing_app)
     await asyncio.gather(*(double.place_call("101", f"9900{i:04d}") for i in range(50)))
     rows = await finished(50, timeout=60)
     reasons = [r.reason for r in rows]

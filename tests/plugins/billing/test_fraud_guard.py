@@ -9,7 +9,7 @@ from decimal import Decimal
 from coovox.models import WebLog
 from coovox.plugins.billing import fraud, services
 from coovox.plugins.billing.models import Account, FraudTrip, Ledger
-from tests.plugins.billing.conftest import NOON, call_info, place_call, setup_billing
+from tests.support.billing import NOON, call_info, place_call, setup_billing
 
 PER_SECOND = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.01",
               "unit": 1, "extensions": "all"}

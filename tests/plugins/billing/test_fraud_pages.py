@@ -12,7 +12,7 @@ from coovox.plugins.billing import fraud, services
 from coovox.plugins.billing.fraud_rules import TRIP_SPEND_HOUR, Limits
 from coovox.plugins.billing.models import Account
 from coovox.plugins.billing.pages_fraud import limits_of_form
-from tests.plugins.billing.conftest import make_extensions
+from tests.support.billing import make_extensions
 
 ZH = {"Accept-Language": "zh-CN"}
 AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

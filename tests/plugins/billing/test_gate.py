@@ -8,7 +8,7 @@ from decimal import Decimal
 from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.metering import Meter
-from tests.plugins.billing.conftest import call_info, setup_billing
+from tests.support.billing import call_info, setup_billing
 
 
 async def test_gate_order(meter):

@@ -14,7 +14,7 @@ from coovox.context import Coovox
 from coovox.plugin_host import PluginHost
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
-from tests.plugins.billing.conftest import setup_billing
+from tests.support.billing import setup_billing
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,7 +8,7 @@ from coovox.plugins.billing import ledger, services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
-from tests.plugins.billing.conftest import setup_billing
+from tests.support.billing import setup_billing
 
 
 async def test_a_retried_charge_counts_once_even_when_the_balance_is_used_up(coovox):

@@ -18,7 +18,7 @@ from coovox.plugins.billing.ledger import ChargeResult
 from coovox.plugins.billing.metering import Meter
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from coovox.storage.work import store
-from tests.plugins.billing.conftest import NOON, call_info, setup_billing
+from tests.support.billing import NOON, call_info, setup_billing
 
 RATE = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.02", "unit": 6,
         "extensions": "all"}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
-from tests.plugins.billing.conftest import call_info, place_call, setup_billing
+from tests.support.billing import call_info, place_call, setup_billing
 
 ONE_SECOND = {"prefix": "", "initial_cost": "0", "initial_time": 0, "rate": "0.01", "unit": 1,
               "extensions": "all"}
@@ -104,7 +104,7 @@ async def test_resumed_call_charges_missed_boundaries_once(meter, control):
     assert await balance() == Decimal("0.95")  # boundaries 0..4
     # restart: a new process resumes at talk time 9.5 with the same decision
     from coovox.plugins.billing.metering import Meter
-    from tests.plugins.billing.conftest import FakeControl
+    from tests.support.billing import FakeControl
 
     control2, meter2 = FakeControl(), Meter("UTC")
     control2.talk["c1"] = 9.5

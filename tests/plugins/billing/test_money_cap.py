@@ -22,7 +22,7 @@ from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
 from coovox.sim import FarEnd
-from tests.plugins.billing.conftest import call_info, setup_billing
+from tests.support.billing import call_info, setup_billing
 from tests.support.call_app import app_config, finished, seed
 
 TWO_CENTS = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.02", "unit": 1,
@@ -169,7 +169,7 @@ async def test_read_api_balance_spend_rate_and_cost(app, double):
 
 async def test_billing_publishes_charges_and_the_low_balance_warning(meter, control):
     from coovox.api import CORE_EVENTS
-    from tests.plugins.billing.conftest import place_call
+    from tests.support.billing import place_call
 
     fields = {t.name: set(t.fields) for t in CORE_EVENTS}
     published: list[tuple[str, dict]] = []

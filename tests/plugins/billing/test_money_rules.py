@@ -18,8 +18,8 @@ from coovox.plugins.billing import ledger, services
 from coovox.plugins.billing.models import Account, BillingCall, Recharge
 from coovox.storage.money import MAX_BALANCE, MoneyError, parse_money
 from coovox.users import create_token, create_user
-from tests.plugins.billing.conftest import NOON, make_extensions, setup_billing
 from tests.reliability.books import assert_books
+from tests.support.billing import NOON, make_extensions, setup_billing
 from tests.support.web import sign_in
 
 MAX = "1000000000.0000"

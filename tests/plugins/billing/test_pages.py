@@ -5,24 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import pytest
-
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import Account, Rate, Recharge
 from coovox.users import create_user
-from tests.plugins.billing.conftest import make_extensions
 from tests.support.web import sign_in
 
 PAGES = ["/billing/extensions", "/billing/rates", "/billing/recharges", "/billing/calls",
          "/billing/statistics", "/billing/settings", "/billing/rates/new"]
-
-
-@pytest.fixture
-async def billing_client(client, coovox):
-    await create_user("bill-xyz", "Bill-pass-123", role="billing")
-    await make_extensions("100", "101", "102")
-    client.csrf = await sign_in(client, "bill-xyz", "Bill-pass-123")
-    return client
 
 
 async def test_menu_in_the_guides_order_and_every_page_renders(billing_client):

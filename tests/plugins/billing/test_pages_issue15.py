@@ -5,50 +5,13 @@ call log's keyword, and the billing user is told when billing is switched off.""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from coovox.plugins.billing import reports, services
-from coovox.plugins.billing.metering import Meter
-from coovox.plugins.calls.models import Call
-from coovox.users import create_user
-from tests.plugins.billing.conftest import FakeControl, call_info, make_extensions
-from tests.support.web import sign_in
+from tests.support.billing import billed_calls, make_extensions
 
 ZH = {"Accept-Language": "zh-CN"}
-START = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def billing_client(client, coovox):
-    await create_user("bill-bug", "Bill-pass-123", role="billing")
-    client.csrf = await sign_in(client, "bill-bug", "Bill-pass-123")
-    return client
-
-
-async def _billed_calls() -> None:
-    """Answered, billed calls of 100 Alice, 101 Bob, 1000 Carol on three days."""
-    from coovox.plugins.calls.models import Extension
-
-    for number, name in (("100", "Alice"), ("101", "Bob"), ("1000", "Carol")):
-        await Extension.create(number=number, name=name)
-    await services.update_settings({"active": True})
-    await services.update_accounts(["100", "101", "1000"], {"enabled": True})
-    await services.recharge(["100", "101", "1000"], "100", "t", START)
-    await services.create_rate({"prefix": "9", "rate": "0.1", "unit": 60, "extensions": "all"})
-    meter, control = Meter("UTC"), FakeControl()
-    for i, ext in enumerate(["100", "101", "1000", "100"]):
-        start = START + timedelta(days=i % 3)
-        info = call_info(f"k{i}", extension=ext, started_at=start)
-        name = {"100": "Alice", "101": "Bob", "1000": "Carol"}[ext]
-        await Call.create(id=info.call_id, started_at=start, answered_at=start,
-                          ended_at=start + timedelta(seconds=30), extension=ext,
-                          extension_name=name, dialed=info.dialed, trunk="t",
-                          status="answered", talk_time=30, duration=30)
-        await meter.answered(info, control, await meter.gate(info), False)
-        await control.run_until(info.call_id, 30)
-        await meter.ended(info, {"status": "answered", "talk_time": 30})
 
 
 # --- ?page=999 -------------------------------------------------------------------------------
@@ -58,9 +21,9 @@ async def _billed_calls() -> None:
     ("/billing/extensions", 'data-extension="100"'), ("/billing/rates", "data-rate="),
     ("/billing/recharges", "100[100]"), ("/billing/calls", "data-call="),
     ("/billing/statistics", "2026-11-2")])
-async def test_a_page_past_the_end_shows_the_last_page(billing_client, path, row):
-    await _billed_calls()
-    html = await (await billing_client.get(f"{path}?page=999&per_page=10")).text()
+async def test_a_page_past_the_end_shows_the_last_page(bare_billing_client, path, row):
+    await billed_calls()
+    html = await (await bare_billing_client.get(f"{path}?page=999&per_page=10")).text()
     pager = re.search(r'data-page="(\d+)" data-pages="(\d+)"', html)
     assert pager and pager.group(1) == pager.group(2) == "1", path
     assert row.replace("100[100]", "Alice[100]") in html, path
@@ -75,10 +38,10 @@ async def test_a_page_past_the_end_shows_the_last_page(billing_client, path, row
           "choose at least one extension"]),
     (ZH, ["号码长度必须在 0 到 32 之间", "费率不能为负数", "计费周期(秒)必须在 1 到 86400 之间",
           "开始时间不是有效的时间", "请至少选择一个分机"])])
-async def test_the_rate_form_shows_every_error_at_once(billing_client, headers, words):
+async def test_the_rate_form_shows_every_error_at_once(bare_billing_client, headers, words):
     await make_extensions("100")
-    resp = await billing_client.post("/billing/rates/new", headers=headers, data={
-        "csrf_token": billing_client.csrf, "prefix": "9", "length": "99", "rate": "-1",
+    resp = await bare_billing_client.post("/billing/rates/new", headers=headers, data={
+        "csrf_token": bare_billing_client.csrf, "prefix": "9", "length": "99", "rate": "-1",
         "unit": "0", "initial_cost": "0", "initial_time": "0", "start_time": "25:00",
         "end_time": "00:00"})
     html = await resp.text()
@@ -94,7 +57,7 @@ async def test_the_rate_form_shows_every_error_at_once(billing_client, headers, 
 
 
 async def test_statistics_find_extensions_by_name_or_part_of_the_number(coovox):
-    await _billed_calls()
+    await billed_calls()
     tz = __import__("zoneinfo").ZoneInfo("UTC")
     for keyword, calls, label in (("alice", 2, "Alice[100]"), ("Bob", 1, "Bob[101]"),
                                   ("100", 3, "Alice[100], Carol[1000]"),
@@ -109,9 +72,9 @@ async def test_statistics_find_extensions_by_name_or_part_of_the_number(coovox):
     assert exact[0]["calls"] == 2
 
 
-async def test_the_statistics_page_searches_by_keyword(billing_client):
-    await _billed_calls()
-    html = await (await billing_client.get("/billing/statistics?by=year&keyword=ali")).text()
+async def test_the_statistics_page_searches_by_keyword(bare_billing_client):
+    await billed_calls()
+    html = await (await bare_billing_client.get("/billing/statistics?by=year&keyword=ali")).text()
     assert 'name="keyword"' in html and "Alice[100]" in html
     assert re.search(r'<td class="num">2</td>', html)
 
@@ -121,12 +84,12 @@ async def test_the_statistics_page_searches_by_keyword(billing_client):
 
 @pytest.mark.parametrize("headers, text", [({}, "Billing is switched off"),
                                            (ZH, "计费功能已关闭")])
-async def test_billing_users_are_told_when_billing_is_off(billing_client, headers, text):
+async def test_billing_users_are_told_when_billing_is_off(bare_billing_client, headers, text):
     await make_extensions("100")
     for path in ("/billing/extensions", "/billing/rates", "/billing/calls",
                  "/billing/statistics", "/billing/settings", "/billing/recharges"):
-        html = await (await billing_client.get(path, headers=headers)).text()
+        html = await (await bare_billing_client.get(path, headers=headers)).text()
         assert 'id="billing-off"' in html and text in html, path
     await services.update_settings({"active": True})
-    html = await (await billing_client.get("/billing/extensions", headers=headers)).text()
+    html = await (await bare_billing_client.get("/billing/extensions", headers=headers)).text()
     assert 'id="billing-off"' not in html

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 from coovox.plugins.billing import reports
-from tests.plugins.billing.test_pages_issue15 import ZH, _billed_calls, billing_client  # noqa: F401
+from tests.support.billing import billed_calls
+
+ZH = {"Accept-Language": "zh-CN"}
 
 
 def _bars(html: str, chart: str) -> list[tuple[str, str]]:
@@ -26,30 +28,30 @@ def test_statistics_charts_put_the_oldest_period_left():
     assert reports.statistics_charts([], 2)["cost"].empty
 
 
-async def test_the_statistics_page_has_charts_of_its_rows(billing_client):  # noqa: F811
-    await _billed_calls()
-    html = await (await billing_client.get("/billing/statistics?by=day")).text()
+async def test_the_statistics_page_has_charts_of_its_rows(bare_billing_client):
+    await billed_calls()
+    html = await (await bare_billing_client.get("/billing/statistics?by=day")).text()
     calls = _bars(html, "chart-stats-calls")
     assert calls == [("2026-11-20", "2"), ("2026-11-21", "1"), ("2026-11-22", "1")]
     cost = _bars(html, "chart-stats-cost")
     assert [label for label, _ in cost] == ["2026-11-20", "2026-11-21", "2026-11-22"]
     assert cost[0][1] == "0.20"
     assert ' style="' not in html
-    zh = await (await billing_client.get("/billing/statistics?by=day", headers=ZH)).text()
+    zh = await (await bare_billing_client.get("/billing/statistics?by=day", headers=ZH)).text()
     assert 'id="chart-stats-cost"' in zh and "总费用" in zh
 
 
-async def test_no_chart_without_rows(billing_client):  # noqa: F811
-    html = await (await billing_client.get("/billing/statistics")).text()
+async def test_no_chart_without_rows(bare_billing_client):
+    html = await (await bare_billing_client.get("/billing/statistics")).text()
     assert "chart-stats-calls" not in html
 
 
 # --- guide 001 §2.6: statistics of a chosen group of extensions ------------------------------
 
 
-async def test_statistics_of_a_chosen_group_of_extensions(billing_client):  # noqa: F811
-    await _billed_calls()  # 100 Alice: 2 calls, 101 Bob: 1, 1000 Carol: 1
-    html = await (await billing_client.get(
+async def test_statistics_of_a_chosen_group_of_extensions(bare_billing_client):
+    await billed_calls()  # 100 Alice: 2 calls, 101 Bob: 1, 1000 Carol: 1
+    html = await (await bare_billing_client.get(
         "/billing/statistics?by=year&extensions=100&extensions=1000")).text()
     select = re.search(r'<select id="group-extensions" name="extensions" multiple.*?</select>',
                        html, re.S).group(0)
@@ -62,25 +64,25 @@ async def test_statistics_of_a_chosen_group_of_extensions(billing_client):  # no
     assert "extensions=100%2C1000" in html
 
 
-async def test_the_api_sums_a_group(billing_client):  # noqa: F811
-    await _billed_calls()
+async def test_the_api_sums_a_group(bare_billing_client):
+    await billed_calls()
     for query in ("extensions=100,101", "extensions=100&extensions=101"):
-        body = await (await billing_client.get(
+        body = await (await bare_billing_client.get(
             f"/api/v1/billing/statistics?by=year&{query}")).json()
         assert [i["calls"] for i in body["items"]] == [3], query
-    body = await (await billing_client.get(
+    body = await (await bare_billing_client.get(
         "/api/v1/billing/statistics?by=year&extensions=101&keyword=ali")).json()
     assert body["items"] == []  # the keyword narrows the group
-    csv = await (await billing_client.get(
+    csv = await (await bare_billing_client.get(
         "/api/v1/billing/statistics?by=year&extensions=100,1000&format=csv")).text()
     assert "Alice[100], Carol[1000]" in csv
 
 
-async def test_a_too_large_group_is_refused_at_the_field(billing_client, monkeypatch):  # noqa: F811
+async def test_a_too_large_group_is_refused_at_the_field(bare_billing_client, monkeypatch):
     monkeypatch.setattr(reports, "MAX_GROUP", 2)
-    resp = await billing_client.get("/api/v1/billing/statistics?extensions=1,2,3")
+    resp = await bare_billing_client.get("/api/v1/billing/statistics?extensions=1,2,3")
     assert resp.status == 400
     assert (await resp.json())["error"]["field"] == "extensions"
-    html = await (await billing_client.get("/billing/statistics?extensions=1,2,3",
+    html = await (await bare_billing_client.get("/billing/statistics?extensions=1,2,3",
                                            headers=ZH)).text()
     assert "最多选择 2 个分机" in html

@@ -9,7 +9,7 @@ import pytest
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import Account, Recharge
 from coovox.plugins.billing.validation import BillingError
-from tests.plugins.billing.conftest import NOON, make_extensions
+from tests.support.billing import NOON, make_extensions
 
 RATE = {"prefix": "9", "length": 0, "initial_cost": "0", "initial_time": 0, "rate": "0.1",
         "unit": 60, "extensions": "all"}

@@ -14,7 +14,7 @@ from coovox.plugin_host import PluginHost
 from coovox.plugins.licensing.services import Licensing
 from coovox.plugins.licensing.store import LicenceStore
 from coovox.users import create_user
-from tests.plugins.licensing.conftest import DAY0, issue
+from tests.support.licensing import DAY0, issue
 
 COOVOX = [sys.executable, "-m", "coovox"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from coovox.plugins.licensing import signing, trial
 from coovox.plugins.licensing.services import Licensing
-from tests.plugins.licensing.conftest import DAY0, issue
+from tests.support.licensing import DAY0, issue
 
 
 def test_trial_timeline_day_0_29_31(service, clock):

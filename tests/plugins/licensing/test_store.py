@@ -7,7 +7,7 @@ import stat
 from coovox.plugins.licensing import device
 from coovox.plugins.licensing.services import Licensing
 from coovox.plugins.licensing.store import LicenceStore
-from tests.plugins.licensing.conftest import DAY0, issue
+from tests.support.licensing import DAY0, issue
 
 
 def _mode(path) -> int:

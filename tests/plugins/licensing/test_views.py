@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from coovox.users import create_token, create_user
-from tests.plugins.licensing.conftest import Clock, issue
+from tests.support.licensing import Clock, issue
 from tests.support.web import sign_in
 
 API = "/api/v1/licensing/features/billing"
