@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OWN = ("coovox", "coovox_")  # the product's modules and the examples' packages
 # names starting with "_" that are public API, wherever they are used
-PUBLIC = {"_asdict", "_replace", "_fields", "_make"}  # collections.namedtuple's API
+# collections.namedtuple's API; os._exit, the documented exit of a forked child
+PUBLIC = {"_asdict", "_replace", "_fields", "_make", "_exit"}
 # (file, attribute): truly unavoidable, with the reason
 ALLOWED = {
     # Tortoise calls ``to_python_value`` for database rows (integers of 1/10000) and for
