@@ -39,7 +39,7 @@ from coovox.export_worker import ExportJob
 from coovox.web.errors import ApiError
 from coovox.web.formats import CURRENCY_DECIMALS
 from coovox.web.i18n import catalog, current_language
-from coovox.web.keys import COOVOX_KEY
+from coovox.web.keys import COOVOX_KEY, LANG_KEY
 
 __all__ = ["FORMATS", "FORMULA_START", "MONEY", "NUMBER", "TEXT", "TIME", "WORD", "Column",
            "RowBlock", "Style", "check_format", "export_response", "export_style", "safe_cell"]
@@ -65,7 +65,7 @@ async def export_style(request: web.Request) -> Style:
     """The reader's language, the PBX time zone and the decimals of money (the billing
     setting of the currency in use, when billing runs)."""
     coovox = request.app[COOVOX_KEY]
-    lang = request.get("lang") or current_language()
+    lang = request.get(LANG_KEY) or current_language()
     get = coovox.services.get("money_decimals")
     decimals = await get() if get is not None else None
     return Style(timezone=coovox.config.timezone,

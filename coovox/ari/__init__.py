@@ -27,8 +27,8 @@ application_get. The REST methods also work without ``start()`` (class ``AriRest
 
 from coovox.ari.connection import NOISE_EVENTS, AriConnection, parse_event
 from coovox.ari.errors import AriError, AriNotFound
-from coovox.ari.rest import AriRest, public_url
+from coovox.ari.rest import AriRest, basic_auth, public_url
 from coovox.ari.router import EventRouter, default_event_key
 
-__all__ = ["NOISE_EVENTS", "AriConnection", "AriError", "AriNotFound", "AriRest",
+__all__ = ["NOISE_EVENTS", "AriConnection", "AriError", "AriNotFound", "AriRest", "basic_auth",
            "EventRouter", "default_event_key", "parse_event", "public_url"]

@@ -21,6 +21,12 @@ from coovox.ari.http import HttpError, HttpPool, Response
 DEFAULT_TIMEOUT = 5.0
 
 
+def basic_auth(user: str, password: str) -> str:
+    """The ``Authorization`` value of HTTP Basic auth (aiohttp's ``BasicAuth`` and
+    ``auth=`` are deprecated since aiohttp 3.14)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
 class Transport(Protocol):
     """What :class:`AriRest` needs of an HTTP client: one request, whole response."""
 
@@ -79,14 +85,13 @@ class AriRest:
         self.base = public_url(url) + "/ari"
         self.app = app
         self.timeout = timeout
-        self._auth = aiohttp.BasicAuth(user, password)
         self._session: aiohttp.ClientSession | None = None
         parts = urlsplit(self.base)
         tls = parts.scheme == "https"
-        credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._authorization = basic_auth(user, password)
         self._prefix = parts.path
         self._pool_args = (parts.hostname or "localhost", parts.port or (443 if tls else 80),
-                           tls, {"Authorization": f"Basic {credentials}",
+                           tls, {"Authorization": self._authorization,
                                  "Accept": "application/json"})
         self._pool: Transport | None = None
 
@@ -94,7 +99,7 @@ class AriRest:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                auth=self._auth,
+                headers={"Authorization": self._authorization},
                 connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=30))
         return self._session
 

@@ -245,11 +245,13 @@ async def error_middleware(request: web.Request, handler):
 
 async def _error_page(request: web.Request, status: int, detail: str) -> web.Response:
     try:
-        if not request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY):
-            # refused before the context processors ran (e.g. by the access check)
-            request[aiohttp_jinja2.REQUEST_CONTEXT_KEY] = await template_context(request)
+        # refused before the context processors ran (e.g. by the access check): their
+        # context goes in here (aiohttp-jinja2 keeps its own under a plain str request key)
+        context = ({} if request.get(aiohttp_jinja2.REQUEST_CONTEXT_KEY)
+                   else await template_context(request))
         response = aiohttp_jinja2.render_template(
-            "error.html", request, {"status": status, "detail": detail}, status=status)
+            "error.html", request, {**context, "status": status, "detail": detail},
+            status=status)
     except Exception:
         log.exception("error page could not be rendered")
         response = web.Response(text=f"Error {status}", status=status)

@@ -21,7 +21,7 @@ from babel.numbers import format_currency, format_decimal
 
 from coovox.messages import Field, Joined, Msg, label_of
 from coovox.web.formats import currency_decimals, local_datetime, money_text, price_text
-from coovox.web.keys import COOVOX_KEY
+from coovox.web.keys import COOVOX_KEY, LANG_KEY
 
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}
 DEFAULT = "en"
@@ -125,7 +125,7 @@ def pick_language(request: web.Request) -> str:
 @web.middleware
 async def language_middleware(request: web.Request, handler):
     token = set_language(pick_language(request))
-    request["lang"] = _lang.get()
+    request[LANG_KEY] = _lang.get()
     try:
         return await handler(request)
     finally:

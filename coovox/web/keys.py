@@ -20,3 +20,8 @@ MENU_KEY: web.AppKey[list[MenuItem]] = web.AppKey("menu")
 THROTTLE_KEY: web.AppKey[SignInThrottle] = web.AppKey("sign_in_throttle")
 # set when the web server shuts down: long answers (server-sent events) end at once
 STOPPING_KEY: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)
+
+# per request: the reader's language; who signed in (or tried) and a note, for the web log
+LANG_KEY: web.RequestKey[str] = web.RequestKey("lang", str)
+WEBLOG_USER_KEY: web.RequestKey[tuple[str, str]] = web.RequestKey("weblog_user", tuple)
+WEBLOG_NOTE_KEY: web.RequestKey[str] = web.RequestKey("weblog_note", str)

@@ -14,7 +14,7 @@ from coovox.web.errors import ApiError
 from coovox.web.guard import is_local_probe
 from coovox.web.i18n import LANGUAGES, translate
 from coovox.web.i18n import gettext as _
-from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY
+from coovox.web.keys import COOVOX_KEY, THROTTLE_KEY, WEBLOG_NOTE_KEY, WEBLOG_USER_KEY
 from coovox.web.security import end_session, identify, start_session
 from coovox.web.throttle import Throttled
 
@@ -67,14 +67,14 @@ async def sign_in(request: web.Request) -> web.Response:
     ip = request.remote or ""
     shown = username[:USERNAME_MAX]
     coovox = request.app[COOVOX_KEY]
-    request["weblog_user"] = (shown, "")
+    request[WEBLOG_USER_KEY] = (shown, "")
 
     throttle = request.app[THROTTLE_KEY]
     try:
         attempt = throttle.begin(username, ip)  # counted before the password is checked
     except Throttled as exc:
         log.warning("sign-in for user %r from %s refused: %s", shown, ip, exc.reason)
-        request["weblog_note"] = "sign-in throttled"
+        request[WEBLOG_NOTE_KEY] = "sign-in throttled"
         return await _sign_in_form(request, nxt, username, _(TOO_MANY, seconds=exc.retry_after),
                              429, exc.retry_after)
     failed = succeeded = False
@@ -84,9 +84,9 @@ async def sign_in(request: web.Request) -> web.Response:
             user = await authenticate(username, password)
         except PasswordHashBusy:
             log.warning("sign-in for user %r from %s refused: password checks busy", shown, ip)
-            request["weblog_note"] = "sign-in refused: busy"
+            request[WEBLOG_NOTE_KEY] = "sign-in refused: busy"
             return await _sign_in_form(request, nxt, username, _(BUSY), 429, BUSY_RETRY_AFTER)
-        request["weblog_user"] = (shown, user.role if user else "")
+        request[WEBLOG_USER_KEY] = (shown, user.role if user else "")
         error = ""
         if user is None:
             failed = True
@@ -100,7 +100,7 @@ async def sign_in(request: web.Request) -> web.Response:
                 log.warning("sign-in of %r refused: %s", shown, refusal)
                 error = translate(refusal)
         if error:
-            request["weblog_note"] = "sign-in refused"
+            request[WEBLOG_NOTE_KEY] = "sign-in refused"
             return await _sign_in_form(request, nxt, username, error)
         succeeded = True
     finally:
@@ -119,7 +119,7 @@ async def sign_out(request: web.Request) -> web.Response:
     """End the session: its server-side row goes, so a copy of the cookie is useless too."""
     principal = await end_session(request)
     if principal is not None:
-        request["weblog_user"] = (principal.username, principal.role)
+        request[WEBLOG_USER_KEY] = (principal.username, principal.role)
     raise web.HTTPFound("/sign-in")
 
 

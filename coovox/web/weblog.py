@@ -25,7 +25,7 @@ from tortoise.expressions import Q
 
 from coovox.messages import Field, Msg
 from coovox.models import WebLog, get_setting, set_setting
-from coovox.web.keys import COOVOX_KEY
+from coovox.web.keys import COOVOX_KEY, WEBLOG_NOTE_KEY, WEBLOG_USER_KEY
 from coovox.web.pagination import ListSpec
 from coovox.web.security import current_user
 
@@ -182,7 +182,7 @@ async def _record(request: web.Request, status: int, seconds: float) -> None:
     if principal is not None:
         username, role = principal.username, principal.role
     else:
-        username, role = request.get("weblog_user", ("", ""))
+        username, role = request.get(WEBLOG_USER_KEY, ("", ""))
     try:
         details = details_json(masked_params(await _read_params(request)))
     except Exception:  # never lose the row for its details
@@ -192,7 +192,7 @@ async def _record(request: web.Request, status: int, seconds: float) -> None:
         await WebLog.create(ip=(request.remote or "")[:64], username=username[:64],
                             role=role[:32], action=action_text(request.method, request.path),
                             result=(result_text(status, seconds) + " " +
-                                    request.get("weblog_note", "")).strip()[:255],
+                                    request.get(WEBLOG_NOTE_KEY, "")).strip()[:255],
                             details=details)
     except Exception:
         log.exception("could not write the web log")

@@ -9,10 +9,13 @@ import re
 import aiohttp
 import pytest
 
+from coovox.ari import basic_auth
 from coovox.ari.connection import REQUIRED_OPERATIONS, missing_operations, swagger_resources
 from coovox.sim import engine, media, swagger
 from coovox.sim.state import ASTERISK_ID
 from tests.support.ari import PASSWORD, USER, shared_ari
+
+AUTH = {"Authorization": basic_auth(USER, PASSWORD)}
 
 
 def real(name: str) -> dict:
@@ -74,7 +77,7 @@ def test_resource_listing_names_the_real_api_version():
 
 async def test_the_served_swagger_passes_the_connections_check(double):
     """What ``AriConnection`` reads at connect: every resource and operation it uses."""
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(USER, PASSWORD)) as session:
+    async with aiohttp.ClientSession(headers=AUTH) as session:
         async with session.get(double.url + "/ari/api-docs/resources.json") as resp:
             names = swagger_resources(await resp.json())
         docs = {}
@@ -88,7 +91,7 @@ async def test_the_served_swagger_passes_the_connections_check(double):
 
 
 async def test_served_base_path_is_the_doubles_own(double):
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(USER, PASSWORD)) as session:
+    async with aiohttp.ClientSession(headers=AUTH) as session:
         async with session.get(double.url + "/ari/api-docs/channels.json") as resp:
             doc = await resp.json()
         async with session.get(double.url + "/ari/asterisk/ping") as resp:

@@ -9,11 +9,12 @@ import sys
 import aiohttp
 import pytest
 
+from coovox.ari import basic_auth
 from coovox.plugins.calls.prompts import BEEP, PIN_WRONG, prompt_media
 from coovox.sim import AppNotRegistered, AriDouble, FarEnd
 from tests.support.ari import PASSWORD, USER
 
-AUTH = aiohttp.BasicAuth(USER, PASSWORD)
+AUTH = {"Authorization": basic_auth(USER, PASSWORD)}
 
 
 class App:
@@ -24,7 +25,7 @@ class App:
         self.events: list[dict] = []
 
     async def __aenter__(self) -> App:
-        self.session = aiohttp.ClientSession(auth=AUTH)
+        self.session = aiohttp.ClientSession(headers=AUTH)
         await self.connect()
         return self
 
@@ -377,7 +378,8 @@ async def test_standalone_module_serves_on_the_given_port():
         line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
         url = line.strip().rsplit(" ", 1)[-1]
         assert url.startswith("http://127.0.0.1:")
-        async with aiohttp.ClientSession(auth=aiohttp.BasicAuth("coovox", "x")) as session:
+        async with aiohttp.ClientSession(
+                headers={"Authorization": basic_auth("coovox", "x")}) as session:
             async with session.get(url + "/ari/api-docs/resources.json") as resp:
                 assert (await resp.json())["basePath"] == url + "/ari"
     finally:

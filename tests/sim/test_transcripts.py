@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from coovox.ari import basic_auth
 from tests.support.ari import PASSWORD, SHARED_ARI, USER, shared_ari
 
 SCALE = 0.1
@@ -102,8 +103,8 @@ async def replay(double, name: str) -> tuple[list[dict], list[dict], list[tuple]
     event_times = [d["t"] for d in lines if d["kind"] == "event" and d["ws"] == "app"]
     ids = IdMap()
     statuses: list[tuple] = []
-    auth = aiohttp.BasicAuth(USER, PASSWORD)
-    async with aiohttp.ClientSession(auth=auth) as session:
+    auth = {"Authorization": basic_auth(USER, PASSWORD)}
+    async with aiohttp.ClientSession(headers=auth) as session:
         sock = AppSocket(session, double.url)
         clock = 0.0
         try:

@@ -50,8 +50,8 @@ async def test_parallel_guesses_are_counted_before_the_check(client, admin_user,
         waits.append(seconds)
         await asyncio.sleep(0)
 
-    throttle = SignInThrottle(sleep=quick_sleep)
-    client.server.app[THROTTLE_KEY] = throttle
+    throttle = client.server.app[THROTTLE_KEY]  # the running app's (fresh) throttle
+    throttle.sleep = quick_sleep
     csrf = csrf_of(await (await client.get("/sign-in")).text())
 
     async def guess(i):
@@ -151,8 +151,8 @@ async def test_forwarded_for_is_ignored_from_an_untrusted_peer(client, admin_use
 
 async def test_forwarded_for_is_used_from_a_trusted_proxy(proxied_client, caplog):
     caplog.set_level(logging.WARNING)
-    throttle = SignInThrottle(per_user=2)
-    proxied_client.server.app[THROTTLE_KEY] = throttle
+    throttle = proxied_client.server.app[THROTTLE_KEY]  # the running app's (fresh) throttle
+    throttle.per_user = 2
     for _ in range(2):
         resp = await _wrong_sign_in(proxied_client, "198.51.100.7, 203.0.113.9")
         assert resp.status == 200

@@ -19,6 +19,9 @@ from coovox.plugins.billing.api import ROLES, TAGS, _body, _path, _q, api_errors
 from coovox.plugins.billing.validation import BillingError, flag
 from coovox.web.errors import read_json
 
+# the form fields of a multipart upload, for the parameters read after it
+DECK_FORM_KEY: web.RequestKey[dict[str, str]] = web.RequestKey("deck_form", dict)
+
 MAX_FILE = 20 * 1024 * 1024  # the most a deck file may be (the app's body limit)
 
 
@@ -32,7 +35,7 @@ def meter(request: web.Request) -> Any:
 async def uploaded(request: web.Request) -> AsyncIterator[tuple[Path, str, str]]:
     """The request's deck file saved to a temporary file, streamed (constant memory):
     a multipart ``file`` part, or the raw body (CSV unless the type says .xlsx).
-    Yields (path, kind, file name) and form fields in ``request["deck_form"]``."""
+    Yields (path, kind, file name) and form fields in ``request[DECK_FORM_KEY]``."""
     fd, name = tempfile.mkstemp(prefix="coovox-deck-")
     path = Path(name)
     form: dict[str, str] = {}
@@ -55,14 +58,14 @@ async def uploaded(request: web.Request) -> AsyncIterator[tuple[Path, str, str]]
                     out.write(chunk)
         if path.stat().st_size == 0:
             raise BillingError(Msg("the file is empty"), "file")
-        request["deck_form"] = form
+        request[DECK_FORM_KEY] = form
         yield path, deck_services.file_kind(filename, content_type), filename
     finally:
         path.unlink(missing_ok=True)
 
 
 def _param(request: web.Request, name: str, default: str = "") -> str:
-    form = request.get("deck_form") or {}
+    form = request.get(DECK_FORM_KEY) or {}
     return str(form.get(name, request.query.get(name, default)))
 
 

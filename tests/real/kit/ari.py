@@ -18,6 +18,8 @@ from typing import Any
 
 import aiohttp
 
+from coovox.ari import basic_auth
+
 OBSERVER_APP = "coovox-observer"
 
 
@@ -29,16 +31,16 @@ def ari_time(value: str) -> datetime:
 class AriClient:
     def __init__(self, url: str, user: str, password: str) -> None:
         self.url = url.rstrip("/")
-        self.auth = aiohttp.BasicAuth(user, password)
+        self.auth = {"Authorization": basic_auth(user, password)}
 
     async def get(self, path: str) -> Any:
-        async with aiohttp.ClientSession(auth=self.auth) as s, \
+        async with aiohttp.ClientSession(headers=self.auth) as s, \
                 s.get(f"{self.url}/ari{path}") as r:
             r.raise_for_status()
             return await r.json()
 
     async def delete(self, path: str) -> int:
-        async with aiohttp.ClientSession(auth=self.auth) as s, \
+        async with aiohttp.ClientSession(headers=self.auth) as s, \
                 s.delete(f"{self.url}/ari{path}") as r:
             return r.status
 
@@ -66,7 +68,7 @@ class Observer:
     def __init__(self, url: str, user: str, password: str, app: str = OBSERVER_APP) -> None:
         ws = url.replace("http://", "ws://", 1).rstrip("/")
         self.ws_url = f"{ws}/ari/events?app={app}&subscribeAll=true"
-        self.auth = aiohttp.BasicAuth(user, password)
+        self.auth = {"Authorization": basic_auth(user, password)}
         self.events: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -82,7 +84,7 @@ class Observer:
         return self
 
     async def _run(self) -> None:
-        async with aiohttp.ClientSession(auth=self.auth) as s:
+        async with aiohttp.ClientSession(headers=self.auth) as s:
             async with s.ws_connect(self.ws_url, heartbeat=20) as ws:
                 self._connected.set()
                 async for msg in ws:

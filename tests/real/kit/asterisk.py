@@ -26,6 +26,7 @@ from pathlib import Path
 
 import aiohttp
 
+from coovox.ari import basic_auth
 from tests.real.kit.ports import HOST, free_port, free_udp_port, free_udp_range
 from tests.real.kit.procs import die_with_parent
 
@@ -326,8 +327,8 @@ class Asterisk:
         while (await self.cli("core waitfullybooted", check=False))[0] != 0:
             self._check_alive()
             await asyncio.sleep(0.2)
-        auth = aiohttp.BasicAuth(self.cfg.ari_user, self.cfg.ari_password)
-        async with aiohttp.ClientSession(auth=auth) as s:
+        auth = {"Authorization": basic_auth(self.cfg.ari_user, self.cfg.ari_password)}
+        async with aiohttp.ClientSession(headers=auth) as s:
             while True:
                 self._check_alive()
                 try:
