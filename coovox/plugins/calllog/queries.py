@@ -22,7 +22,7 @@ from coovox.messages import Msg, label_of
 from coovox.plugins.calllog.keyword import KeywordQ
 from coovox.plugins.calls import causes
 from coovox.plugins.calls.models import Call
-from coovox.plugins.calls.services import record_of
+from coovox.plugins.calls.records import record_of
 from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError  # a bad date names its field (400)
 from coovox.web.pagination import ListSpec

@@ -16,7 +16,7 @@ from typing import Any
 
 from coovox.ari import AriError
 from coovox.hooktypes import CallInfo
-from coovox.plugins.calls import causes, services
+from coovox.plugins.calls import causes, gates, services
 from coovox.plugins.calls.flow_pin import PinEntry
 from coovox.plugins.calls.ports import FlowControl
 from coovox.plugins.calls.state import CallState, Marker, channel_of
@@ -96,12 +96,12 @@ class CallFlow(PinEntry):
             info = call.info = replace(info, pin=pin)
             self.pending["pin"] = pin
         decisions = await ctl.ask_gates(info)
-        refusal, cap, by = services.combine_gate(decisions, rule.time_limit)
+        refusal, cap, by = gates.combine_gate(decisions, rule.time_limit)
         if refusal:
             await self._refuse(refusal)
             return
         call.decisions, call.cap, call.cap_by = decisions, cap, by
-        money_cap = services.money_cap_of(decisions)
+        money_cap = gates.money_cap_of(decisions)
         if money_cap is not None:
             info = call.info = replace(info, money_cap=money_cap)
         ctl.coovox.publish("call.started", "calls", call_id=info.call_id,
@@ -109,7 +109,7 @@ class CallFlow(PinEntry):
                            rule=info.rule, trunks=list(info.trunks), cap=cap,
                            money_cap=None if money_cap is None else str(money_cap))
         # written with the trunk just before dialling (or when the call ends before that)
-        self.pending.update(cap=cap, decisions=services.decisions_to_json(decisions, cap, by))
+        self.pending.update(cap=cap, decisions=gates.decisions_to_json(decisions, cap, by))
         if self._caller_gone():
             await self._end(causes.STATUS_NO_ANSWER, causes.CALLER_HUNG_UP)
             return
@@ -404,8 +404,8 @@ class CallFlow(PinEntry):
         call = self.call
         if call.cap is None:
             return
-        by = call.cap_by or services.CORE
-        reason = causes.TIME_LIMIT if by == services.CORE else causes.CAP_REACHED
+        by = call.cap_by or gates.CORE
+        reason = causes.TIME_LIMIT if by == gates.CORE else causes.CAP_REACHED
         cap = call.cap
 
         async def reached() -> None:

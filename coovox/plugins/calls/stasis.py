@@ -25,7 +25,7 @@ from typing import Any
 from coovox.ari import AriConnection, AriError, default_event_key
 from coovox.context import Coovox
 from coovox.hooktypes import CallInfo, GateDecision
-from coovox.plugins.calls import causes, prompts, services
+from coovox.plugins.calls import causes, gates, prompts, records, services
 from coovox.plugins.calls.flow import CallFlow
 from coovox.plugins.calls.models import Call
 from coovox.plugins.calls.state import CallState, Marker
@@ -291,9 +291,9 @@ class CallController:
         """Take a persisted answered call back into memory: its events queue from now on."""
         call = _state_of(row)
         call.phase = "talking"
-        decisions, cap, by = services.decisions_from_json(row.decisions)
+        decisions, cap, by = gates.decisions_from_json(row.decisions)
         call.decisions, call.cap, call.cap_by = decisions, cap, by
-        money_cap = services.money_cap_of(decisions)
+        money_cap = gates.money_cap_of(decisions)
         if money_cap is not None:
             call.info = replace(call.info, money_cap=money_cap)
         elapsed = max(0.0, (now - row.answered_at).total_seconds())
@@ -382,7 +382,7 @@ class CallController:
                                              plugin=plugin)
 
     async def announce_ended(self, call: CallState, row: Call) -> None:
-        record = services.record_of(row)
+        record = records.record_of(row)
         self.coovox.publish("call.ended", "calls", call_id=record["id"],
                             extension=record["extension"], status=record["status"],
                             reason=record["reason"], talk_time=record["talk_time"],
@@ -399,7 +399,7 @@ class CallController:
             return False
         call.cut_requested = True
         call.queue.put_nowait(Marker("cut", reason=reason, billed_until=billed_until,
-                                     plugin=plugin or services.CORE))
+                                     plugin=plugin or gates.CORE))
         return True
 
     def prompt(self, name: str) -> str:
