@@ -16,8 +16,7 @@ from tests.support.browser import (
     CHROMIUM_ARGS,
     TIMEOUT_MS,
     Browser,
-    Server,
-    need_browser,
+    serving,
 )
 
 
@@ -31,14 +30,8 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    need_browser()
-    folder = tmp_path_factory.mktemp("coovox-browser")
-    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log")
-    srv.start()
-    try:
+    with serving(tmp_path_factory, artifacts, "coovox-browser") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

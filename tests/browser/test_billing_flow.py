@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 from coovox.web.formats import money_text
-from tests.support.browser import ADMIN_PASSWORD, Browser, Server, free_port, need_browser
+from tests.support.browser import ADMIN_PASSWORD, Browser, Server, free_port, serving
 
 SIM_PASSWORD = "sim-secret"
 
@@ -61,16 +61,10 @@ def sim(artifacts):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts, sim):
-    need_browser()
-    folder = tmp_path_factory.mktemp("coovox-billing")
-    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log",
-                 {"COOVOX_ARI_URL": sim, "COOVOX_ARI_USER": "coovox",
-                  "COOVOX_ARI_PASSWORD": SIM_PASSWORD, "COOVOX_SIMULATION": "true"})
-    srv.start()
-    try:
+    env = {"COOVOX_ARI_URL": sim, "COOVOX_ARI_USER": "coovox",
+           "COOVOX_ARI_PASSWORD": SIM_PASSWORD, "COOVOX_SIMULATION": "true"}
+    with serving(tmp_path_factory, artifacts, "coovox-billing", env=env) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _json(method: str, url: str, token: str | None = None, body=None):

@@ -7,25 +7,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.browser import ADMIN_PASSWORD, Browser
+from tests.support.browser import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.browser
 
 LANGS = (("en", "1000"), ("zh_CN", "2000"))
 
 
-def _language(b: Browser, lang: str) -> None:
-    host = b.base.split("//", 1)[1].split(":")[0]
-    b.context.add_cookies([{"name": "lang", "value": lang, "domain": host, "path": "/"}])
-
-
 def test_caller_ids_and_call_methods_in_both_languages(browser):
     b, page = browser, browser.page
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = b.console_errors()
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang, start in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         zh = lang == "zh_CN"
         b.goto("/calls/trunks/new", f"trunk-form-{lang}")
         assert page.locator("label[for=f-prefer]").inner_text() == ("优先使用" if zh else "Prefer")

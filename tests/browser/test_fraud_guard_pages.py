@@ -4,13 +4,12 @@ extension in one click.  Screenshots go to $COOVOX_TEST_ARTIFACTS/screenshots.""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.support.browser import ADMIN_PASSWORD, Browser, Server, need_browser
+from tests.support.browser import ADMIN_PASSWORD, seeding, serving
 
 pytestmark = pytest.mark.browser
 LANGS = ("en", "zh_CN")
@@ -18,18 +17,13 @@ TRIPPED = ("100", "101")  # one extension per language
 
 
 async def _seed(data: Path) -> None:
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import fraud, services
     from coovox.plugins.billing.fraud_rules import TRIP_SPEND_HOUR, Limits
     from coovox.plugins.calls.models import Extension
     from coovox.users import create_user
 
-    app = Coovox(config=load_config(environ={}, data_dir=str(data)), plugins=PluginHost())
-    await app.open(startup=False)
     now = datetime.now(UTC)
-    try:
+    async with seeding(data):
         await create_user("admin", ADMIN_PASSWORD)
         for number, name in (("100", "Alice"), ("101", "Bob")):
             await Extension.create(number=number, name=name)
@@ -37,36 +31,21 @@ async def _seed(data: Path) -> None:
         await services.update_settings({"active": True})
         for ext in TRIPPED:
             await fraud.trip(ext, TRIP_SPEND_HOUR, Limits(action="lock"), now, now, None)
-    finally:
-        await app.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    need_browser()
-    folder = tmp_path_factory.mktemp("coovox-fraud")
-    asyncio.run(_seed(folder / "data"))
-    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log")
-    srv.start()
-    try:
+    with serving(tmp_path_factory, artifacts, "coovox-fraud", seed=_seed) as srv:
         yield srv
-    finally:
-        srv.stop()
-
-
-def _language(b: Browser, lang: str) -> None:
-    host = b.base.split("//", 1)[1].split(":")[0]
-    b.context.add_cookies([{"name": "lang", "value": lang, "domain": host, "path": "/"}])
 
 
 def test_limits_trips_on_the_overview_and_unlock(browser, server):
     b, page = browser, browser.page
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = b.console_errors()
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang, ext in zip(LANGS, TRIPPED, strict=True):
         zh = lang == "zh_CN"
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/addons/billing/fraud", f"fraud-settings-{lang}")
         assert page.locator("label[for=spend_hour]").inner_text() == (
             "每小时消费上限" if zh else "Spend per hour")

@@ -7,14 +7,13 @@ is off.  Screenshots of every page go to $COOVOX_TEST_ARTIFACTS/screenshots."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.browser import ADMIN_PASSWORD, Browser, Server, need_browser
+from tests.support.browser import ADMIN_PASSWORD, Browser, seeding, serving
 
 pytestmark = pytest.mark.browser
 
@@ -31,18 +30,12 @@ OTHER_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}|\d{2}:\d{2}:\d{2}\.\d|[A-Z]
 async def _seed(data: Path) -> None:
     """Calls (every status, the reasons users meet, one in progress), billed calls of Alice
     and Bob, a rate, recharges, a billing user; billing switched OFF."""
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import services
     from coovox.plugins.billing.models import BillingCall
     from coovox.plugins.calls.models import Call, DialPermission, DialRule, Extension, Trunk
     from coovox.users import create_user
 
-    app = Coovox(config=load_config(environ={}, data_dir=str(data), timezone=TZ),
-                 plugins=PluginHost())
-    await app.open(startup=False)
-    try:
+    async with seeding(data, timezone=TZ):
         await create_user("admin", ADMIN_PASSWORD)
         await create_user(BILL_USER, BILL_PASSWORD, role="billing")
         await Extension.create(number="100", name="Alice")
@@ -80,41 +73,21 @@ async def _seed(data: Path) -> None:
                                  rate={"id": 1, "remark": "local"}, charged="0.1125",
                                  cost="0.1125", settled=True, answered=True, talk_time=61.0,
                                  local_date="2026-11-21")
-    finally:
-        await app.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    need_browser()
-    folder = tmp_path_factory.mktemp("coovox-issue15")
-    asyncio.run(_seed(folder / "data"))
-    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log",
-                 {"COOVOX_TIMEZONE": TZ})
-    srv.start()
-    try:
+    with serving(tmp_path_factory, artifacts, "coovox-issue15",
+                 seed=_seed, env={"COOVOX_TIMEZONE": TZ}) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
 def empty_server(tmp_path_factory, artifacts):
     """A first start: no user at all."""
-    need_browser()
-    folder = tmp_path_factory.mktemp("coovox-first-start")
-    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log",
-                 {"FIRST_ADMIN_PASSWORD": ""})
-    srv.start()
-    try:
+    with serving(tmp_path_factory, artifacts, "coovox-first-start",
+                 env={"FIRST_ADMIN_PASSWORD": ""}) as srv:
         yield srv
-    finally:
-        srv.stop()
-
-
-def _language(b: Browser, lang: str) -> None:
-    host = b.base.split("//", 1)[1].split(":")[0]
-    b.context.add_cookies([{"name": "lang", "value": lang, "domain": host, "path": "/"}])
 
 
 def test_the_sign_in_page_says_how_to_create_the_first_administrator(
@@ -123,7 +96,7 @@ def test_the_sign_in_page_says_how_to_create_the_first_administrator(
                 request.node.name)
     b.context.clear_cookies()
     for lang, hint in (("en", "No administrator exists yet."), ("zh_CN", "尚未创建管理员。")):
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/sign-in", f"sign-in-no-admin-{lang}")
         box = b.page.locator("#no-admin-hint")
         assert hint in box.inner_text()
@@ -134,7 +107,7 @@ def test_administrator_pages_in_both_languages(browser, server):
     b, page = browser, browser.page
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         zh = lang == "zh_CN"
         b.goto("/calls/log", f"call-log-{lang}")
         log = page.locator("#calls").inner_text()
@@ -190,7 +163,7 @@ def test_billing_pages_in_both_languages(browser, server):
     b, page = browser, browser.page
     b.sign_in(BILL_USER, BILL_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         _billing_pages(b, lang, banner=True)
     # the administrator switches billing on: the banner goes
     b.sign_in("admin", ADMIN_PASSWORD)
@@ -200,7 +173,7 @@ def test_billing_pages_in_both_languages(browser, server):
     b.sign_in(BILL_USER, BILL_PASSWORD)
     for lang in LANGS:
         zh = lang == "zh_CN"
-        _language(b, lang)
+        b.use_language(lang)
         _billing_pages(b, lang, banner=False)
         # money with the currency's decimals: USD 2
         b.goto("/billing/extensions", f"extensions-usd-{lang}")

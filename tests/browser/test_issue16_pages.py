@@ -4,13 +4,12 @@ its rows.  Screenshots go to $COOVOX_TEST_ARTIFACTS/screenshots."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.support.browser import ADMIN_PASSWORD, Browser, Server, need_browser
+from tests.support.browser import ADMIN_PASSWORD, seeding, serving
 
 pytestmark = pytest.mark.browser
 
@@ -21,19 +20,14 @@ LANGS = ("en", "zh_CN")
 async def _seed(data: Path) -> None:
     """Today: three finished calls of Alice (two billed) and one of Bob, one live call;
     Bob low on money; billing on."""
-    from coovox.config import load_config
-    from coovox.context import Coovox
-    from coovox.plugin_host import PluginHost
     from coovox.plugins.billing import services
     from coovox.plugins.billing.models import BillingCall
     from coovox.plugins.calls.models import Call, Extension
     from coovox.users import create_user
 
-    app = Coovox(config=load_config(environ={}, data_dir=str(data)), plugins=PluginHost())
-    await app.open(startup=False)
     now = datetime.now(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    try:
+    async with seeding(data):
         await create_user("admin", ADMIN_PASSWORD)
         await create_user(BILL_USER, BILL_PASSWORD, role="billing")
         await Extension.create(number="100", name="Alice")
@@ -56,35 +50,20 @@ async def _seed(data: Path) -> None:
         await Call.create(id="live", started_at=now - timedelta(seconds=30), extension="100",
                           extension_name="Alice", dialed="98765432", status="active")
         await services.update_settings({"active": True})
-    finally:
-        await app.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, artifacts):
-    need_browser()
-    folder = tmp_path_factory.mktemp("coovox-issue16")
-    asyncio.run(_seed(folder / "data"))
-    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log")
-    srv.start()
-    try:
+    with serving(tmp_path_factory, artifacts, "coovox-issue16", seed=_seed) as srv:
         yield srv
-    finally:
-        srv.stop()
-
-
-def _language(b: Browser, lang: str) -> None:
-    host = b.base.split("//", 1)[1].split(":")[0]
-    b.context.add_cookies([{"name": "lang", "value": lang, "domain": host, "path": "/"}])
 
 
 def test_the_dashboard_in_both_languages(browser, server):
     b, page = browser, browser.page
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = b.console_errors()
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/", f"dashboard-{lang}")
         zh = lang == "zh_CN"
         cards = page.locator("#dashboard-cards").inner_text()
@@ -121,7 +100,7 @@ def test_the_statistics_chart_in_both_languages(browser, server):
     b, page = browser, browser.page
     b.sign_in(BILL_USER, BILL_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/billing/statistics?by=day", f"statistics-chart-{lang}")
         assert page.locator("#chart-stats-calls rect.bar").count() == 2
         assert page.locator("#chart-stats-cost rect.bar").count() == 2
@@ -144,11 +123,10 @@ def test_the_statistics_chart_in_both_languages(browser, server):
 
 def test_live_calls_are_pushed_with_cost_and_balance(browser, server):
     b, page = browser, browser.page
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    errors = b.console_errors()
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/calls/live", f"live-{lang}")
         # the server pushes a snapshot each second: the table is redrawn from it
         page.wait_for_function("() => !!document.getElementById('live-calls').dataset.updated")
@@ -178,7 +156,7 @@ def test_an_administrator_hangs_a_call_up_from_the_page(browser, server):
     b, page = browser, browser.page
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/calls/live", f"live-hangup-{lang}")
         page.wait_for_function("() => !!document.getElementById('live-calls').dataset.updated")
         button = page.locator("#live-calls tr[data-call=live] form.hangup button")
@@ -196,7 +174,7 @@ def test_the_administrator_adds_a_named_billing_user(browser, server):
     b, page = browser, browser.page
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang, name in (("en", "bill-en1"), ("zh_CN", "bill-zh1")):
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/users", f"users-add-{lang}")
         # every control of the form has a label
         assert page.get_by_label("用户名" if lang == "zh_CN" else "User name").count() >= 1
@@ -222,7 +200,7 @@ def test_the_web_log_shows_changes_and_keeps_rows_for_a_set_time(browser, server
     b, page = browser, browser.page
     b.sign_in("admin", ADMIN_PASSWORD)
     for lang, days in (("en", "90"), ("zh_CN", "60")):
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/weblog", f"weblog-{lang}")
         page.fill("#retention-days", "0")  # the browser refuses it; the server too:
         page.locator("#weblog-retention").evaluate("f => { f.noValidate = true; }")
@@ -250,7 +228,7 @@ def test_dialogs_have_a_close_button_and_labelled_controls(browser, server):
     b, page = browser, browser.page
     b.sign_in(BILL_USER, BILL_PASSWORD)
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/billing/extensions", f"extensions-{lang}")
         page.locator("input.pick[value='100']").check()
         page.locator("[data-open=dlg-bulk]").click()
@@ -294,7 +272,7 @@ def test_the_operator_in_both_languages(browser, server):
     b, page = browser, browser.page
     b.sign_in("op-ux2", "Op-pass-123")
     for lang in LANGS:
-        _language(b, lang)
+        b.use_language(lang)
         b.goto("/", f"operator-dashboard-{lang}")
         menu = page.locator("#menu").inner_text()
         assert ("分机" if lang == "zh_CN" else "Extensions") in menu

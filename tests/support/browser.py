@@ -4,12 +4,15 @@ tests/browser/conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,6 +101,40 @@ class Server:
                 self.proc.wait(timeout=5)
 
 
+@contextlib.contextmanager
+def serving(tmp_path_factory, artifacts: Path, name: str, *,
+            seed: Callable[[Path], Awaitable[None]] | None = None,
+            env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``coovox run`` on a fresh data folder (``await seed(data_dir)`` first), stopped after;
+    skips when there is no browser (for a module-scoped ``server`` fixture)."""
+    need_browser()
+    folder = tmp_path_factory.mktemp(name)
+    if seed is not None:
+        asyncio.run(seed(folder / "data"))
+    srv = Server(folder / "data", artifacts / f"server-{folder.name}.log", env)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@contextlib.asynccontextmanager
+async def seeding(data_dir: Path, **config):
+    """The app opened on ``data_dir`` (migrated, nothing started) to seed it; closed after."""
+    from coovox.config import load_config
+    from coovox.context import Coovox
+    from coovox.plugin_host import PluginHost
+
+    app = Coovox(config=load_config(environ={}, data_dir=str(data_dir), **config),
+                 plugins=PluginHost())
+    await app.open(startup=False)
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
 class Browser:
     """A page plus helpers: go to a path, sign in/out, screenshot every page."""
 
@@ -127,6 +164,18 @@ class Browser:
         """Click what submits a form and wait for the page it leads to."""
         with self.page.expect_navigation():
             self.page.locator(selector).click()
+
+    def use_language(self, code: str) -> None:
+        """Read the next pages in language ``code`` (the ``lang`` cookie the menu sets)."""
+        host = self.base.split("//", 1)[1].split(":")[0]
+        self.context.add_cookies([{"name": "lang", "value": code, "domain": host,
+                                   "path": "/"}])
+
+    def console_errors(self) -> list[str]:
+        """The page's console errors from now on (the list fills as they come)."""
+        errors: list[str] = []
+        self.page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        return errors
 
     def choose_language(self, code: str) -> None:
         with self.page.expect_navigation():

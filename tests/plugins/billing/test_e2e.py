@@ -13,11 +13,11 @@ from pathlib import Path
 from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
-from coovox.plugins.billing.models import Account, BillingCall
+from coovox.plugins.billing.models import Account
 from coovox.plugins.calls.models import Call
 from coovox.sim import FarEnd
 from coovox.users import create_token, create_user
-from tests.support.billing_app import account
+from tests.support.billing_app import account, settled_bill
 from tests.support.call_app import active_answered, finished
 
 
@@ -27,15 +27,6 @@ def await_now():
     return datetime.now(UTC)
 
 
-async def billed(call_id: str) -> BillingCall:
-    async with asyncio.timeout(5):
-        while True:
-            row = await BillingCall.get_or_none(call_id=call_id)
-            if row is not None and row.settled:
-                return row
-            await asyncio.sleep(0.05)
-
-
 async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(billing_app, double):
     await set_setting("billing", "warning_seconds", 1)
     await account("100", balance="0.03")
@@ -43,7 +34,7 @@ async def test_prepaid_cut_at_first_unpaid_boundary_with_warning(billing_app, do
     (row,) = await finished(timeout=15)
     assert (row.status, row.reason) == ("answered", "insufficient funds")
     assert row.talk_time >= 3.0  # cut at the boundary of 3 s (plus the hangup's moment)
-    bill = await billed(row.id)
+    bill = await settled_bill(row.id)
     assert bill.cost == Decimal("0.03")
     assert (await Account.get(extension="100")).balance == Decimal(0)
     play = await double.wait_request("POST", r"/play$")
@@ -74,7 +65,7 @@ async def test_postpaid_spends_its_credit(billing_app, double):
     await double.place_call("101", "9123450")
     (row,) = await finished(timeout=15)
     assert row.reason == "insufficient funds" and row.talk_time >= 2.0
-    assert (await billed(row.id)).cost == Decimal("0.02")
+    assert (await settled_bill(row.id)).cost == Decimal("0.02")
     assert (await Account.get(extension="101")).balance == Decimal("-0.02")
 
 
@@ -102,7 +93,7 @@ async def test_locked_refused_and_unrated_free_or_blocked(billing_app, double):
         while not await Call.filter(extension="101", status="answered").exists():
             await asyncio.sleep(0.05)
     free = await Call.get(extension="101", status="answered")
-    assert (await billed(free.id)).cost == Decimal(0)
+    assert (await settled_bill(free.id)).cost == Decimal(0)
     assert (await Account.get(extension="101")).balance == Decimal(5)
 
 
@@ -113,7 +104,7 @@ async def test_mid_call_recharge_extends_the_call(billing_app, double):
     await services.recharge(["102"], "0.02", "test", await_now())
     (row,) = await finished(timeout=15)
     assert row.reason == "insufficient funds" and row.talk_time >= 4.0
-    assert (await billed(row.id)).cost == Decimal("0.04")
+    assert (await settled_bill(row.id)).cost == Decimal("0.04")
 
 
 async def test_statistics_and_exports_agree_with_the_call_log(billing_app, double, aiohttp_client):

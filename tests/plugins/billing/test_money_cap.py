@@ -16,14 +16,13 @@ from decimal import Decimal
 import pytest
 
 from coovox.api import CORE_EVENTS, BillingReader, Coovox, GateDecision, Rating, hookimpl
-from coovox.models import set_setting
-from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall
 from coovox.sim import FarEnd
 from tests.support.billing import call_info, setup_billing
-from tests.support.call_app import app_config, finished, seed
+from tests.support.billing_app import open_billing_app, settled_bill
+from tests.support.call_app import finished
 
 TWO_CENTS = {"prefix": "9", "initial_cost": "0", "initial_time": 0, "rate": "0.02", "unit": 1,
              "extensions": "all"}
@@ -92,15 +91,7 @@ class Listener:
 @pytest.fixture
 async def app(tmp_path, double) -> AsyncIterator[Coovox]:
     Listener.events = []
-    coovox = Coovox(config=app_config(tmp_path, double),
-                    plugins=PluginHost(load_entry_points=False, extra=[SpendCap, Listener]))
-    await coovox.open()
-    ctl = coovox.services["calls"]
-    ctl.dial_timeout, ctl.dial_grace, ctl.refuse_tone_seconds, ctl.cause_wait = 1, 2.0, 0.1, 0.5
-    await ctl.ari.wait_connected(10)
-    await asyncio.wait_for(ctl.reconciled.wait(), 10)
-    await seed()
-    await set_setting("billing", "active", True)
+    coovox = await open_billing_app(tmp_path, double, [SpendCap, Listener])
     await services.create_rate(TWO_CENTS)
     await services.update_accounts(["100"], {"enabled": True, "credit": Decimal(0)})
     await services.recharge(["100"], "1", "test", coovox.now())
@@ -110,22 +101,13 @@ async def app(tmp_path, double) -> AsyncIterator[Coovox]:
         await coovox.close()
 
 
-async def settled(call_id: str) -> BillingCall:
-    async with asyncio.timeout(5):
-        while True:
-            row = await BillingCall.get_or_none(call_id=call_id)
-            if row is not None and row.settled:
-                return row
-            await asyncio.sleep(0.05)
-
-
 async def test_a_real_call_capped_at_003_costs_002(app, double):
     double.far_end("123450", FarEnd())  # answers and never hangs up
     await double.place_call("100", "9123450")
     (row,) = await finished(timeout=15)
     assert (row.status, row.reason) == ("answered", "money cap reached")
     assert row.billed_talk_time == pytest.approx(1.0)
-    assert (await settled(row.id)).cost == Decimal("0.02")
+    assert (await settled_bill(row.id)).cost == Decimal("0.02")
     assert await balance() == Decimal("0.98")
     async with asyncio.timeout(5):
         while not any(e.name == "call.ended" for e in Listener.events):
@@ -160,7 +142,7 @@ async def test_read_api_balance_spend_rate_and_cost(app, double):
     double.far_end("123450", FarEnd(hangup_after=2.5))
     await double.place_call("100", "9123450")
     (row,) = await finished(timeout=15)
-    await settled(row.id)
+    await settled_bill(row.id)
     today = app.now().date()
     spent = await billing.spend("100", today, today)
     assert spent == (await BillingCall.get(call_id=row.id)).cost > 0
