@@ -9,17 +9,13 @@ from aiohttp import web
 
 from coovox.ari import AriConnection
 from coovox.sim import AriDouble
-from tests.support.ari import PASSWORD, USER
+from tests.support.ari import PASSWORD, USER, running_double
 
 
 @pytest.fixture
 async def double() -> AsyncIterator[AriDouble]:
-    sim = AriDouble(app="coovox", user=USER, password=PASSWORD, time_scale=0.05)
-    await sim.start()
-    try:
+    async with running_double(0.05) as sim:
         yield sim
-    finally:
-        await sim.stop()
 
 
 @pytest.fixture

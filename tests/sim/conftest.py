@@ -7,14 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from coovox.sim import AriDouble
-from tests.support.ari import PASSWORD, USER
+from tests.support.ari import running_double
 
 
 @pytest.fixture
 async def double() -> AsyncIterator[AriDouble]:
-    sim = AriDouble(app="coovox", user=USER, password=PASSWORD, time_scale=0.1)
-    await sim.start()
-    try:
+    async with running_double(0.1) as sim:
         yield sim
-    finally:
-        await sim.stop()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pathlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+
+from coovox.sim import AriDouble
 
 USER, PASSWORD = "coovox", "coovox-secret"
 SHARED_ARI = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "ari"
@@ -24,3 +27,14 @@ def shared_ari() -> pathlib.Path:
     if not SHARED_ARI.is_dir():
         pytest.skip("../shared/ari (reference data) is not available")
     return SHARED_ARI
+
+
+@contextlib.asynccontextmanager
+async def running_double(time_scale: float) -> AsyncIterator[AriDouble]:
+    """An ARI double (app ``coovox``, USER/PASSWORD) at ``time_scale`` of real time."""
+    sim = AriDouble(app="coovox", user=USER, password=PASSWORD, time_scale=time_scale)
+    await sim.start()
+    try:
+        yield sim
+    finally:
+        await sim.stop()
