@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 
 from bench.ariclients import APP, PASSWORD, USER, AioariCalls, AriRestCalls
+from coovox.ari import basic_auth
 
 __all__ = ["Sizes", "bench_ariclient", "bench_requests", "bench_requests_real"]
 
@@ -78,7 +79,8 @@ async def _serve(port: int) -> None:
     double = AriDouble(app=APP, user=USER, password=PASSWORD)
     double.stasis_entry_delay = 0.0
     await double.start(host="127.0.0.1", port=port)
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(USER, PASSWORD)) as session:
+    auth = {"Authorization": basic_auth(USER, PASSWORD)}
+    async with aiohttp.ClientSession(headers=auth) as session:
         async with session.ws_connect(f"ws://127.0.0.1:{port}/ari/events",
                                       params={"app": APP}) as ws:
             print("READY", flush=True)
@@ -88,7 +90,8 @@ async def _serve(port: int) -> None:
 
 async def _listen(url: str, user: str, password: str) -> None:
     """Registers the app on a real Asterisk and drains its events (child process)."""
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(user, password)) as session:
+    auth = {"Authorization": basic_auth(user, password)}
+    async with aiohttp.ClientSession(headers=auth) as session:
         async with session.ws_connect(url.replace("http", "ws", 1) + "/ari/events",
                                       params={"app": APP}) as ws:
             print("READY", flush=True)

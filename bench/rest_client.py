@@ -17,13 +17,15 @@ import aiohttp
 
 from bench.appproc import free_port
 from bench.results import ROOT, Results, Target, log
+from coovox.ari import basic_auth
 
 USER, PASSWORD = "bench", "bench-pass"
 
 
 async def _aiohttp_client(url: str, n: int) -> float:
     """The REST layer as it was: one aiohttp session with Basic auth, JSON decoded."""
-    async with aiohttp.ClientSession(auth=aiohttp.BasicAuth(USER, PASSWORD)) as session:
+    auth = {"Authorization": basic_auth(USER, PASSWORD)}
+    async with aiohttp.ClientSession(headers=auth) as session:
         async def one() -> None:
             async with asyncio.timeout(5):
                 async with session.request("POST", url + "/ari/channels/none/ring",
