@@ -44,7 +44,6 @@ async def _until(predicate, timeout=5.0):
 
 
 async def test_parallel_sign_ins_do_not_delay_healthz(client, admin_user, monkeypatch):
-    from coovox.web.throttle import SignInThrottle
 
     gated = GatedHasher(users._hasher)
     monkeypatch.setattr(users, "_hasher", gated)
@@ -52,8 +51,9 @@ async def test_parallel_sign_ins_do_not_delay_healthz(client, admin_user, monkey
     async def no_wait(seconds):
         await asyncio.sleep(0)
 
-    client.server.app[THROTTLE_KEY] = SignInThrottle(per_address=1000, per_user=1000,
-                                                     concurrent=1000, sleep=no_wait)
+    throttle = client.server.app[THROTTLE_KEY]  # the running app's (fresh) throttle
+    throttle.per_address = throttle.per_user = throttle.concurrent = 1000
+    throttle.sleep = no_wait
     csrf = csrf_of(await (await client.get("/sign-in")).text())
 
     async def attempt(i):

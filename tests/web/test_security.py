@@ -83,7 +83,6 @@ async def test_session_api_calls_need_the_csrf_header_tokens_do_not(admin_client
 
 
 async def test_failed_sign_ins_are_slowed_and_logged(client, admin_user, caplog):
-    from coovox.web.throttle import SignInThrottle
 
     now = [1000.0]
     slept: list[float] = []
@@ -91,7 +90,8 @@ async def test_failed_sign_ins_are_slowed_and_logged(client, admin_user, caplog)
     async def fake_sleep(seconds):
         slept.append(seconds)
 
-    client.server.app[THROTTLE_KEY] = SignInThrottle(clock=lambda: now[0], sleep=fake_sleep)
+    throttle = client.server.app[THROTTLE_KEY]  # the running app's (fresh) throttle
+    throttle.clock, throttle.sleep = (lambda: now[0]), fake_sleep
     caplog.set_level(logging.WARNING)
     for _ in range(6):
         resp = await _sign_in_response(client, "admin", "wrong")

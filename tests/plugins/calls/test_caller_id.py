@@ -4,6 +4,7 @@ double: what the trunk leg is given, the order trunks are tried in; the JSON API
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -205,13 +206,13 @@ async def test_csv_export_and_import_carry_the_caller_ids(admin_client):
         "100,Alice,true,DialPlan1,'+8610555,2000"]
     data = text.replace("2000", "3000") + "101,Bob,true,DialPlan1,67293501,\r\n"
     resp = await admin_client.post("/calls/extensions/import", data={
-        "csrf_token": admin_client.csrf, "file": data.encode()})
+        "csrf_token": admin_client.csrf, "file": io.BytesIO(data.encode())})
     assert resp.status == 200, await resp.text()
     rows = await Extension.all().order_by("number").values_list("number", "caller_id1",
                                                                "caller_id2")
     assert rows == [("100", "+8610555", "3000"), ("101", "67293501", "")]
     resp = await admin_client.post("/calls/extensions/import", data={
         "csrf_token": admin_client.csrf,
-        "file": b"number,caller_id1\r\n102,12\r\n"})
+        "file": io.BytesIO(b"number,caller_id1\r\n102,12\r\n")})
     assert "line 2: Outbound caller ID 1: must be 3 to 20 digits" in await resp.text()
     assert not await Extension.exists(number="102")
