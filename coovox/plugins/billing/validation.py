@@ -7,7 +7,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from coovox.inputs import text_problem
+from coovox.inputs import text_problem, truth
 from coovox.messages import Field, Msg, register_labels
 from coovox.storage.money import MAX_BALANCE, MoneyError, fmt, parse_money
 
@@ -162,14 +162,10 @@ def _whole_number(field: str) -> Msg:
 
 
 def flag(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes"):
-        return True
-    if isinstance(value, str) and value.lower() in ("0", "false", "off", "no", ""):
-        return False
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
+    try:
+        return truth(value, blank=False)
+    except ValueError:
+        pass
     raise BillingError(Msg("%(field)s must be true or false", field=Field(field)), field)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from coovox.inputs import shown, text_problem
+from coovox.inputs import shown, text_problem, truth
 from coovox.messages import Msg
 
 DEFAULT_PERMISSION = "DialPlan1"
@@ -100,13 +100,12 @@ def clean_text(value: Any, field: str, max_length: int = 128) -> str:
 
 
 def clean_bool(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
-        return False
-    raise Invalid("must be true or false", field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise Invalid("must be true or false", field)
+    try:
+        return truth(value, blank=False)
+    except ValueError:
+        raise Invalid("must be true or false", field) from None
 
 
 def clean_int(value: Any, field: str, low: int, high: int | None = None,

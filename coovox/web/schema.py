@@ -1,0 +1,265 @@
+"""Request and response models of API routes: one source (pydantic) for validating input
+and for the OpenAPI document.
+
+A route declares ``body=`` (the JSON body's model), ``query=`` (the query string's model)
+and ``responses={201: Model, 404: Error, 204: None, ...}`` (see :class:`coovox.api.Route`).
+Before the handler runs, the body and query are validated against their models: a
+refusal is the API's 400 naming the field (``{"error": {"code": "invalid", "field":
+"amount", "message": "amount is required"}}``); the valid input is in
+``request["body"]``/``request["query"]`` (model instances).  The same models build the
+operation of ``/api/v1/openapi.json`` (required fields, limits, patterns, enums, every
+status the route answers).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from aiohttp import web
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic import Field as PField
+from pydantic_core import PydanticCustomError
+
+from coovox.inputs import text_problem, truth
+from coovox.messages import Field, Msg
+from coovox.storage.money import MAX_BALANCE, MoneyError, fmt, parse_money
+from coovox.web.errors import ApiError, read_json
+from coovox.web.pagination import MAX_API_PER_PAGE, MAX_PAGE, ListSpec
+
+BODY_KEY = "body"
+QUERY_KEY = "query"
+JSON_TYPES = ("application/json",)
+
+
+class ApiModel(BaseModel):
+    """Base of request and response models: unknown keys are ignored, input is strict
+    (a JSON body's ``"1"`` is not a number, ``1`` is not true)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+
+class QueryModel(BaseModel):
+    """Base of query-string models: values arrive as text (``?page=2``) and are converted."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class Error(BaseModel):
+    """The api.md error shape: ``{"error": {"code", "message", "field"}}``."""
+
+    error: ErrorDetail
+
+
+# --- money -------------------------------------------------------------------------------
+
+_DIGITS = r"(?:1000000000(?:\.0{1,4})?|[0-9]{1,9}(?:\.[0-9]{1,4})?)"
+MONEY_PATTERN = rf"^[+-]?{_DIGITS}$"
+NON_NEGATIVE_PATTERN = rf"^\+?{_DIGITS}$"
+MONEY_DOC = ("money: ASCII digits, an optional sign, at most 4 decimals, at most "
+             f"{fmt(MAX_BALANCE)} (a string; a whole number is accepted too)")
+
+
+def _money_checker(non_negative: bool):
+    pattern = re.compile(NON_NEGATIVE_PATTERN if non_negative else MONEY_PATTERN)
+
+    def check(value: Any) -> Decimal:
+        try:
+            amount = parse_money(value)
+        except MoneyError as exc:
+            problem = exc.args[0] if exc.args else str(exc)
+            raise PydanticCustomError("money", "{problem}", {"problem": problem}) from None
+        if non_negative and amount < 0:
+            raise PydanticCustomError("money", "{problem}",
+                                      {"problem": Msg("must not be negative")})
+        if abs(amount) > MAX_BALANCE:
+            raise PydanticCustomError("money", "{problem}", {"problem": Msg(
+                "must be at most %(max)s (the largest balance)", max=fmt(MAX_BALANCE))})
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise PydanticCustomError("money", "{problem}", {"problem": Msg(
+                "is not a number: %(text)s (use digits 0-9 and a point, e.g. \"12.50\")",
+                text=repr(value[:20]))})
+        return amount
+
+    return check
+
+
+def _money_schema(non_negative: bool) -> dict[str, Any]:
+    low = 0 if non_negative else -int(MAX_BALANCE)
+    return {"anyOf": [
+        {"type": "string", "pattern": NON_NEGATIVE_PATTERN if non_negative else MONEY_PATTERN,
+         "examples": ["12.3400"]},
+        {"type": "integer", "minimum": low, "maximum": int(MAX_BALANCE)}],
+        "description": MONEY_DOC}
+
+
+_as_text = PlainSerializer(lambda d: fmt(d), return_type=str)
+Money = Annotated[Decimal, BeforeValidator(_money_checker(False)), _as_text,
+                  WithJsonSchema(_money_schema(False), mode="validation")]
+NonNegativeMoney = Annotated[Decimal, BeforeValidator(_money_checker(True)), _as_text,
+                             WithJsonSchema(_money_schema(True), mode="validation")]
+MoneyText = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{4}$",
+                                           "examples": ["12.3400"]})]
+"""Money in an answer: a string with 4 decimals."""
+
+
+def _flag(value: Any) -> bool:
+    try:
+        return truth(value)
+    except ValueError as exc:
+        raise PydanticCustomError("flag", "{problem}", {"problem": exc.args[0]}) from None
+
+
+Flag = Annotated[bool, BeforeValidator(_flag),
+                 WithJsonSchema({"type": "boolean"}, mode="validation")]
+"""true/false of a query string (``1/0, true/false, yes/no, on/off``)."""
+
+
+def _plain_text(value: Any) -> Any:
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise PydanticCustomError("text", "{problem}", {"problem": problem})
+    return value
+
+
+PlainText = Annotated[str, BeforeValidator(_plain_text)]
+"""Text without control or direction-changing characters (names, remarks)."""
+
+T = TypeVar("T")
+
+
+class Listing(BaseModel, Generic[T]):
+    """A page of a list: ``items``, ``total`` (and ``page``/``per_page`` when paged)."""
+
+    items: list[T]
+    total: int
+    page: int | None = None
+    per_page: int | None = None
+
+
+class PageQuery(QueryModel):
+    """``page`` and ``per_page`` of a paged list."""
+
+    page: int | None = PField(None, ge=1, le=MAX_PAGE, description="page number")
+    per_page: int | None = PField(None, ge=1, le=MAX_API_PER_PAGE, description="rows per page")
+
+
+def list_query(name: str, spec: ListSpec | None = None, base: type[BaseModel] = PageQuery,
+               **fields: Any) -> type[BaseModel]:
+    """The query model of a list: ``page``/``per_page``, ``sort`` (the keys of ``spec``,
+    ``-`` for descending) and each filter of ``spec`` as text, plus ``fields``
+    (``name=(type, default)``)."""
+    extra: dict[str, Any] = {}
+    if spec is not None:
+        keys = sorted(spec.sortable)
+        if keys != ["default"]:
+            sorts = tuple(keys + ["-" + k for k in keys])
+            extra["sort"] = (Literal[sorts] | None, PField(  # type: ignore[valid-type]
+                None, description="sort key; '-' first: descending"))
+        for key in spec.filters:
+            extra[key] = (str | None, None)
+    extra.update(fields)
+    return create_model(name, __base__=base, **extra)
+
+
+# --- validation --------------------------------------------------------------------------
+
+_TYPE_WORDS = {
+    "string_type": "%(field)s must be text", "int_type": "%(field)s must be a whole number",
+    "int_parsing": "%(field)s must be a whole number",
+    "int_from_float": "%(field)s must be a whole number",
+    "bool_type": "%(field)s must be true or false",
+    "bool_parsing": "%(field)s must be true or false",
+    "list_type": "%(field)s must be a list", "dict_type": "%(field)s must be an object",
+    "model_type": "%(field)s must be an object",
+    "model_attributes_type": "%(field)s must be an object",
+    "float_type": "%(field)s must be a number", "float_parsing": "%(field)s must be a number",
+    "none_required": "%(field)s must be null", "decimal_type": "%(field)s must be a number",
+}
+
+
+def problem_of(error: Mapping[str, Any]) -> tuple[str, str]:
+    """(field, message) of one pydantic error, in the project's words."""
+    loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
+    field = ".".join(loc) or "body"
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    name = Field(field)
+    if kind == "missing":
+        return field, Msg("%(field)s is required", field=name)
+    if "problem" in ctx:
+        return field, Msg("%(field)s %(problem)s", field=name, problem=ctx["problem"])
+    if kind in _TYPE_WORDS:
+        return field, Msg(_TYPE_WORDS[kind], field=name)
+    if kind in ("string_too_long", "too_long"):
+        return field, Msg("%(field)s is longer than %(n)s characters", field=name,
+                          n=ctx.get("max_length")) if kind == "string_too_long" else \
+            Msg("%(field)s has more than %(n)s entries", field=name, n=ctx.get("max_length"))
+    if kind in ("string_too_short", "too_short"):
+        return field, Msg("%(field)s must not be empty", field=name)
+    if kind == "string_pattern_mismatch":
+        return field, Msg("%(field)s has the wrong form (%(pattern)s)", field=name,
+                          pattern=ctx.get("pattern"))
+    if kind in ("literal_error", "enum"):
+        return field, Msg("%(field)s must be one of: %(choices)s", field=name,
+                          choices=str(ctx.get("expected", "")).replace("'", ""))
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return field, Msg("%(field)s %(problem)s", field=name, problem=_bound(kind, ctx))
+    return field, Msg("%(field)s %(problem)s", field=name,
+                      problem=str(error.get("msg", "is not valid")))
+
+
+def _bound(kind: str, ctx: Mapping[str, Any]) -> str:
+    words = {"greater_than_equal": "must be at least %s", "less_than_equal":
+             "must be at most %s", "greater_than": "must be greater than %s",
+             "less_than": "must be less than %s"}
+    value = next(iter(ctx.values()), "")
+    return words[kind] % value
+
+
+def refusal(exc: ValidationError) -> ApiError:
+    """The 400 of a refused input: the first error, naming its field."""
+    errors = exc.errors(include_url=False)
+    field, message = problem_of(errors[0]) if errors else ("body", "is not valid")
+    return ApiError(400, message, field)
+
+
+def check_content_type(request: web.Request) -> None:
+    """A JSON body sent as another type is a 415 (no type at all is read as JSON)."""
+    if request.headers.get("Content-Type") and request.content_type not in JSON_TYPES \
+            and not request.content_type.endswith("+json"):
+        raise ApiError(415, f"the body must be JSON (application/json), not "
+                            f"{request.content_type[:60]!r}", "body", "unsupported_media_type")
+
+
+def validating(handler, body: type[BaseModel] | None, query: type[BaseModel] | None):
+    """``handler`` with its input checked against the route's models first."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            if query is not None:
+                request[QUERY_KEY] = query.model_validate(dict(request.query))
+            if body is not None:
+                check_content_type(request)
+                request[BODY_KEY] = body.model_validate(await read_json(request))
+        except ValidationError as exc:
+            raise refusal(exc) from None
+        return await handler(request)
+
+    return wrapped
