@@ -52,9 +52,24 @@ def openapi_path(path: str) -> tuple[str, list[str]]:
     return PARAM_RE.sub(lambda m: "{" + m.group(1) + "}", path), names
 
 
+def _tidy(node: Any) -> Any:
+    """Drop ``"default": null`` where null is not a valid value (a field that may be left
+    out but not sent as null): OpenAPI wants defaults of the declared type."""
+    if isinstance(node, dict):
+        if "default" in node and node["default"] is None and "type" in node and \
+                "null" not in (node["type"] if isinstance(node["type"], list) else [node["type"]]):
+            del node["default"]
+        for value in node.values():
+            _tidy(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tidy(value)
+    return node
+
+
 def _model_schema(model: type, defs: dict[str, Any]) -> dict[str, Any]:
     """A model's JSON schema as a ``$ref``; its definitions go to ``components``."""
-    schema = model.model_json_schema(ref_template=REF, mode="validation")  # type: ignore[attr-defined]
+    schema = _tidy(model.model_json_schema(ref_template=REF, mode="validation"))  # type: ignore[attr-defined]
     defs.update(schema.pop("$defs", {}))
     name = schema.get("title", model.__name__)
     defs[name] = schema

@@ -138,8 +138,17 @@ def _plain_text(value: Any) -> Any:
     return value
 
 
-PlainText = Annotated[str, BeforeValidator(_plain_text)]
+# the characters refused in names and remarks (coovox.inputs), as a regex class's inside
+REFUSED = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+SAFE_TEXT = f"^[^{REFUSED}]*$"
+PlainText = Annotated[str, PField(pattern=SAFE_TEXT), BeforeValidator(_plain_text)]
 """Text without control or direction-changing characters (names, remarks)."""
+
+
+def text(pattern: str = SAFE_TEXT, **limits: Any) -> Any:
+    """:data:`PlainText` with limits (``min_length``, ``max_length``, a ``pattern`` that
+    must refuse the characters of :data:`REFUSED` too, ``description``...)."""
+    return Annotated[str, PField(pattern=pattern, **limits), BeforeValidator(_plain_text)]
 
 T = TypeVar("T")
 
@@ -194,12 +203,17 @@ _TYPE_WORDS = {
 }
 
 
-def problem_of(error: Mapping[str, Any]) -> tuple[str, str]:
-    """(field, message) of one pydantic error, in the project's words."""
+def problem_of(error: Mapping[str, Any], model: type[BaseModel] | None = None
+               ) -> tuple[str, str]:
+    """(field, message) of one pydantic error of ``model``, in the project's words."""
     loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
     field = ".".join(loc) or "body"
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
     name = Field(field)
+    fields = model.model_fields if model is not None else {}
+    info = fields.get(loc[0]) if loc and len(loc) == 1 else None
+    hint = (info.description or "") if info is not None else ""
+    known = ", ".join(fields)
     if kind == "missing":
         return field, Msg("%(field)s is required", field=name)
     if "problem" in ctx:
@@ -213,8 +227,11 @@ def problem_of(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind in ("string_too_short", "too_short"):
         return field, Msg("%(field)s must not be empty", field=name)
     if kind == "string_pattern_mismatch":
-        return field, Msg("%(field)s has the wrong form (%(pattern)s)", field=name,
-                          pattern=ctx.get("pattern"))
+        if hint:
+            return field, Msg("%(field)s has the wrong form: %(hint)s", field=name, hint=hint)
+        return field, Msg("%(field)s has the wrong form", field=name)
+    if kind == "extra_forbidden":
+        return field, Msg("unknown field; known fields: %(fields)s", fields=known)
     if kind in ("literal_error", "enum"):
         return field, Msg("%(field)s must be one of: %(choices)s", field=name,
                           choices=str(ctx.get("expected", "")).replace("'", ""))
@@ -232,10 +249,10 @@ def _bound(kind: str, ctx: Mapping[str, Any]) -> str:
     return words[kind] % value
 
 
-def refusal(exc: ValidationError) -> ApiError:
+def refusal(exc: ValidationError, model: type[BaseModel] | None = None) -> ApiError:
     """The 400 of a refused input: the first error, naming its field."""
     errors = exc.errors(include_url=False)
-    field, message = problem_of(errors[0]) if errors else ("body", "is not valid")
+    field, message = problem_of(errors[0], model) if errors else ("body", "is not valid")
     return ApiError(400, message, field)
 
 
@@ -252,14 +269,17 @@ def validating(handler, body: type[BaseModel] | None, query: type[BaseModel] | N
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            if query is not None:
+        if query is not None:
+            try:
                 request[QUERY_KEY] = query.model_validate(dict(request.query))
-            if body is not None:
-                check_content_type(request)
+            except ValidationError as exc:
+                raise refusal(exc, query) from None
+        if body is not None:
+            check_content_type(request)
+            try:
                 request[BODY_KEY] = body.model_validate(await read_json(request))
-        except ValidationError as exc:
-            raise refusal(exc) from None
+            except ValidationError as exc:
+                raise refusal(exc, body) from None
         return await handler(request)
 
     return wrapped

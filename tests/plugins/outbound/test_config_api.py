@@ -92,9 +92,12 @@ async def test_bad_input_is_400_naming_the_field(api):
 
 
 async def test_not_json_body_is_400(client, admin_token):
+    auth = {"Authorization": f"Bearer {admin_token}"}
     resp = await client.post("/api/v1/trunks", data=b"{nope",
-                             headers={"Authorization": f"Bearer {admin_token}"})
+                             headers={**auth, "Content-Type": "application/json"})
     assert resp.status == 400
+    resp = await client.post("/api/v1/trunks", data=b"{nope", headers=auth)  # octet-stream
+    assert resp.status == 415 and (await resp.json())["error"]["field"] == "body"
 
 
 async def test_duplicates_conflict(api):
