@@ -12,7 +12,7 @@ from aiohttp import web
 from coovox import __version__
 from coovox.hooktypes import Route
 from coovox.web.keys import ROUTES_KEY
-from coovox.web.schema import Error
+from coovox.web.schema import XLSX, Downloadable, Error
 
 REF = "#/components/schemas/{model}"
 HTTP_WORDS = {200: "success", 201: "created", 204: "done, no body", 400: "bad input",
@@ -52,12 +52,18 @@ def openapi_path(path: str) -> tuple[str, list[str]]:
     return PARAM_RE.sub(lambda m: "{" + m.group(1) + "}", path), names
 
 
+def _allows_null(node: dict[str, Any]) -> bool:
+    kinds = node.get("type")
+    if kinds == "null" or (isinstance(kinds, list) and "null" in kinds):
+        return True
+    return any(isinstance(o, dict) and _allows_null(o) for o in node.get("anyOf", ()))
+
+
 def _tidy(node: Any) -> Any:
     """Drop ``"default": null`` where null is not a valid value (a field that may be left
     out but not sent as null): OpenAPI wants defaults of the declared type."""
     if isinstance(node, dict):
-        if "default" in node and node["default"] is None and "type" in node and \
-                "null" not in (node["type"] if isinstance(node["type"], list) else [node["type"]]):
+        if "default" in node and node["default"] is None and not _allows_null(node):
             del node["default"]
         for value in node.values():
             _tidy(value)
@@ -110,6 +116,12 @@ def _responses(route: Route, defs: dict[str, Any]) -> dict[str, Any]:
             out[str(status)] = spec
         elif spec is None:
             out[str(status)] = {"description": HTTP_WORDS.get(status, "answer")}
+        elif isinstance(spec, Downloadable):
+            out[str(status)] = {"description": "one page as JSON, or every row as CSV/XLSX "
+                                "(format=)", "content": {
+                "application/json": {"schema": _model_schema(spec.model, defs)},
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}}}}
         elif spec is Error:
             out[str(status)] = _error(HTTP_WORDS.get(status, "error"))
         else:

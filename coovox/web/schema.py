@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -187,6 +188,17 @@ def list_query(name: str, spec: ListSpec | None = None, base: type[BaseModel] = 
     return create_model(name, __base__=base, **extra)
 
 
+@dataclass(frozen=True)
+class Downloadable:
+    """``responses={200: Downloadable(Page)}``: one page as JSON (``Page``), or every row as
+    CSV/XLSX with ``format=csv|xlsx``."""
+
+    model: type[BaseModel]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 # --- validation --------------------------------------------------------------------------
 
 _TYPE_WORDS = {
@@ -207,11 +219,11 @@ def problem_of(error: Mapping[str, Any], model: type[BaseModel] | None = None
                ) -> tuple[str, str]:
     """(field, message) of one pydantic error of ``model``, in the project's words."""
     loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
-    field = ".".join(loc) or "body"
+    field = loc[0] if loc else "body"  # the input at fault, as the services name it
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
     name = Field(field)
     fields = model.model_fields if model is not None else {}
-    info = fields.get(loc[0]) if loc and len(loc) == 1 else None
+    info = fields.get(loc[0]) if loc else None
     hint = (info.description or "") if info is not None else ""
     known = ", ".join(fields)
     if kind == "missing":
@@ -252,7 +264,14 @@ def _bound(kind: str, ctx: Mapping[str, Any]) -> str:
 def refusal(exc: ValidationError, model: type[BaseModel] | None = None) -> ApiError:
     """The 400 of a refused input: the first error, naming its field."""
     errors = exc.errors(include_url=False)
-    field, message = problem_of(errors[0], model) if errors else ("body", "is not valid")
+    if not errors:
+        return ApiError(400, "is not valid", "body")
+    field, message = problem_of(errors[0], model)
+    info = model.model_fields.get(field) if model is not None else None
+    same = [e for e in errors if e.get("loc") and str(e["loc"][0]) == field]
+    if len(same) > 1 and info is not None and info.description:  # none of a union's forms
+        message = Msg("%(field)s has the wrong form: %(hint)s", field=Field(field),
+                      hint=info.description)
     return ApiError(400, message, field)
 
 
