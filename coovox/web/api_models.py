@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from coovox.web.schema import ApiModel, Listing, PlainText, list_query
+from coovox.web.schema import ApiModel, Day, Listing, PlainText, list_query
 
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Username = Annotated[str, Field(max_length=64, pattern=USERNAME)]
@@ -106,6 +106,19 @@ class PluginPatch(ApiModel):
     enabled: bool
 
 
+def user_create(roles: list[str]) -> type:
+    """The body of ``POST /api/v1/users``: ``role`` one of the roles offered."""
+    if not roles:
+        return UserCreate
+    from typing import Literal
+
+    from pydantic import create_model
+
+    default = "billing" if "billing" in roles else roles[0]
+    return create_model("UserCreate", __base__=UserCreate, role=(
+        Literal[tuple(roles)], Field(default, description="a role other than admin")))
+
+
 def users_query(spec):
     return list_query("UsersQuery", spec)
 
@@ -115,7 +128,7 @@ def tokens_query(spec):
 
 
 def weblog_query(spec):
-    return list_query("WeblogQuery", spec)
+    return list_query("WeblogQuery", spec, **{"from": (Day | None, None), "to": (Day | None, None)})
 
 
 class UserList(Listing[User]):

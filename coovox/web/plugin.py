@@ -70,7 +70,7 @@ def coovox_routes(coovox) -> list[Route]:
               query=m.users_query(accounts.USERS), responses={200: m.UserList},
               openapi=accounts.OPENAPI["list"]),
         Route("POST", "/api/v1/users", accounts.api_users_create, "api_users_create", api=True,
-              body=m.UserCreate, responses={201: m.NewUser, 409: Error},
+              body=m.user_create(_offered_roles(coovox)), responses={201: m.NewUser, 409: Error},
               openapi=accounts.OPENAPI["create"]),
         Route("DELETE", "/api/v1/users/{name}", accounts.api_users_delete, "api_users_delete",
               api=True, responses={204: None, 403: Error, 404: Error},
@@ -107,6 +107,15 @@ def coovox_routes(coovox) -> list[Route]:
               query=m.weblog_query(weblog.weblog_spec("UTC")), responses={200: m.WeblogList},
               openapi=weblog.OPENAPI),
     ]
+
+
+def _offered_roles(coovox) -> list[str]:
+    """The roles an administrator gives new users (every declared role but admin)."""
+    if coovox is None:
+        return []
+    from coovox.web.app import known_roles
+
+    return sorted(n for n in known_roles(coovox) if n != ADMIN)
 
 
 @hookimpl

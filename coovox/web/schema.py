@@ -40,6 +40,7 @@ from coovox.web.errors import ApiError, read_json
 from coovox.web.pagination import MAX_API_PER_PAGE, MAX_PAGE, ListSpec
 
 BODY_KEY = "body"
+JSON_KEY = "json_body"
 QUERY_KEY = "query"
 JSON_TYPES = ("application/json",)
 
@@ -72,14 +73,21 @@ class Error(BaseModel):
 # --- money -------------------------------------------------------------------------------
 
 _DIGITS = r"(?:1000000000(?:\.0{1,4})?|[0-9]{1,9}(?:\.[0-9]{1,4})?)"
+_POSITIVE = (r"(?:1000000000(?:\.0{1,4})?|0{0,10}[1-9][0-9]{0,8}(?:\.[0-9]{1,4})?"
+             r"|0{0,10}0\.(?:[1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))")
 MONEY_PATTERN = rf"^[+-]?{_DIGITS}$"
 NON_NEGATIVE_PATTERN = rf"^\+?{_DIGITS}$"
+POSITIVE_PATTERN = rf"^\+?{_POSITIVE}$"
+NON_ZERO_PATTERN = rf"^[+-]?{_POSITIVE}$"
 MONEY_DOC = ("money: ASCII digits, an optional sign, at most 4 decimals, at most "
              f"{fmt(MAX_BALANCE)} (a string; a whole number is accepted too)")
 
 
-def _money_checker(non_negative: bool):
-    pattern = re.compile(NON_NEGATIVE_PATTERN if non_negative else MONEY_PATTERN)
+def _money_checker(non_negative: bool, pattern_text: str | None = None):
+    pattern = re.compile(pattern_text or (NON_NEGATIVE_PATTERN if non_negative
+                                          else MONEY_PATTERN))
+    positive = pattern_text == POSITIVE_PATTERN
+    non_zero = pattern_text in (POSITIVE_PATTERN, NON_ZERO_PATTERN)
 
     def check(value: Any) -> Decimal:
         try:
@@ -87,9 +95,14 @@ def _money_checker(non_negative: bool):
         except MoneyError as exc:
             problem = exc.args[0] if exc.args else str(exc)
             raise PydanticCustomError("money", "{problem}", {"problem": problem}) from None
+        if positive and amount <= 0:
+            raise PydanticCustomError("money", "{problem}",
+                                      {"problem": Msg("must be greater than 0")})
         if non_negative and amount < 0:
             raise PydanticCustomError("money", "{problem}",
                                       {"problem": Msg("must not be negative")})
+        if non_zero and amount == 0:
+            raise PydanticCustomError("money", "{problem}", {"problem": Msg("must not be 0")})
         if abs(amount) > MAX_BALANCE:
             raise PydanticCustomError("money", "{problem}", {"problem": Msg(
                 "must be at most %(max)s (the largest balance)", max=fmt(MAX_BALANCE))})
@@ -102,12 +115,16 @@ def _money_checker(non_negative: bool):
     return check
 
 
-def _money_schema(non_negative: bool) -> dict[str, Any]:
+def _money_schema(non_negative: bool, pattern: str | None = None) -> dict[str, Any]:
     low = 0 if non_negative else -int(MAX_BALANCE)
+    integer: dict[str, Any] = {"type": "integer", "minimum": low, "maximum": int(MAX_BALANCE)}
+    if pattern == POSITIVE_PATTERN:
+        integer["minimum"] = 1
+    elif pattern == NON_ZERO_PATTERN:
+        integer["not"] = {"const": 0}
     return {"anyOf": [
-        {"type": "string", "pattern": NON_NEGATIVE_PATTERN if non_negative else MONEY_PATTERN,
-         "examples": ["12.3400"]},
-        {"type": "integer", "minimum": low, "maximum": int(MAX_BALANCE)}],
+        {"type": "string", "examples": ["12.3400"], "pattern": pattern or (
+            NON_NEGATIVE_PATTERN if non_negative else MONEY_PATTERN)}, integer],
         "description": MONEY_DOC}
 
 
@@ -116,6 +133,12 @@ Money = Annotated[Decimal, BeforeValidator(_money_checker(False)), _as_text,
                   WithJsonSchema(_money_schema(False), mode="validation")]
 NonNegativeMoney = Annotated[Decimal, BeforeValidator(_money_checker(True)), _as_text,
                              WithJsonSchema(_money_schema(True), mode="validation")]
+PositiveMoney = Annotated[Decimal, BeforeValidator(_money_checker(True, POSITIVE_PATTERN)),
+                          _as_text, WithJsonSchema(_money_schema(True, POSITIVE_PATTERN),
+                                                   mode="validation")]
+NonZeroMoney = Annotated[Decimal, BeforeValidator(_money_checker(False, NON_ZERO_PATTERN)),
+                         _as_text, WithJsonSchema(_money_schema(False, NON_ZERO_PATTERN),
+                                                  mode="validation")]
 MoneyText = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{4}$",
                                            "examples": ["12.3400"]})]
 """Money in an answer: a string with 4 decimals."""
@@ -150,6 +173,12 @@ def text(pattern: str = SAFE_TEXT, **limits: Any) -> Any:
     """:data:`PlainText` with limits (``min_length``, ``max_length``, a ``pattern`` that
     must refuse the characters of :data:`REFUSED` too, ``description``...)."""
     return Annotated[str, PField(pattern=pattern, **limits), BeforeValidator(_plain_text)]
+
+DAY = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+Day = Annotated[str, PField(pattern=DAY, examples=["2026-01-31"],
+                            description="a day YYYY-MM-DD (PBX time zone)")]
+ID_PARAMETER = {"name": "id", "in": "path", "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 
 T = TypeVar("T")
 
@@ -219,8 +248,9 @@ def problem_of(error: Mapping[str, Any], model: type[BaseModel] | None = None
                ) -> tuple[str, str]:
     """(field, message) of one pydantic error of ``model``, in the project's words."""
     loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
-    field = loc[0] if loc else "body"  # the input at fault, as the services name it
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    # the input at fault, as the services name it (a model's own rule may name it)
+    field = str(ctx.get("field") or (loc[0] if loc else "body"))
     name = Field(field)
     fields = model.model_fields if model is not None else {}
     info = fields.get(loc[0]) if loc else None
@@ -283,6 +313,18 @@ def check_content_type(request: web.Request) -> None:
                             f"{request.content_type[:60]!r}", "body", "unsupported_media_type")
 
 
+def whole_floats(value: Any) -> Any:
+    """``value`` with every float that is a whole number (``3.0``) made an int: JSON has one
+    number type, and ``3.0`` is an integer to JSON Schema."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_floats(v) for v in value]
+    return value
+
+
 def validating(handler, body: type[BaseModel] | None, query: type[BaseModel] | None):
     """``handler`` with its input checked against the route's models first."""
 
@@ -295,8 +337,10 @@ def validating(handler, body: type[BaseModel] | None, query: type[BaseModel] | N
                 raise refusal(exc, query) from None
         if body is not None:
             check_content_type(request)
+            data = whole_floats(await read_json(request))
+            request[JSON_KEY] = data  # what read_json answers the handler from now on
             try:
-                request[BODY_KEY] = body.model_validate(await read_json(request))
+                request[BODY_KEY] = body.model_validate(data)
             except ValidationError as exc:
                 raise refusal(exc, body) from None
         return await handler(request)

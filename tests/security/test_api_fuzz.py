@@ -1,18 +1,24 @@
-"""Point 7: schemathesis against ``/api/v1/openapi.json`` of a running ``coovox run``.
+"""Point 7 / issue 13.4: schemathesis against ``/api/v1/openapi.json`` of a running
+``coovox run``, with ALL its checks.
 
 Every operation of the document gets a bounded number of generated requests (valid and
-invalid bodies, parameters and path values) sent with an administrator's token: no answer
-is a 5xx, and every error answer is JSON in the api.md shape
-``{"error": {"code": ..., "message": ...}}``.  Figures (operations, examples, 5xx) are
-printed; more examples with ``COOVOX_HEAVY=1``.
+invalid bodies, parameters and path values) sent with an administrator's token, and every
+answer goes through every check schemathesis has (``schemathesis.checks.CHECKS``: no 5xx,
+the status and content type documented, the body matching its response schema, invalid
+data refused, valid data accepted, 405 with ``Allow``...): no failure at all.  Every error
+answer is also JSON in the api.md shape ``{"error": {"code": ..., "message": ...}}``.
+Figures (operations, requests, statuses) are printed; more examples with
+``COOVOX_HEAVY=1``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -28,6 +34,11 @@ from tests.support.call_app import seed
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from schemathesis.checks import CHECKS, load_all_checks  # noqa: E402
+from schemathesis.core.failures import FailureGroup  # noqa: E402
+
+load_all_checks()
+ALL_CHECKS = [c for c in CHECKS.get_all() if callable(c) and not isinstance(c, type)]
 
 EXAMPLES = 40 if heavy() else 6
 # Left out of fuzzing: revoking tokens would revoke the fuzzer's own token, and turning
@@ -94,19 +105,33 @@ def extremes(op, base: str, session: requests.Session, statuses: Counter,
 
 def run_operation(op, base: str, session: requests.Session, statuses: Counter,
                   problems: list[str]) -> None:
-    """A bounded hypothesis run of one operation."""
+    """Bounded hypothesis runs of one operation: valid data, then invalid data."""
+    for mode in schemathesis.GenerationMode:
+        run_mode(op, mode, base, session, statuses, problems)
+
+
+def run_mode(op, mode, base: str, session: requests.Session, statuses: Counter,
+             problems: list[str]) -> None:
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-    @given(case=op.as_strategy())
+              phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=op.as_strategy(generation_mode=mode))
     def run(case) -> None:
         resp = case.call(base_url=base, session=session, timeout=15)
         statuses[f"{resp.status_code // 100}xx"] += 1
         where = f"{op.method.upper()} {op.path} -> {resp.status_code}"
-        if resp.status_code >= 500:
-            problems.append(f"{where}: {resp.text[:200]}")
-        elif resp.status_code >= 400:
+        try:
+            case.validate_response(resp, checks=ALL_CHECKS,
+                                   headers=dict(session.headers),
+                                   transport_kwargs={"base_url": base, "session": session})
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                problems.append(f"{where}: {type(failure).__name__}: "
+                                f"{str(failure.title)}: {str(failure.message)[:300]} "
+                                f"[sent {case.body!r:.200} {case.query!r:.120} "
+                                f"{case.path_parameters!r:.80}; got {resp.text[:200]}]")
+        if resp.status_code >= 400:
             problem = error_shape_problem(resp)
             if problem:
                 problems.append(f"{where}: {problem}")
@@ -140,6 +165,8 @@ async def test_no_5xx_and_every_error_in_the_api_shape(tmp_path, double):
     print(f"\nschemathesis: {operations} operations, {examples} requests, {dict(statuses)}")
     assert operations > 40 and examples >= operations * 2
     assert statuses["2xx"] > 0 and statuses["4xx"] > 0
+    if os.environ.get("COOVOX_FUZZ_DUMP"):
+        Path(os.environ["COOVOX_FUZZ_DUMP"]).write_text("\n".join(problems))
     assert problems == [], "\n".join(problems[:30])
     log = (tmp_path / "app.log").read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]

@@ -17,7 +17,7 @@ from coovox.plugins.billing.validation import BillingError
 from coovox.web.errors import ApiError, read_json
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import ListSpec
-from coovox.web.schema import Downloadable, Error
+from coovox.web.schema import ID_PARAMETER, Downloadable, Error
 from coovox.web.security import current_user
 
 ROLES = (BILLING,)
@@ -62,7 +62,7 @@ def api_errors(handler):
         try:
             return await handler(request)
         except BillingError as exc:
-            raise ApiError(exc.status, exc.message, exc.field) from None
+            raise ApiError(exc.api_status, exc.message, exc.field) from None
     return wrapped
 
 
@@ -257,9 +257,12 @@ def _path(name: str) -> dict[str, Any]:
 def routes() -> list[Route]:
     base = "/api/v1/billing"
 
-    def r(method: str, path: str, handler, name: str, summary: str, **models: Any) -> Route:
-        return Route(method, base + path, handler, name, roles=ROLES, api=True,
-                     openapi={"summary": summary, "tags": TAGS}, **models)
+    def r(method: str, path: str, handler, name: str, summary: str,
+          parameters: list | None = None, **models: Any) -> Route:
+        doc = {"summary": summary, "tags": TAGS} | ({"parameters": parameters} if parameters
+                                                    else {})
+        return Route(method, base + path, handler, name, roles=ROLES, api=True, openapi=doc,
+                     **models)
 
     account = {200: s.Account, 404: Error}
     return [
@@ -295,11 +298,11 @@ def routes() -> list[Route]:
         r("POST", "/rates", post_rate, "api_billing_rate_create", "Add a rate",
           body=s.RateCreate, responses={201: s.Rate}),
         r("GET", "/rates/{id}", get_rate, "api_billing_rate", "One rate",
-          responses={200: s.Rate, 404: Error}),
+          responses={200: s.Rate, 404: Error}, parameters=[ID_PARAMETER]),
         r("PATCH", "/rates/{id}", patch_rate, "api_billing_rate_patch", "Edit a rate",
-          body=s.RatePatch, responses={200: s.Rate, 404: Error}),
+          body=s.RatePatch, responses={200: s.Rate, 404: Error}, parameters=[ID_PARAMETER]),
         r("DELETE", "/rates/{id}", delete_rate, "api_billing_rate_delete", "Delete a rate",
-          responses={204: None, 404: Error}),
+          responses={204: None, 404: Error}, parameters=[ID_PARAMETER]),
         r("GET", "/statistics", statistics, "api_billing_statistics",
           "Calls, talk time and cost by day, month or year (keyword: part of extension "
           "numbers or names, several extensions summed)", query=s.StatisticsQuery,

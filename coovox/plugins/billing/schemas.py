@@ -9,33 +9,39 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from coovox.messages import Msg
 from coovox.plugins.billing.fraud_rules import ACTIONS, MAX_COUNT, MAX_MINUTES, MAX_PREFIXES
 from coovox.plugins.billing.validation import CURRENCIES
 from coovox.web.formats import MAX_DECIMALS
 from coovox.web.schema import (
+    REFUSED,
     ApiModel,
+    Day,
     Flag,
     Listing,
-    Money,
     MoneyText,
     NonNegativeMoney,
+    NonZeroMoney,
     PageQuery,
+    PositiveMoney,
     QueryModel,
     text,
 )
 
-ExtensionNumber = Annotated[str, Field(
-    min_length=1, max_length=64,
+ExtensionKey = Annotated[str, Field(
+    min_length=1, max_length=64, pattern=r"\S",
     description="an extension number (1 to 32 digits; anything else names no extension: 404)")]
+ExtensionNumber = Annotated[str, Field(pattern=r"^[0-9]{1,32}$", description="1 to 32 digits "
+                                       "(an unknown extension: 404)")]
 Prefix = Annotated[str, Field(pattern=r"^[0-9*#+]{0,32}$")]
 TimeOfDay = Annotated[str, Field(pattern=r"^([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
                                  examples=["08:00", "18:30:00"])]
 Remark = text(max_length=255)
-Day = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", examples=["2026-01-31"],
-                           description="a day YYYY-MM-DD (PBX time zone)")]
 Extensions = Annotated[list[ExtensionNumber], Field(min_length=1, max_length=10000)]
+ExtensionKeys = Annotated[list[ExtensionKey], Field(min_length=1, max_length=10000)]
 AllOr = Literal["all"] | Extensions
 
 
@@ -80,6 +86,7 @@ class AccountList(Listing[Account]):
 
 
 class AccountPatch(ApiModel):
+    model_config = ConfigDict(extra="forbid")
     enabled: bool = Field(None)
     credit: NonNegativeMoney = Field(None)
     status: Literal["unlocked", "locked"] = Field(None)
@@ -87,9 +94,18 @@ class AccountPatch(ApiModel):
 
 
 class BulkEdit(AccountPatch):
-    extensions: Extensions
-    apply: list[Literal["enabled", "credit", "status", "payment_type"]] = Field(
-        None, description="the fields to set (default: those sent)")
+    """At least one of enabled, credit, status, payment_type."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": [k]} for k in ("enabled", "credit", "status", "payment_type")]})
+    extensions: ExtensionKeys
+
+    @model_validator(mode="after")
+    def _one_field(self) -> BulkEdit:
+        if not self.model_fields_set & {"enabled", "credit", "status", "payment_type"}:
+            raise PydanticCustomError("fields", "{problem}", {"problem": Msg(
+                "tick at least one field to change"), "field": "apply"})
+        return self
 
 
 class Updated(ApiModel):
@@ -107,15 +123,31 @@ class AccountsQuery(PageQuery):
 
 
 class Recharge(ApiModel):
-    amount: Money = Field(description="more than 0")
-    extensions: Extensions = Field(None, description="the extensions recharged (all or none)")
-    extension: ExtensionNumber = Field(None, description="one extension (or extensions)")
+    """``extensions`` (all or none) or one ``extension``."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["extensions"]}, {"required": ["extension"]}]})
+    amount: PositiveMoney
+    extensions: ExtensionKeys = Field(None, description="the extensions recharged (all or "
+                                                        "none)")
+    extension: ExtensionKey = Field(None, description="one extension (or extensions)")
+
+    @model_validator(mode="after")
+    def _someone(self) -> Recharge:
+        if not self.model_fields_set & {"extensions", "extension"}:
+            raise PydanticCustomError("fields", "{problem}", {"problem": Msg(
+                "select at least one extension"), "field": "extensions"})
+        return self
+
+
+Reason = text(f"^[^{REFUSED}]*[^\\s{REFUSED}][^{REFUSED}]*$", max_length=255,
+              description="why (required)")
 
 
 class Correction(ApiModel):
-    extension: ExtensionNumber
-    amount: Money = Field(description="not 0; negative takes money off")
-    reason: text(min_length=1, max_length=255, pattern=r"^.*\S.*$")  # type: ignore[valid-type]
+    extension: ExtensionKey
+    amount: NonZeroMoney = Field(description="not 0; negative takes money off")
+    reason: Reason
 
 
 class HistoryRow(ApiModel):
@@ -297,7 +329,6 @@ class Lookup(ApiModel):
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Prefixes = Annotated[list[Annotated[str, Field(pattern=r"^[0-9*#+]{1,32}$")]],
                      Field(max_length=MAX_PREFIXES)]
-Spend = Annotated[Money, Field(description="more than 0; null: no limit")]
 
 
 class OfficeHours(ApiModel):
@@ -313,8 +344,8 @@ class Limits(ApiModel):
     model_config = ConfigDict(extra="forbid")
     calls_per_hour: Count = Field(None)
     concurrent_calls: Count = Field(None)
-    spend_hour: Spend | None = None
-    spend_day: Spend | None = None
+    spend_hour: PositiveMoney | None = None
+    spend_day: PositiveMoney | None = None
     blocked_prefixes: Prefixes | None = None
     allow_mode: bool = Field(None)
     allowed_prefixes: Prefixes | None = None

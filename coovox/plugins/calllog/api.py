@@ -23,7 +23,7 @@ from coovox.plugins.calllog.queries import (
 from coovox.storage import prepared
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import prepare_and_count
-from coovox.web.schema import ApiModel, Downloadable, Listing, PageQuery
+from coovox.web.schema import DAY, ApiModel, Downloadable, Listing, PageQuery
 
 
 async def api_calls(request: web.Request) -> web.StreamResponse:
@@ -50,8 +50,10 @@ async def api_live(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "total": len(items)})
 
 
-Instant = Annotated[str, Field(max_length=40, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?$",
-                               examples=["2026-01-31", "2026-01-31T08:00:00+08:00"])]
+INSTANT = (DAY[:-1] + r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+           r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])?)?$")
+Instant = Annotated[str, Field(max_length=40, pattern=INSTANT,
+                               examples=["2026-01-28", "2026-01-28T08:00:00+08:00"])]
 
 
 class CallsQuery(PageQuery):

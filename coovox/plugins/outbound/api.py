@@ -22,7 +22,7 @@ RESOURCES: tuple[tuple[str, str], ...] = (
 
 
 def _api_error(exc: ConfigError) -> ApiError:
-    return ApiError(exc.status, exc.message, exc.field)
+    return ApiError(getattr(exc, "api_status", exc.status), exc.message, exc.field)
 
 
 def _list_handler(kind: Kind, spec: ListSpec):

@@ -37,6 +37,13 @@ class Invalid(ConfigError):
     status = 400
 
 
+class Missing(Invalid):
+    """A reference to something that does not exist (a rule's trunk...): 400 on a page,
+    404 in the API."""
+
+    api_status = 404
+
+
 class NotFound(ConfigError):
     status = 404
 

@@ -59,7 +59,7 @@ class Extension(ApiModel):
 
 # --- trunks ------------------------------------------------------------------------------
 
-DIAL_STRING = r"^[A-Za-z][A-Za-z0-9_]*/\S*\{number\}\S*$"
+DIAL_STRING = f"^[A-Za-z][A-Za-z0-9_]*/[^\\s{REFUSED}]*\\{{number\\}}[^\\s{REFUSED}]*$"
 
 
 class TrunkPatch(Body):
@@ -98,8 +98,10 @@ class Condition(Body):
     end: str = Field("23:59", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
-_P = f"[^\\s\\[\\]{REFUSED}]"
-PATTERN = f"^{_P}*(\\[{_P}*\\]{_P}*)*$"
+_O = f"[^\\s\\[\\]{REFUSED}]"
+_O1 = f"[^\\s\\[\\]_{REFUSED}]"
+_S = "\\[(?:[0-9*#+]|" + "|".join(f"{a}-[{a}-9]" for a in range(10)) + ")+\\]"
+PATTERN = f"^(?:{_O1}|{_S}|_(?:{_O}|{_S}))(?:{_O}|{_S})*$"
 DialPattern = text(PATTERN, min_length=1, max_length=64, examples=["X."],
                    description="a dial pattern, e.g. X. or 1NXXNXXXXXX")
 
