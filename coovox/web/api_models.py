@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from coovox.web.schema import ApiModel, Day, Listing, PlainText, list_query
 
+_KINDS = ("[a-z]", "[A-Z]", "[0-9]", r"[\W_]")
+# at least 8 characters mixing three of: lower case, upper case, digits, symbols
+PASSWORD = "(?:" + "|".join("".join(f"(?=[\\s\\S]*{k})" for k in _KINDS if k != skip)
+                            for skip in _KINDS) + r")[\s\S]{8,256}"
+PASSWORD_DOC = ("at least 8 characters mixing three of: lower case, upper case, digits, "
+                "symbols")
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 Username = Annotated[str, Field(max_length=64, pattern=USERNAME)]
 
@@ -27,18 +33,18 @@ class NewUser(User):
 
 
 class UserCreate(ApiModel):
+    model_config = ConfigDict(regex_engine="python-re")
     username: str = Field("", max_length=64, pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$",
                           description="empty: a generated bill-xxx")
-    password: str = Field("", max_length=256, description="empty: a random one, shown once; "
-                          "else at least 8 characters mixing three of: lower case, upper "
-                          "case, digits, symbols")
+    password: str = Field("", max_length=256, pattern=f"^(?:|{PASSWORD})$",
+                          description="empty: a random one, shown once; else " + PASSWORD_DOC)
     role: str = Field("billing", max_length=32, pattern=r"^[a-z_]{1,32}$",
                       description="a role other than admin")
 
 
 class PasswordChange(ApiModel):
-    password: str = Field(max_length=256, description="at least 8 characters mixing three "
-                          "of: lower case, upper case, digits, symbols")
+    model_config = ConfigDict(regex_engine="python-re")
+    password: str = Field(max_length=256, pattern=f"^{PASSWORD}$", description=PASSWORD_DOC)
 
 
 class Token(ApiModel):
@@ -79,7 +85,7 @@ class WeblogSettings(ApiModel):
 
 
 class WeblogSettingsPatch(ApiModel):
-    retention_days: int | None = Field(None, ge=1, le=3650)
+    retention_days: int = Field(None, ge=1, le=3650)
 
 
 class WeblogEntry(ApiModel):

@@ -174,7 +174,9 @@ def text(pattern: str = SAFE_TEXT, **limits: Any) -> Any:
     must refuse the characters of :data:`REFUSED` too, ``description``...)."""
     return Annotated[str, PField(pattern=pattern, **limits), BeforeValidator(_plain_text)]
 
-DAY = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+DAY = (r"^[1-9][0-9]{3}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+       r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))$")
+"""A calendar day (29 February is accepted in leap years too, not documented)."""
 Day = Annotated[str, PField(pattern=DAY, examples=["2026-01-31"],
                             description="a day YYYY-MM-DD (PBX time zone)")]
 ID_PARAMETER = {"name": "id", "in": "path", "required": True,

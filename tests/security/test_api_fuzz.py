@@ -41,6 +41,11 @@ load_all_checks()
 ALL_CHECKS = [c for c in CHECKS.get_all() if callable(c) and not isinstance(c, type)]
 
 EXAMPLES = 40 if heavy() else 6
+# Refusals of schema-valid input the document cannot prevent: rules between two fields
+# (JSON Schema cannot say "to >= from"); such a 400 names the field and is counted.
+CROSS_FIELD = ("to must not be before from",  # and push-events: url needed when enabled
+               "is required to push events")
+TOLERATED: Counter = Counter()
 # Left out of fuzzing: revoking tokens would revoke the fuzzer's own token, and turning
 # plugins off removes the routes under test (both are covered by tests/web and tests/plugins).
 SKIPPED = {("DELETE", "/api/v1/tokens/{id}"), ("PATCH", "/api/v1/plugins/{name}")}
@@ -127,6 +132,10 @@ def run_mode(op, mode, base: str, session: requests.Session, statuses: Counter,
                                    transport_kwargs={"base_url": base, "session": session})
         except FailureGroup as group:
             for failure in group.exceptions:
+                if type(failure).__name__ == "RejectedPositiveData" and any(
+                        rule in resp.text for rule in CROSS_FIELD):
+                    TOLERATED[op.path] += 1
+                    continue
                 problems.append(f"{where}: {type(failure).__name__}: "
                                 f"{str(failure.title)}: {str(failure.message)[:300]} "
                                 f"[sent {case.body!r:.200} {case.query!r:.120} "
@@ -162,7 +171,8 @@ async def test_no_5xx_and_every_error_in_the_api_shape(tmp_path, double):
     finally:
         await app.stop()
     examples = sum(statuses.values())
-    print(f"\nschemathesis: {operations} operations, {examples} requests, {dict(statuses)}")
+    print(f"\nschemathesis (all checks): {operations} operations, {examples} requests, "
+          f"{dict(statuses)}; cross-field refusals {dict(TOLERATED)}")
     assert operations > 40 and examples >= operations * 2
     assert statuses["2xx"] > 0 and statuses["4xx"] > 0
     if os.environ.get("COOVOX_FUZZ_DUMP"):

@@ -25,6 +25,9 @@ CallerId = Annotated[str, Field(pattern=CALLER_ID,
                                             "(empty: none)")]
 
 
+UNIQUE = {"uniqueItems": True}  # the services refuse a name or PIN listed twice
+
+
 class Body(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,7 +114,7 @@ class DialRulePatch(Body):
     prefix: Annotated[str, Field(pattern=DIAL_CHARS)] | None = None
     pattern: DialPattern = Field(None)
     prepend: Annotated[str, Field(pattern=DIAL_CHARS)] | None = None
-    trunks: Annotated[list[Name], Field(min_length=1, max_length=64)] = Field(
+    trunks: Annotated[list[Name], Field(min_length=1, max_length=64, json_schema_extra=UNIQUE)] = Field(
         None, description="the trunks' names, in the order they are tried (distinct)")
     time_limit: int | None = Field(None, ge=60, le=3600, description="seconds; null: none")
     pin_set: Name | Literal[""] | None = Field(None, description="a PIN set's name")
@@ -126,7 +129,7 @@ class DialRulePatch(Body):
 class DialRuleCreate(DialRulePatch):
     name: Name
     pattern: DialPattern
-    trunks: Annotated[list[Name], Field(min_length=1, max_length=64)]
+    trunks: Annotated[list[Name], Field(min_length=1, max_length=64, json_schema_extra=UNIQUE)]
 
 
 class DialRule(ApiModel):
@@ -147,7 +150,7 @@ class DialRule(ApiModel):
 
 class DialPermissionPatch(Body):
     name: Name = Field(None)
-    dial_rules: Annotated[list[Name], Field(max_length=256)] | None = Field(
+    dial_rules: Annotated[list[Name], Field(max_length=256, json_schema_extra=UNIQUE)] | None = Field(
         None, description="the dial rules' names (distinct)")
 
 
@@ -165,7 +168,7 @@ Pin = Annotated[str, Field(pattern=r"^[0-9]{1,16}$")]
 
 class PinSetPatch(Body):
     name: Name = Field(None)
-    pins: Annotated[list[Pin], Field(max_length=10000)] = Field(
+    pins: Annotated[list[Pin], Field(max_length=10000, json_schema_extra=UNIQUE)] = Field(
         None, description="PINs of 1 to 16 digits, as strings (distinct)")
 
 
