@@ -278,7 +278,8 @@ def problem_of(error: Mapping[str, Any], model: type[BaseModel] | None = None
         return field, Msg("unknown field; known fields: %(fields)s", fields=known)
     if kind in ("literal_error", "enum"):
         return field, Msg("%(field)s must be one of: %(choices)s", field=name,
-                          choices=str(ctx.get("expected", "")).replace("'", ""))
+                          choices=str(ctx.get("expected", "")).replace("'", "")
+                          .replace(" or ", ", "))
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return field, Msg("%(field)s %(problem)s", field=name, problem=_bound(kind, ctx))
     return field, Msg("%(field)s %(problem)s", field=name,
