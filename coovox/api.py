@@ -24,7 +24,7 @@ without notice; a test fails when an example plugin imports anything else of ``c
 - API schemas (``Route(body=, query=, responses=)``): :class:`ApiModel`,
   :class:`QueryModel`, :class:`PageQuery`, :func:`list_query`, :class:`Listing`,
   :class:`Error`, the field types :data:`Money`, :data:`NonNegativeMoney`,
-  :data:`MoneyText`, :data:`Flag`, :data:`PlainText`.
+  :data:`PositiveMoney`, :data:`NonZeroMoney`, :data:`MoneyText`, :data:`Flag`, :data:`PlainText`.
 """
 
 from __future__ import annotations
@@ -70,8 +70,10 @@ from coovox.web.schema import (
     Money,
     MoneyText,
     NonNegativeMoney,
+    NonZeroMoney,
     PageQuery,
     PlainText,
+    PositiveMoney,
     QueryModel,
     list_query,
 )
@@ -105,7 +107,7 @@ class BillingReader(Protocol):
 __all__ = [
     "ADMIN", "BILLING", "COOVOX_KEY", "CORE_EVENTS", "OPERATOR", "ApiError", "ApiModel",
     "BillingReader", "Error", "Flag", "Listing", "Money", "MoneyText", "NonNegativeMoney",
-    "PageQuery", "PlainText", "QueryModel", "list_query",
+    "NonZeroMoney", "PageQuery", "PositiveMoney", "PlainText", "QueryModel", "list_query",
     "CallControl", "CallEndStatus", "CallInfo", "CommandError", "Coovox", "Event",
     "EventType", "Field", "GateDecision", "Handler", "MenuItem", "ModelSpec", "Msg",
     "PluginError", "Rating", "Role", "Route", "StaticDir", "Subparsers", "get_setting", "gettext",
