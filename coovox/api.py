@@ -20,7 +20,11 @@ without notice; a test fails when an example plugin imports anything else of ``c
   :class:`Msg`/:class:`Field`/:func:`translate`/:func:`register_labels` (translatable
   messages naming a field by its label), :data:`COOVOX_KEY` (the context in
   a request: ``request.app[COOVOX_KEY]``), :func:`local_datetime`, :func:`money_text`,
-  :func:`safe_url` (a URL with its password masked), :class:`CommandError`.
+  :func:`safe_url` (a URL with its password masked), :class:`CommandError`;
+- API schemas (``Route(body=, query=, responses=)``): :class:`ApiModel`,
+  :class:`QueryModel`, :class:`PageQuery`, :func:`list_query`, :class:`Listing`,
+  :class:`Error`, the field types :data:`Money`, :data:`NonNegativeMoney`,
+  :data:`PositiveMoney`, :data:`NonZeroMoney`, :data:`MoneyText`, :data:`Flag`, :data:`PlainText`.
 """
 
 from __future__ import annotations
@@ -58,6 +62,21 @@ from coovox.web.errors import ApiError, read_json
 from coovox.web.formats import local_datetime, money_text
 from coovox.web.i18n import gettext, translate
 from coovox.web.keys import COOVOX_KEY
+from coovox.web.schema import (
+    ApiModel,
+    Error,
+    Flag,
+    Listing,
+    Money,
+    MoneyText,
+    NonNegativeMoney,
+    NonZeroMoney,
+    PageQuery,
+    PlainText,
+    PositiveMoney,
+    QueryModel,
+    list_query,
+)
 
 
 @runtime_checkable
@@ -86,7 +105,9 @@ class BillingReader(Protocol):
 
 
 __all__ = [
-    "ADMIN", "BILLING", "COOVOX_KEY", "CORE_EVENTS", "OPERATOR", "ApiError", "BillingReader",
+    "ADMIN", "BILLING", "COOVOX_KEY", "CORE_EVENTS", "OPERATOR", "ApiError", "ApiModel",
+    "BillingReader", "Error", "Flag", "Listing", "Money", "MoneyText", "NonNegativeMoney",
+    "NonZeroMoney", "PageQuery", "PositiveMoney", "PlainText", "QueryModel", "list_query",
     "CallControl", "CallEndStatus", "CallInfo", "CommandError", "Coovox", "Event",
     "EventType", "Field", "GateDecision", "Handler", "MenuItem", "ModelSpec", "Msg",
     "PluginError", "Rating", "Role", "Route", "StaticDir", "Subparsers", "get_setting", "gettext",

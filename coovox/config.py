@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from coovox.inputs import truth
+
 PROMPT_LANGUAGES = ("en", "zh")
 
 
@@ -120,14 +122,10 @@ def _networks(value: Any) -> tuple[str, ...]:
 
 
 def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"must be true or false, not {value!r}")
+    try:
+        return truth(value)
+    except ValueError:
+        raise ValueError(f"must be true or false, not {value!r}") from None
 
 
 @dataclass(frozen=True)

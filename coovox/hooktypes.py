@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -51,6 +51,13 @@ class Route:
     operation object for ``/api/v1/openapi.json`` (summary, parameters, requestBody...).
     ``max_body`` is the most bytes of body the route accepts (default: 1 MB for ``api``
     routes, 64 KB for forms, at most 20 MB); anonymous requests may send 16 KB at most.
+
+    API routes declare their input and output as pydantic models (``coovox.api``'s
+    ``ApiModel``, ``QueryModel``): ``body`` (the JSON body), ``query`` (the query string)
+    and ``responses`` (status -> model, None for no body, or an OpenAPI response object).
+    The body and query are validated before the handler runs (a refusal is a 400 naming
+    the field; the models are in ``request["body"]``/``request["query"]``), and the
+    OpenAPI operation is built from them; ``openapi`` then adds summary, tags, prose.
     """
 
     method: str
@@ -62,6 +69,9 @@ class Route:
     api: bool = False
     openapi: dict[str, Any] | None = None
     max_body: int | None = None
+    body: type | None = None
+    query: type | None = None
+    responses: Mapping[int, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -76,3 +76,26 @@ def shown(text: str, limit: int = 20) -> str:
     """``text`` quoted for an error message: printable, at most ``limit`` characters."""
     clean = "".join(c if c.isprintable() else "\ufffd" for c in text[:limit])
     return repr(clean + ("…" if len(text) > limit else ""))
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def truth(value: object, *, blank: bool | None = None) -> bool:
+    """The ONE true/false parser: a bool, 1/0, or the text ``1/0, true/false, yes/no,
+    on/off`` (any case, spaces around ignored); ``blank`` is what empty text means (None:
+    refused).  Raises ValueError("must be true or false")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in TRUE_WORDS:
+            return True
+        if text in FALSE_WORDS:
+            return False
+        if not text and blank is not None:
+            return blank
+    raise ValueError(Msg("must be true or false"))

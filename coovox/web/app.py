@@ -28,6 +28,7 @@ from coovox.web.keys import (
     STOPPING_KEY,
     THROTTLE_KEY,
 )
+from coovox.web.schema import validating
 from coovox.web.security import access_middleware, current_user, lazy_csrf_token
 from coovox.web.throttle import SignInThrottle
 from coovox.web.weblog import weblog_middleware
@@ -149,7 +150,10 @@ def setup_routes(app: web.Application, coovox: Coovox) -> None:
                 raise RuntimeError(f"route name {route.name!r} of plugin {plugin} "
                                    "is already used")
             _check_roles(route.roles, roles, f"route {route.name!r} of plugin {plugin}")
-            app.router.add_route(route.method, route.path, route.handler, name=route.name)
+            handler = route.handler
+            if route.body is not None or route.query is not None:
+                handler = validating(handler, route.body, route.query)
+            app.router.add_route(route.method, route.path, handler, name=route.name)
             routes[route.name] = route
             owners[route.name] = plugin
     for plugin, found in coovox.plugins.declared("coovox_menu_items"):
@@ -230,7 +234,10 @@ async def error_middleware(request: web.Request, handler):
         if exc.status == 413:  # a body without a length went past the route's limit
             return too_large(request, request.client_max_size)
         if _wants_json(request):
-            return web_errors.json_error(exc.status, exc.reason)
+            response = web_errors.json_error(exc.status, exc.reason)
+            if "Allow" in exc.headers:  # a 405 says which methods the path has
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         # a handler's own explanation is shown; aiohttp's default "404: Not Found" is not
         default = f"{exc.status}: {exc.reason}"
         detail = exc.text if exc.status in (400, 403, 409, 429) and exc.text != default else ""

@@ -49,8 +49,12 @@ def json_error(status: int, message: str, field: str | None = None,
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The request's JSON object body, or ApiError 400 naming the problem.
 
-    A body over the route's size limit stays a 413 (``HTTPRequestEntityTooLarge``).
+    A body over the route's size limit stays a 413 (``HTTPRequestEntityTooLarge``).  When
+    the route's body model has checked it already, the checked copy is answered.
     """
+    checked = request.get("json_body")
+    if isinstance(checked, dict):
+        return checked
     raw = await request.read()
     charset = request.charset or "utf-8"
     try:

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from coovox.inputs import truth
 from coovox.messages import Msg
 from coovox.storage import prepared, schema
 from coovox.web.errors import ApiError
@@ -273,12 +274,7 @@ class ListSpec:
     def bool_filter(field_name: str) -> FilterFn:
         """A filter accepting true/false, 1/0, yes/no, on/off."""
         def apply(qs: Any, value: str) -> Any:
-            v = value.lower()
-            if v in ("1", "true", "yes", "on"):
-                return qs.filter(**{field_name: True})
-            if v in ("0", "false", "no", "off"):
-                return qs.filter(**{field_name: False})
-            raise ValueError("must be true or false")
+            return qs.filter(**{field_name: truth(value)})
         return apply
 
     @staticmethod

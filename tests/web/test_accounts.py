@@ -139,7 +139,11 @@ async def test_users_api(client, admin_token):
     bad = await client.post("/api/v1/users", json={"role": "admin"}, headers=auth)
     assert bad.status == 400 and (await bad.json())["error"]["field"] == "role"
     body = await client.post("/api/v1/users", data="not json", headers=auth)
-    assert body.status == 400
+    assert body.status == 415  # sent as text/plain: the route reads JSON only
+    assert (await body.json())["error"]["field"] == "body"
+    body = await client.post("/api/v1/users", data="not json", headers={
+        **auth, "Content-Type": "application/json"})
+    assert body.status == 400 and "not valid JSON" in (await body.json())["error"]["message"]
 
 
 # --- first administrator --------------------------------------------------------------------

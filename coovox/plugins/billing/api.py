@@ -12,10 +12,12 @@ from coovox.exports import MONEY, NUMBER, TIME, WORD, Column, check_format, expo
 from coovox.hooktypes import BILLING, Route
 from coovox.messages import Field, Msg
 from coovox.plugins.billing import notify, reports, services
+from coovox.plugins.billing import schemas as s
 from coovox.plugins.billing.validation import BillingError
 from coovox.web.errors import ApiError, read_json
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import ListSpec
+from coovox.web.schema import ID_PARAMETER, Downloadable, Error
 from coovox.web.security import current_user
 
 ROLES = (BILLING,)
@@ -60,7 +62,7 @@ def api_errors(handler):
         try:
             return await handler(request)
         except BillingError as exc:
-            raise ApiError(exc.status, exc.message, exc.field) from None
+            raise ApiError(exc.api_status, exc.message, exc.field) from None
     return wrapped
 
 
@@ -248,27 +250,6 @@ async def calls(request: web.Request) -> web.StreamResponse:
 # --- routes ----------------------------------------------------------------------------------
 
 
-def _q(name: str, desc: str, schema: str = "string") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": desc,
-            "schema": {"type": schema}}
-
-
-PAGE_PARAMS = [_q("page", "page number", "integer"), _q("per_page", "rows per page", "integer")]
-DATE_PARAMS = [_q("from", "first day YYYY-MM-DD (PBX time zone)"),
-               _q("to", "last day YYYY-MM-DD (PBX time zone)")]
-FORMAT = _q("format", "csv or xlsx: download all matching rows")
-
-
-CONFLICT = {"409": {"description": "the balance would go below -credit; nothing changed",
-                    "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Error"}}}}}
-
-
-def _body(desc: str) -> dict[str, Any]:
-    return {"required": True, "description": desc,
-            "content": {"application/json": {"schema": {"type": "object"}}}}
-
-
 def _path(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -276,62 +257,56 @@ def _path(name: str) -> dict[str, Any]:
 def routes() -> list[Route]:
     base = "/api/v1/billing"
 
-    def r(method: str, path: str, handler, name: str, summary: str, **extra: Any) -> Route:
-        return Route(method, base + path, handler, name, roles=ROLES, api=True,
-                     openapi={"summary": summary, "tags": TAGS, **extra})
+    def r(method: str, path: str, handler, name: str, summary: str,
+          parameters: list | None = None, **models: Any) -> Route:
+        doc = {"summary": summary, "tags": TAGS} | ({"parameters": parameters} if parameters
+                                                    else {})
+        return Route(method, base + path, handler, name, roles=ROLES, api=True, openapi=doc,
+                     **models)
 
+    account = {200: s.Account, 404: Error}
     return [
-        r("GET", "/settings", get_settings, "api_billing_settings", "Billing settings"),
+        r("GET", "/settings", get_settings, "api_billing_settings", "Billing settings",
+          responses={200: s.Settings}),
         r("PATCH", "/settings", patch_settings, "api_billing_settings_patch",
-          "Change billing settings (active, currency, block_unrated, warning_seconds)",
-          requestBody=_body("fields to change")),
+          "Change billing settings (active, currency, block_unrated, warning_seconds, "
+          "decimals)", body=s.SettingsPatch, responses={200: s.Settings, 403: Error,
+                                                       409: Error}),
         r("GET", "/accounts", list_accounts, "api_billing_accounts",
-          "Billing accounts of all extensions",
-          parameters=[_q("number", "part of the extension number"),
-                      _q("status", "unlocked or locked"),
-                      _q("payment_type", "prepaid or postpaid"), *PAGE_PARAMS]),
+          "Billing accounts of all extensions", query=s.AccountsQuery,
+          responses={200: s.AccountList}),
         r("POST", "/accounts:bulk-edit", bulk_edit, "api_billing_bulk_edit",
-          "Set the given fields on many accounts (all or none)",
-          requestBody=_body("extensions + enabled/credit/status/payment_type"),
-          responses={"200": {"description": "updated"}, **CONFLICT}),
+          "Set the given fields on many accounts (all or none; 409: a balance would go "
+          "below -credit)", body=s.BulkEdit, responses={200: s.Updated, 404: Error,
+                                                        409: Error}),
         r("GET", "/accounts/{extension}", get_account, "api_billing_account",
-          "One extension's account", parameters=[_path("extension")]),
+          "One extension's account", responses=account),
         r("PATCH", "/accounts/{extension}", patch_account, "api_billing_account_patch",
-          "Edit one extension's account", parameters=[_path("extension")],
-          requestBody=_body("enabled, credit, status, payment_type"),
-          responses={"200": {"description": "the account"}, **CONFLICT}),
+          "Edit one extension's account (409: the balance would go below -credit)",
+          body=s.AccountPatch, responses={**account, 409: Error}),
         r("GET", "/recharges", list_recharges, "api_billing_recharges", "Recharge history",
-          parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),
-                      _q("type", "recharge or correction (empty: both)"), FORMAT,
-                      *PAGE_PARAMS]),
+          query=s.RechargesQuery, responses={200: Downloadable(s.HistoryList)}),
         r("POST", "/recharges", post_recharge, "api_billing_recharge",
-          "Recharge one or many extensions (all or none)",
-          requestBody=_body('{"extensions": [...], "amount": "10.0000"}')),
+          "Recharge one or many extensions (all or none)", body=s.Recharge,
+          responses={201: s.Recharged, 404: Error, 409: Error}),
         r("POST", "/corrections", post_correction, "api_billing_correction",
           "Correct one extension's balance, with a reason (not a recharge: it does not "
-          "count in total recharges)",
-          requestBody=_body('{"extension": "100", "amount": "-5.0000", "reason": "..."}'),
-          responses={"201": {"description": "the history row"}, **CONFLICT}),
+          "count in total recharges; 409: below -credit)", body=s.Correction,
+          responses={201: s.HistoryRow, 404: Error, 409: Error}),
         r("GET", "/rates", list_rates, "api_billing_rates", "Billing rates",
-          parameters=PAGE_PARAMS),
+          query=s.PageQuery, responses={200: s.RateList}),
         r("POST", "/rates", post_rate, "api_billing_rate_create", "Add a rate",
-          requestBody=_body("rate fields; extensions a list or \"all\"")),
+          body=s.RateCreate, responses={201: s.Rate}),
         r("GET", "/rates/{id}", get_rate, "api_billing_rate", "One rate",
-          parameters=[_path("id")]),
+          responses={200: s.Rate, 404: Error}, parameters=[ID_PARAMETER]),
         r("PATCH", "/rates/{id}", patch_rate, "api_billing_rate_patch", "Edit a rate",
-          parameters=[_path("id")], requestBody=_body("rate fields to change")),
+          body=s.RatePatch, responses={200: s.Rate, 404: Error}, parameters=[ID_PARAMETER]),
         r("DELETE", "/rates/{id}", delete_rate, "api_billing_rate_delete", "Delete a rate",
-          parameters=[_path("id")]),
+          responses={204: None, 404: Error}, parameters=[ID_PARAMETER]),
         r("GET", "/statistics", statistics, "api_billing_statistics",
-          "Calls, talk time and cost by day, month or year",
-          parameters=[*DATE_PARAMS, _q("extension", "one extension; empty = All"),
-                      _q("keyword", "part of extension numbers or names, as the call "
-                         "log's keyword (several extensions summed)"),
-                      _q("extensions", "a chosen group of extensions, comma-separated "
-                         "or repeated (summed)"),
-                      _q("by", "day, month or year"), FORMAT, *PAGE_PARAMS]),
+          "Calls, talk time and cost by day, month or year (keyword: part of extension "
+          "numbers or names, several extensions summed)", query=s.StatisticsQuery,
+          responses={200: Downloadable(s.ReportList)}),
         r("GET", "/calls", calls, "api_billing_calls", "Billing call log with costs",
-          parameters=[*DATE_PARAMS, _q("keyword", "part of extension number or name"),
-                      _q("status", "answered, no answer, busy, failed, refused"), FORMAT,
-                      *PAGE_PARAMS]),
+          query=s.CallsQuery, responses={200: Downloadable(s.ReportList)}),
     ]

@@ -15,9 +15,11 @@ from coovox.export_files import BOM
 from coovox.hooktypes import Route
 from coovox.messages import Msg
 from coovox.plugins.billing import deck_import, deck_services
-from coovox.plugins.billing.api import ROLES, TAGS, _body, _path, _q, api_errors, now, tz_of, who
+from coovox.plugins.billing import schemas as s
+from coovox.plugins.billing.api import ROLES, TAGS, api_errors, now, tz_of, who
 from coovox.plugins.billing.validation import BillingError, flag
 from coovox.web.errors import read_json
+from coovox.web.schema import XLSX, Error
 
 # the form fields of a multipart upload, for the parameters read after it
 DECK_FORM_KEY: web.RequestKey[dict[str, str]] = web.RequestKey("deck_form", dict)
@@ -156,41 +158,39 @@ IMPORT_DOC = (
 def routes() -> list[Route]:
     base = "/api/v1/billing/decks"
 
-    def r(method: str, path: str, handler, name: str, summary: str, **extra: Any) -> Route:
-        max_body = extra.pop("max_body", None)
+    def r(method: str, path: str, handler, name: str, summary: str, **models: Any) -> Route:
         return Route(method, base + path, handler, name, roles=ROLES, api=True,
-                     openapi={"summary": summary, "tags": TAGS, **extra}, max_body=max_body)
+                     openapi={"summary": summary, "tags": TAGS}, **models)
 
-    deck = [_path("id")]
+    deck = {200: s.Deck, 404: Error}
+    csv = {"description": "the deck's rates (CSV)", "content": {
+        "text/csv": {"schema": {"type": "string"}}}}
+    upload = {"openapi": {"summary": IMPORT_DOC, "tags": TAGS, "requestBody": {
+        "required": True, "description": "the deck file",
+        "content": {"text/csv": {"schema": {"type": "string"}},
+                    XLSX: {"schema": {"type": "string", "format": "binary"}},
+                    "multipart/form-data": {"schema": {"type": "object", "properties": {
+                        "file": {"type": "string", "format": "binary"}}}}}}}}
     return [
-        r("GET", "", list_decks, "api_billing_decks", "Rate decks"),
+        r("GET", "", list_decks, "api_billing_decks", "Rate decks",
+          responses={200: s.DeckList}),
         r("POST", "", post_deck, "api_billing_deck_create", "Add a rate deck",
-          requestBody=_body('name, remark, active, extensions (a list or "all")')),
+          body=s.DeckCreate, responses={201: s.Deck, 409: Error}),
         r("GET", "/lookup", lookup, "api_billing_deck_lookup",
           "What a number costs for an extension now: the rate a call would use (single "
-          "rate or deck)",
-          parameters=[_q("extension", "the calling extension"),
-                      _q("dialed", "the number as dialled, prefix included")]),
-        r("GET", "/{id}", get_deck, "api_billing_deck", "One rate deck", parameters=deck),
+          "rate or deck)", query=s.LookupQuery, responses={200: s.Lookup, 404: Error}),
+        r("GET", "/{id}", get_deck, "api_billing_deck", "One rate deck", responses=deck),
         r("PATCH", "/{id}", patch_deck, "api_billing_deck_patch", "Edit a rate deck",
-          parameters=deck, requestBody=_body("fields to change")),
+          body=s.DeckPatch, responses={**deck, 409: Error}),
         r("DELETE", "/{id}", delete_deck, "api_billing_deck_delete",
-          "Delete a rate deck and its versions", parameters=deck),
+          "Delete a rate deck and its versions", responses={204: None, 404: Error}),
         r("GET", "/{id}/versions", versions, "api_billing_deck_versions",
-          "Versions of a deck, newest first, with the one in effect now", parameters=deck),
-        r("POST", "/{id}/import", import_deck, "api_billing_deck_import", IMPORT_DOC,
-          max_body=MAX_FILE,
-          parameters=[*deck, _q("apply", "true: apply; default a dry run"),
-                      _q("layout", "coovox or carrier"),
-                      _q("effective_from", "YYYY-MM-DDTHH:MM (PBX time zone)"),
-                      _q("filename", "the file's name (.csv or .xlsx) for a raw body")],
-          requestBody={"required": True, "description": "the deck file",
-                       "content": {"text/csv": {"schema": {"type": "string"}},
-                                   "application/vnd.openxmlformats-officedocument."
-                                   "spreadsheetml.sheet": {"schema": {"type": "string",
-                                                                      "format": "binary"}},
-                                   "multipart/form-data": {"schema": {"type": "object"}}}}),
+          "Versions of a deck, newest first, with the one in effect now",
+          responses={200: s.VersionList, 404: Error}),
+        Route("POST", base + "/{id}/import", import_deck, "api_billing_deck_import",
+              roles=ROLES, api=True, max_body=MAX_FILE, query=s.ImportQuery,
+              responses={200: None, 201: None, 404: Error, 413: Error}, **upload),
         r("GET", "/{id}/export", export_deck, "api_billing_deck_export",
           "The deck's rates as CSV in the coovox layout (import reads it back)",
-          parameters=[*deck, _q("version", "a version id; default the one in effect now")]),
+          query=s.ExportQuery, responses={200: csv, 404: Error}),
     ]

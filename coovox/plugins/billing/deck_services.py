@@ -86,7 +86,7 @@ def _fields(data: dict[str, Any], known: set[str], partial: bool = False) -> dic
             unknown = [e for e in clean if e not in known]
             if unknown:
                 raise BillingError(Msg("unknown extension %(extension)s",
-                                       extension=unknown[0]), "extensions")
+                                       extension=unknown[0]), "extensions", api_status=404)
             out.update(all_extensions=False, extensions=clean)
     return out
 

@@ -8,8 +8,10 @@ from aiohttp import web
 
 from coovox.hooktypes import ADMIN, Route
 from coovox.plugins.billing import fraud
+from coovox.plugins.billing import schemas as s
 from coovox.plugins.billing.api import TAGS, api_errors, now, tz_of, who
 from coovox.web.errors import read_json
+from coovox.web.schema import Error
 
 ROLES = (ADMIN,)
 
@@ -56,32 +58,29 @@ async def post_unlock(request: web.Request) -> web.Response:
     return web.json_response({"extension": ext, "status": "unlocked", "cleared": cleared})
 
 
-def _path() -> dict[str, Any]:
-    return {"name": "extension", "in": "path", "required": True, "schema": {"type": "string"}}
-
-
 def routes() -> list[Route]:
     base = "/api/v1/billing/fraud"
-    body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
 
-    def r(method: str, path: str, handler, name: str, summary: str, **extra: Any) -> Route:
+    def r(method: str, path: str, handler, name: str, summary: str, **models: Any) -> Route:
         return Route(method, base + path, handler, name, roles=ROLES, api=True,
-                     openapi={"summary": summary, "tags": TAGS, **extra})
+                     openapi={"summary": summary, "tags": TAGS}, **models)
 
     return [
         r("GET", "", get_guard, "api_billing_fraud",
-          "The fraud guard: on/off, default limits, extensions' own limits, open trips"),
+          "The fraud guard: on/off, default limits, extensions' own limits, open trips",
+          responses={200: s.GuardState}),
         r("PATCH", "", patch_guard, "api_billing_fraud_patch",
-          "Switch the fraud guard (guard) and change default limits", requestBody=body),
+          "Switch the fraud guard (guard) and change default limits", body=s.GuardPatch,
+          responses={200: s.Guard}),
         r("PUT", "/extensions/{extension}", put_extension, "api_billing_fraud_extension",
           "Set an extension's own limits (the keys given; the rest follow the defaults)",
-          parameters=[_path()], requestBody=body),
+          body=s.Limits, responses={200: s.ExtensionLimits, 404: Error}),
         r("DELETE", "/extensions/{extension}", delete_extension,
           "api_billing_fraud_extension_delete", "The extension follows the defaults again",
-          parameters=[_path()]),
+          responses={200: s.ExtensionLimits, 404: Error}),
         r("GET", "/trips", list_trips, "api_billing_fraud_trips",
-          "Trips not cleared yet (newest first)"),
+          "Trips not cleared yet (newest first)", responses={200: s.TripList}),
         r("POST", "/extensions/{extension}/unlock", post_unlock, "api_billing_fraud_unlock",
           "Unlock an extension the guard stopped and clear its trips",
-          parameters=[_path()]),
+          responses={200: s.Unlocked, 404: Error}),
     ]

@@ -7,7 +7,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from coovox.inputs import text_problem
+from coovox.inputs import text_problem, truth
 from coovox.messages import Field, Msg, register_labels
 from coovox.storage.money import MAX_BALANCE, MoneyError, fmt, parse_money
 
@@ -36,11 +36,13 @@ register_labels(FIELD_LABELS)
 class BillingError(ValueError):
     """Bad input or a refused operation; ``field`` names the input at fault."""
 
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
+    def __init__(self, message: str, field: str | None = None, status: int = 400,
+                 api_status: int | None = None):
         super().__init__(message)
         self.message = message  # a Msg: shown translated on pages (coovox.messages)
         self.field = field
         self.status = status
+        self.api_status = api_status or status  # the API: an unknown reference is a 404
 
 
 class BillingErrors(BillingError):
@@ -162,14 +164,10 @@ def _whole_number(field: str) -> Msg:
 
 
 def flag(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes"):
-        return True
-    if isinstance(value, str) and value.lower() in ("0", "false", "off", "no", ""):
-        return False
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
+    try:
+        return truth(value, blank=False)
+    except ValueError:
+        pass
     raise BillingError(Msg("%(field)s must be true or false", field=Field(field)), field)
 
 
@@ -232,7 +230,7 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
         unknown = [e for e in clean if known_extensions is not None and e not in known_extensions]
         if unknown:
             raise BillingError(Msg("unknown extension %(extension)s", extension=unknown[0]),
-                               "extensions")
+                               "extensions", api_status=404)
         return {"all_extensions": False, "extensions": clean}
 
     checks = {
@@ -254,6 +252,7 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
     }
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    first: BillingError | None = None
     for name, check in checks.items():
         if name not in data and partial:
             continue
@@ -261,9 +260,10 @@ def rate_fields(data: dict[str, Any], *, partial: bool = False,
             out.update(check())
         except BillingError as exc:
             errors.setdefault(exc.field or name, exc.message)
-    if len(errors) == 1:
-        field, message = next(iter(errors.items()))
-        raise BillingError(message, field)
+            first = first or exc
+    if len(errors) == 1 and first is not None:
+        raise BillingError(first.message, first.field or next(iter(errors)),
+                           api_status=first.api_status)
     if errors:
         raise BillingErrors(errors)
     return out

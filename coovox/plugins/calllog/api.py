@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
 from aiohttp import web
+from pydantic import Field
 
 from coovox.exports import check_format, export_response
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
@@ -20,6 +23,7 @@ from coovox.plugins.calllog.queries import (
 from coovox.storage import prepared
 from coovox.web.keys import COOVOX_KEY
 from coovox.web.pagination import prepare_and_count
+from coovox.web.schema import DAY, ApiModel, Downloadable, Listing, PageQuery
 
 
 async def api_calls(request: web.Request) -> web.StreamResponse:
@@ -46,30 +50,43 @@ async def api_live(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "total": len(items)})
 
 
-_FILTER_PARAMS = [
-    {"name": "from", "in": "query", "schema": {"type": "string"},
-     "description": "start: YYYY-MM-DD (PBX time zone) or ISO 8601 time"},
-    {"name": "to", "in": "query", "schema": {"type": "string"},
-     "description": "end: YYYY-MM-DD (whole day included) or ISO 8601 time"},
-    {"name": "keyword", "in": "query", "schema": {"type": "string"},
-     "description": "extension number or name, or number dialled (contains)"},
-    {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(STATUSES)}},
-    {"name": "trunk", "in": "query", "schema": {"type": "string"}},
-    {"name": "pin", "in": "query", "schema": {"type": "string"}},
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-    {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "xlsx"]},
-     "description": "download ALL matching rows instead of one JSON page"},
-]
+INSTANT = (DAY[:-1] + r"(?:[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+           r"(?:Z|[+-](?:0[0-9]|1[0-3]):[0-5][0-9])?)?$")
+Instant = Annotated[str, Field(max_length=40, pattern=INSTANT,
+                               examples=["2026-01-28", "2026-01-28T08:00:00+08:00"])]
+
+
+class CallsQuery(PageQuery):
+    from_: Instant | None = Field(None, alias="from", description="start: YYYY-MM-DD (PBX "
+                                  "time zone) or an ISO 8601 time")
+    to: Instant | None = Field(None, description="end: YYYY-MM-DD (whole day included) or "
+                               "an ISO 8601 time")
+    keyword: str | None = Field(None, max_length=64, description="extension number or name, "
+                                "or number dialled (contains)")
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    trunk: str | None = Field(None, max_length=64)
+    pin: str | None = Field(None, max_length=64)
+    sort: Literal["started_at", "-started_at"] | None = None
+    format: Literal["csv", "xlsx"] | None = Field(
+        None, description="download ALL matching rows instead of one JSON page")
+
+
+class CallList(Listing[dict[str, Any]]):
+    pass
+
+
+class LiveCalls(ApiModel):
+    items: list[dict[str, Any]]
+    total: int
 
 
 def routes() -> list[Route]:
     return [
         Route("GET", "/api/v1/calls", api_calls, "api_calls", roles=(ADMIN, BILLING, OPERATOR),
-              api=True,
-              openapi={"summary": "The call log, newest first", "tags": ["calls"],
-                       "parameters": _FILTER_PARAMS}),
+              api=True, query=CallsQuery, responses={200: Downloadable(CallList)},
+              openapi={"summary": "The call log, newest first", "tags": ["calls"]}),
         Route("GET", "/api/v1/calls/live", api_live, "api_calls_live", roles=(ADMIN, OPERATOR),
-              api=True, openapi={"summary": "Calls in progress with running talk time",
-                                 "tags": ["calls"]}),
+              api=True, responses={200: LiveCalls},
+              openapi={"summary": "Calls in progress with running talk time",
+                       "tags": ["calls"]}),
     ]

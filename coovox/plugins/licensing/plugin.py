@@ -10,7 +10,8 @@ from coovox.hooktypes import ADMIN, MenuItem, Route, Subparsers
 from coovox.plugins.licensing.reset import add_command
 from coovox.plugins.licensing.services import Licensing
 from coovox.plugins.licensing.store import LicenceStore
-from coovox.plugins.licensing.views import LicensingViews
+from coovox.plugins.licensing.views import FeatureState, LicensingViews
+from coovox.web.schema import Error
 
 HERE = Path(__file__).parent
 SERVICE_KEY = "licensing"
@@ -77,20 +78,23 @@ UPLOAD_MAX_BODY = 80 * 1024
 def coovox_routes(coovox) -> list[Route]:
     v = LicensingViews(service_for(coovox))
     base = "/api/v1/licensing/features/{feature}"
-    param = [{"name": "feature", "in": "path", "required": True,
-              "schema": {"type": "string", "example": "billing"}}]
     tags = ["licensing"]
+    request_file = {"description": "the licence request file (a download)", "content": {
+        "application/json": {"schema": {"type": "object"}}}}
     return [
         Route("GET", base, v.api_feature, "api_licensing_feature", roles=(ADMIN,), api=True,
+              responses={200: FeatureState, 404: Error},
               openapi={"summary": "Licence state of a feature (trial, expiry, device)",
-                       "tags": tags, "parameters": param}),
+                       "tags": tags}),
         Route("GET", base + "/request", v.api_request, "api_licensing_request", roles=(ADMIN,),
-              api=True, openapi={"summary": "Download the licence request file (billing.ac)",
-                                 "tags": tags, "parameters": param}),
+              api=True, responses={200: request_file, 404: Error},
+              openapi={"summary": "Download the licence request file (billing.ac)",
+                       "tags": tags}),
         Route("PUT", base + "/licence", v.api_upload, "api_licensing_licence", roles=(ADMIN,),
-              api=True, max_body=UPLOAD_MAX_BODY, openapi={
+              api=True, max_body=UPLOAD_MAX_BODY, responses={200: FeatureState, 404: Error},
+              openapi={
                   "summary": "Upload a licence file; 400 names the failed check",
-                  "tags": tags, "parameters": param,
+                  "tags": tags,
                   "requestBody": {"required": True, "content": {
                       "application/octet-stream": {"schema": {"type": "string",
                                                               "format": "binary"}}}}}),

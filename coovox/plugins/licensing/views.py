@@ -14,6 +14,11 @@ from coovox.plugins.licensing.services import Licensing, valid_feature
 from coovox.plugins.licensing.store import StoreError
 from coovox.web.errors import ApiError
 from coovox.web.i18n import gettext as _
+from coovox.web.schema import ApiModel
+
+
+class FeatureState(ApiModel):
+    """A feature's licence state (trial, expiry, device...; times ISO 8601)."""
 
 
 def json_state(state: dict[str, Any]) -> dict[str, Any]:

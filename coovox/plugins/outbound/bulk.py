@@ -84,7 +84,7 @@ async def bulk_add(data: dict[str, Any]) -> list[str]:
     """Create the planned extensions, all or none; returns their numbers."""
     todo = plan(data)
     if not await DialPermission.exists(name=todo.dial_permission):
-        raise Invalid(Msg("no %(kind)s named %(names)s", kind=Msg("dial permission"),
+        raise r.Missing(Msg("no %(kind)s named %(names)s", kind=Msg("dial permission"),
                           names=repr(todo.dial_permission)), "dial_permission")
     wanted = [row[0] for row in todo.rows]
     taken = sorted(await Extension.filter(number__in=wanted).values_list("number", flat=True))

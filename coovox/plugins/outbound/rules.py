@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from coovox.inputs import shown, text_problem
+from coovox.inputs import shown, text_problem, truth
 from coovox.messages import Msg
 
 DEFAULT_PERMISSION = "DialPlan1"
@@ -35,6 +35,13 @@ class ConfigError(Exception):
 
 class Invalid(ConfigError):
     status = 400
+
+
+class Missing(Invalid):
+    """A reference to something that does not exist (a rule's trunk...): 400 on a page,
+    404 in the API."""
+
+    api_status = 404
 
 
 class NotFound(ConfigError):
@@ -100,13 +107,12 @@ def clean_text(value: Any, field: str, max_length: int = 128) -> str:
 
 
 def clean_bool(value: Any, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("0", "false", "no", "off", ""):
-        return False
-    raise Invalid("must be true or false", field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise Invalid("must be true or false", field)
+    try:
+        return truth(value, blank=False)
+    except ValueError:
+        raise Invalid("must be true or false", field) from None
 
 
 def clean_int(value: Any, field: str, low: int, high: int | None = None,

@@ -146,7 +146,7 @@ async def _missing(model: type[Model], names: list[str], field: str, what: str) 
     found = set(await model.filter(name__in=names).values_list("name", flat=True))
     absent = [n for n in names if n not in found]
     if absent:
-        raise Invalid(Msg("no %(kind)s named %(names)s", kind=Msg(what),
+        raise r.Missing(Msg("no %(kind)s named %(names)s", kind=Msg(what),
                           names=", ".join(repr(a) for a in absent)), field)
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import aiohttp_jinja2
 from aiohttp import web
+from pydantic import Field
 
-from coovox.api import COOVOX_KEY, ApiError, Route, read_json, safe_url, translate
+from coovox.api import COOVOX_KEY, ApiError, ApiModel, Route, read_json, safe_url, translate
 from coovox_low_balance import services
 
 PAGE = "/addons/low-balance"
@@ -71,6 +74,22 @@ async def api_deliveries(request: web.Request) -> web.Response:
         "total": len(rows)})
 
 
+URL = "^(|https?://[A-Za-z0-9.-]*[A-Za-z0-9][A-Za-z0-9.-]*(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[!-~]*)?)$"
+Amount = Annotated[str, Field(pattern=r"^-?[0-9]{1,10}(\.[0-9]{1,4})?$")] | Annotated[
+    int, Field(ge=-9_999_999_999, le=9_999_999_999)]
+
+
+class SettingsBody(ApiModel):
+    """What ``PUT /api/v1/low-balance/settings`` accepts (checked before the handler)."""
+
+    url: str = Field("", max_length=500, pattern=URL,
+                     description="http(s) address of the webhook; empty: none")
+    threshold: Amount | None = Field(None, description="alert below this balance")
+    per_extension: dict[Annotated[str, Field(pattern=r"^[0-9A-Za-z*#+_-]{1,32}$")], Amount] = \
+        Field({}, description="an extension's own threshold",
+              json_schema_extra={"additionalProperties": False})
+
+
 def routes() -> list[Route]:
     tags = ["low-balance"]
     return [
@@ -79,7 +98,7 @@ def routes() -> list[Route]:
         Route("GET", "/api/v1/low-balance/settings", api_get, "low_balance_settings",
               api=True, openapi={"summary": "Low-balance webhook settings", "tags": tags}),
         Route("PUT", "/api/v1/low-balance/settings", api_put, "low_balance_settings_put",
-              api=True, openapi={"summary": "Change the low-balance webhook settings",
+              api=True, body=SettingsBody, responses={200: None}, openapi={"summary": "Change the low-balance webhook settings",
                                  "tags": tags}),
         Route("GET", "/api/v1/low-balance/deliveries", api_deliveries,
               "low_balance_deliveries", api=True,

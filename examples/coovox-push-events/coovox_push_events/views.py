@@ -73,11 +73,13 @@ async def api_failures(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "total": len(items)})
 
 
+URL = "^(|https?://[A-Za-z0-9.-]*[A-Za-z0-9][A-Za-z0-9.-]*(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[!-~]*)?)$"
 SETTINGS_SCHEMA = {
     "type": "object",
     "properties": {
         "enabled": {"type": "boolean", "description": "push on/off"},
-        "url": {"type": "string", "description": "http(s) URL; empty: nothing is pushed"},
+        "url": {"type": "string", "maxLength": 500, "pattern": URL,
+                "description": "http(s) URL; empty: nothing is pushed"},
         "events": {"type": "array", "items": {"type": "string", "enum": list(services.EVENTS)}},
     },
 }

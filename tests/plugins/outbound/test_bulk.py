@@ -59,7 +59,7 @@ async def test_the_api_adds_all_or_nothing(client, admin_token):
     assert await Extension.all().count() == 2
     resp = await client.post("/api/v1/extensions/bulk", headers=auth,
                              json={"start": "200", "count": 1, "dial_permission": "Nope"})
-    assert resp.status == 400 and (await resp.json())["error"]["field"] == "dial_permission"
+    assert resp.status == 404 and (await resp.json())["error"]["field"] == "dial_permission"
 
 
 async def test_the_form_in_chinese_and_its_errors(admin_client):
