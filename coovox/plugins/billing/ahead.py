@@ -102,16 +102,23 @@ def _open_charging(call_id: str, extension: str, name: str, rate: dict, units: S
     row = yield from _open(call_id, extension, name, rate, True)
     if row.settled or row.next_seq != 0:  # opened before (a retry, a resumed call)
         return row, 0
-    yield from _charge(call_id, extension, 0, sum(units), guard, len(units))
-    return CallRow(len(units), row.warned, row.settled), len(units)
+    keys = [guard.hour_key, guard.day_key] if guard else [None, None]
+    acc = yield from one(HEADROOM, [*keys, extension])
+    count = _limited(acc, units, guard)[0] if acc else 0
+    if count == 0:  # not even the first charge: the meter refuses it and cuts the call
+        return row, 0
+    yield from _charge(call_id, extension, 0, sum(units[:count]), guard, count)
+    return CallRow(count, row.warned, row.settled), count
 
 
 async def open_charging(call_id: str, extension: str, name: str, rate: dict,
                         amounts: Sequence[Decimal], guard: SpendGuard | None = None
                         ) -> tuple[CallRow, int] | None:
-    """The billing row of an answered call opened and its first block (charges 0 … n-1)
-    taken, in ONE unit of work (one trip on SQLite): (the row, charges taken: 0 when it was
-    opened before).  None: the block was refused (nothing written), open it on its own."""
+    """The billing row of an answered call opened and its first block (charges 0 … n-1, or
+    the largest affordable number of them) taken, in ONE unit of work (one trip on SQLite):
+    (the row, charges taken: 0 when it was opened before or not even charge 0 can be paid).
+    None: refused all the same (the balance moved meanwhile, on PostgreSQL): nothing
+    written, the caller opens the row on its own."""
     units = [to_units(a) for a in amounts]
     try:
         return await store().run(_open_charging(call_id, extension, name, rate, units,
