@@ -61,16 +61,15 @@ def _limited(row: dict, amounts: Sequence[int], guard: SpendGuard | None
 
 
 def _charge_part(call_id: str, extension: str, seq: int, amounts: Sequence[int],
-                 guard: SpendGuard | None) -> Work[int]:
+                 guard: SpendGuard | None) -> Work[tuple[int, ChargeResult]]:
     keys = [guard.hour_key, guard.day_key] if guard else [None, None]
     row = yield from one(HEADROOM, [*keys, extension])
     if row is None:
-        raise _Refused()
+        return 0, ChargeResult.REFUSED
     count, why = _limited(row, amounts, guard)
-    if count == 0:
-        raise _Refused(why)
-    yield from _charge(call_id, extension, seq, sum(amounts[:count]), guard, count)
-    return count
+    if count:  # raises _Refused only when the balance moved since the read (PostgreSQL)
+        yield from _charge(call_id, extension, seq, sum(amounts[:count]), guard, count)
+    return count, why
 
 
 async def charge_part(call_id: str, extension: str, seq: int, amounts: Sequence[Decimal],
@@ -80,14 +79,13 @@ async def charge_part(call_id: str, extension: str, seq: int, amounts: Sequence[
     units = [to_units(a) for a in amounts]
     for _ in range(PART_TRIES):
         try:
-            count = await store().run(_charge_part(call_id, extension, seq, units, guard))
-        except _Refused as exc:
-            if exc.result is not ChargeResult.REFUSED:
-                return exc.result, 0
-            continue  # the balance moved between the read and the UPDATE (PostgreSQL)
+            count, why = await store().run(_charge_part(call_id, extension, seq, units,
+                                                        guard))
+        except _Refused:
+            continue  # the balance moved between the read and the UPDATE: read it again
         except IntegrityError:
             return ChargeResult.TAKEN, await taken_from(call_id, seq)
-        return ChargeResult.TAKEN, count
+        return (ChargeResult.TAKEN, count) if count else (why, 0)
     return ChargeResult.REFUSED, 0
 
 

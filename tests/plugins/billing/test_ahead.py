@@ -245,3 +245,23 @@ async def test_the_settings_page_sets_the_debit_interval_in_english_and_chinese(
     zh = await (await client.get("/billing/settings",
                                  headers={"Accept-Language": "zh-CN"})).text()
     assert "预扣费" in zh and 'name="debit_interval" value="6"' in zh
+
+
+async def test_a_call_cut_for_money_costs_four_units_of_work(meter, control):
+    """Money for 5 units: opened with all 5 (one unit of work), the block due at 5 s is
+    refused and so is its part (two), the settlement (one): not a retry per refusal."""
+    await setup_billing(balance="0.05", rate=CENT)
+    info = call_info("c1")
+    decision = await meter.gate(info)
+    seen: list[str] = []
+    Store.on_trip = seen.append
+    try:
+        await meter.answered(info, control, decision, False)
+        await control.run_until("c1", 60)
+        await meter.ended(info, {"status": "answered", "talk_time": 5.02,
+                                 "billed_talk_time": 5.0})
+    finally:
+        Store.on_trip = None
+    assert control.cut_of("c1") == ("c1", "insufficient funds", 5.0)
+    assert seen == ["_open_charging", "_charge", "_charge_part", "_end"]
+    assert await charges("c1") == [Decimal("0.05")]
