@@ -16,7 +16,7 @@ from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from coovox.plugins.billing.rating import RateRule, cost
 from coovox.storage.work import Store
-from tests.plugins.billing.conftest import NOON, call_info, place_call, setup_billing
+from tests.support.billing import NOON, FakeControl, call_info, place_call, setup_billing
 
 CENT = {"prefix": "", "initial_cost": "0", "initial_time": 0, "rate": "0.01", "unit": 1,
         "extensions": "all"}
@@ -194,7 +194,6 @@ async def test_a_resumed_call_charged_ahead_settles_exactly(meter, control):
     """A restart while units are held ahead: the resumed call takes nothing twice and the
     settlement gives back what was not reached."""
     from coovox.plugins.billing.metering import Meter
-    from tests.plugins.billing.conftest import FakeControl
 
     await setup_billing(balance="1", rate=CENT)
     info = call_info("c1")
