@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from coovox.config import load_config
+from coovox.models import set_setting
 from coovox.plugins.billing import services
 from coovox.plugins.billing.sql import fetch
 from coovox.plugins.calls.models import Call
@@ -156,6 +157,7 @@ async def test_a_failed_live_charge_does_not_stop_metering(billing_app, double, 
     from coovox.plugins.billing.models import Account
 
     await _fund(balance="0.05")  # 1 s units of 0.01: cut at 5 s
+    await set_setting("billing", "debit_interval", 2)  # blocks: seq 0-2, 3-4, …
     real, failed = ledger.charge, []
 
     async def flaky(call_id, extension, seq, amount, *rest):
@@ -184,6 +186,7 @@ async def test_a_live_charge_that_keeps_failing_cuts_the_call(billing_app, doubl
     from coovox.plugins.billing import ledger
 
     await _fund(balance="5")  # enough for minutes: only the failing charge can cut it
+    await set_setting("billing", "debit_interval", 2)  # blocks: seq 0-2, 3-4, …
     real = ledger.charge
 
     async def down_from_seq_3(call_id, extension, seq, amount, *rest):

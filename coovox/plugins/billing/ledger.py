@@ -61,6 +61,13 @@ PAY_GUARDED = (
     "WHERE extension = ? AND balance - ? >= -credit "
     "AND CASE WHEN spend_hour_key = ? THEN spend_hour ELSE 0 END + ? <= ? "
     "AND CASE WHEN spend_day_key = ? THEN spend_day ELSE 0 END + ? <= ?")
+# a settlement's refund (diff < 0) of charges taken ahead, given back to the spend windows
+# they were counted in too (when the account's window is still the one of the last charge)
+REFUND = ("UPDATE billing_account SET balance = balance - ?, "
+          "spend_hour = CASE WHEN spend_hour_key <> ? THEN spend_hour "
+          "WHEN spend_hour + ? > 0 THEN spend_hour + ? ELSE 0 END, "
+          "spend_day = CASE WHEN spend_day_key <> ? THEN spend_day "
+          "WHEN spend_day + ? > 0 THEN spend_day + ? ELSE 0 END WHERE extension = ?")
 # why a guarded debit was refused (asked only then): the balance, or which limit
 WHY_REFUSED = ("SELECT CASE WHEN balance - ? >= -credit THEN 1 ELSE 0 END AS funds, "
                "CASE WHEN spend_hour_key = ? THEN spend_hour ELSE 0 END + ? AS hour "
@@ -158,11 +165,12 @@ async def create_call(call_id: str, extension: str, name: str, rate: dict[str, A
 
 
 def _charge(call_id: str, extension: str, seq: int, units: int,
-            guard: SpendGuard | None = None) -> Work[None]:
-    """The statements of one charge; raises :class:`_Ended` / :class:`_Refused` (the unit
-    rolls back) or :class:`IntegrityError` when (call, seq) is taken already."""
+            guard: SpendGuard | None = None, count: int = 1) -> Work[None]:
+    """The statements of one charge (of ``count`` live charges ``seq`` … at once: charging
+    ahead); raises :class:`_Ended` / :class:`_Refused` (the unit rolls back) or
+    :class:`IntegrityError` when (call, seq) is taken already."""
     yield Exec(INSERT_LEDGER, [call_id, seq, extension, units, "charge"])
-    if not (yield Exec(MARK_CHARGED, [units, seq, seq + 1, call_id, False])):
+    if not (yield Exec(MARK_CHARGED, [units, seq, seq + count, call_id, False])):
         raise _Ended
     if not units:
         return
@@ -175,15 +183,16 @@ def _charge(call_id: str, extension: str, seq: int, units: int,
 
 
 async def charge(call_id: str, extension: str, seq: int, amount: Decimal,
-                 guard: SpendGuard | None = None) -> ChargeResult:
-    """Take charge ``seq`` of a call, all or nothing (and, with a ``guard``, only within
-    the extension's spend limits of the hour and the day: the same UPDATE).
+                 guard: SpendGuard | None = None, count: int = 1) -> ChargeResult:
+    """Take charge ``seq`` of a call (with ``count`` > 1: the ``count`` charges from
+    ``seq`` on, ``amount`` in all, as ONE charge), all or nothing (and, with a ``guard``,
+    only within the extension's spend limits of the hour and the day: the same UPDATE).
 
     The ledger row is inserted first: its UNIQUE (call, seq) key makes a retry of a charge
     already taken fail there (TAKEN, nothing else written) without a SELECT beforehand.
     """
     try:
-        await store().run(_charge(call_id, extension, seq, to_units(amount), guard))
+        await store().run(_charge(call_id, extension, seq, to_units(amount), guard, count))
     except _Refused as exc:
         return exc.result
     except _Ended:
@@ -218,9 +227,11 @@ def affordable_cost(rate: Any, cost_units: int, charged: int, available: int,
 
 
 def _settle(call_id: str, cost_units: int, talk_time: float, local_date: str,
-            answered: bool, billed_time: float | None) -> Work[int | None]:
+            answered: bool, billed_time: float | None,
+            refund: SpendGuard | None = None) -> Work[int | None]:
     """The statements of a settlement; the difference settled in units (None: settled
-    already).  A positive difference is the same conditional debit as a charge."""
+    already).  A positive difference is the same conditional debit as a charge; a refund
+    is also taken off the spend windows of ``refund`` (those of the call's last charge)."""
     billed = talk_time if billed_time is None else billed_time
     rows = yield Rows(MARK_SETTLED, [True, talk_time, billed, local_date, answered,
                                      call_id, False])
@@ -241,6 +252,9 @@ def _settle(call_id: str, cost_units: int, talk_time: float, local_date: str,
             yield Exec(DEBIT, [diff, extension])
         if cut != billed:
             yield Exec(SET_BILLED, [cut, call_id])
+    elif diff < 0 and refund is not None:
+        yield Exec(REFUND, [diff, refund.hour_key, diff, diff, refund.day_key, diff, diff,
+                            extension])
     elif diff < 0:
         yield Exec(DEBIT, [diff, extension])
     if diff:
@@ -283,8 +297,8 @@ def _charge_missing(call_id: str, extension: str, rule: RateRule, next_seq: int,
 
 
 def _end(call_id: str, extension: str, name: str, talk: float, billed: float,
-         local_date: str, answered: bool, guard: SpendGuard | None = None
-         ) -> Work[int | None]:
+         local_date: str, answered: bool, guard: SpendGuard | None = None,
+         refund: SpendGuard | None = None) -> Work[int | None]:
     row = yield from one(READ_CALL, [call_id])
     if row is None:  # never metered: an unbilled call, kept for statistics
         yield from _open(call_id, extension, name, None, answered)
@@ -297,17 +311,17 @@ def _end(call_id: str, extension: str, name: str, talk: float, billed: float,
             billed = yield from _charge_missing(call_id, row["extension"], rule,
                                                 int(row["next_seq"]), billed, guard)
         amount = to_units(cost(rule, billed))
-    return (yield from _settle(call_id, amount, talk, local_date, answered, billed))
+    return (yield from _settle(call_id, amount, talk, local_date, answered, billed, refund))
 
 
 async def end_call(call_id: str, extension: str, name: str, talk: float, billed: float,
-                   local_date: str, answered: bool,
-                   guard: SpendGuard | None = None) -> Decimal | None:
+                   local_date: str, answered: bool, guard: SpendGuard | None = None,
+                   refund: SpendGuard | None = None) -> Decimal | None:
     """The charges a call owes that were never taken, then its settlement, in ONE
     transaction (one trip on SQLite).  Returns the difference settled (None when settled
-    already)."""
+    already); ``refund``: the spend windows of its last charge (see :func:`_settle`)."""
     diff = await store().run(_end(call_id, extension, name, talk, billed, local_date,
-                                  answered, guard))
+                                  answered, guard, refund))
     return None if diff is None else from_units(diff)
 
 

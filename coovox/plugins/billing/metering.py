@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from coovox.hooktypes import CallControl, CallInfo, GateDecision
 from coovox.models import setting_writes
-from coovox.plugins.billing import decks, ledger, reports, services, sql
+from coovox.plugins.billing import ahead, decks, ledger, reports, services, sql
 from coovox.plugins.billing.fraud_gate import ACCOUNT_COLUMNS, FraudGate
 from coovox.plugins.billing.fraud_rules import REFUSE_SPEND
 from coovox.plugins.billing.ledger import ChargeResult, SpendGuard
@@ -27,6 +27,7 @@ from coovox.plugins.billing.models import BillingCall
 from coovox.plugins.billing.rating import (
     Charge,
     RateRule,
+    block,
     charge_at,
     choose_rate,
     first_charge,
@@ -64,6 +65,7 @@ class _Live:
     ended: bool = False
     money_cap: Decimal | None = None  # the most the call may cost (a gate's money cap)
     spent: Decimal = Decimal(0)  # the live charges taken so far
+    refund: SpendGuard | None = None  # the spend windows of the last charge (its refund)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -162,20 +164,81 @@ class Meter:
         if decision is None or decision.refuse or "rate" not in decision.data:
             return
         rule = RateRule.from_json(decision.data["rate"])
-        row = await ledger.open_call(call.call_id, call.extension, call.extension_name,
-                                     decision.data["rate"])
+        opened = None if resumed else await self._open_charging(call, decision, rule)
+        if opened is None:
+            row = await ledger.open_call(call.call_id, call.extension, call.extension_name,
+                                         decision.data["rate"])
+            taken: list[Charge] = []
+            guard = None
+        else:
+            row, taken, guard = opened
         if row.settled:
             return
-        state = _Live(rule, call.extension, seq=row.next_seq, warned=row.warned,
-                      money_cap=call.money_cap, spent=spent_before(rule, row.next_seq))
+        seq = row.next_seq - len(taken)  # the charges taken with the row: published below
+        state = _Live(rule, call.extension, seq=seq, warned=row.warned,
+                      money_cap=call.money_cap, spent=spent_before(rule, seq))
         self.live[call.call_id] = state
+        if taken:
+            state.refund = guard
+            self._charged(call.call_id, state, taken)
         talk = (control.talk_seconds(call.call_id) or 0.0) if resumed else 0.0
         await self._advance(call.call_id, control, state, talk)
 
+    async def _open_charging(self, call: CallInfo, decision: GateDecision, rule: RateRule
+                             ) -> tuple[ledger.CallRow, list[Charge], SpendGuard | None] | None:
+        """The billing row opened with the first charge(s) due at answer, in one unit of
+        work; None when they cannot be taken so (refused, a database error): the caller
+        opens the row alone and :meth:`_advance` takes (or refuses) them."""
+        try:
+            settings = await self.settings()
+            charges = self.debit_block(settings, rule, 0, 0.0, call.money_cap, Decimal(0))
+            if not charges:
+                return None
+            guard = await self.fraud.spend_guard(settings, call.extension, self.wall())
+            opened = await ahead.open_charging(
+                call.call_id, call.extension, call.extension_name, decision.data["rate"],
+                [c.amount for c in charges], guard)
+        except Exception:  # noqa: BLE001 - the plain path below retries or cuts
+            log.warning("call %s: opening with its first charge failed", call.call_id,
+                        exc_info=True)
+            return None
+        if opened is None:
+            return None
+        row, count = opened
+        return row, charges[:count], guard
+
+    @staticmethod
+    def debit_block(settings: dict[str, Any], rule: RateRule, seq: int, talk: float,
+              money_cap: Decimal | None, spent: Decimal) -> list[Charge]:
+        """The charges one debit takes from charge ``seq`` at talk time ``talk``: those due
+        within the debit interval (billing.md "Charging ahead"; 0: charge ``seq`` alone),
+        none past a gate's money cap (empty: charge ``seq`` is past it)."""
+        interval = int(settings.get("debit_interval") or 0)
+        due = charge_at(rule, seq)
+        charges = block(rule, seq, max(talk, due.at) + interval) if interval > 0 else [due]
+        if money_cap is None:
+            return charges
+        count, total = 0, spent
+        for charge in charges:
+            total += charge.amount
+            if total > money_cap:
+                break
+            count += 1
+        return charges[:count]
+
+    def _charged(self, call_id: str, state: _Live, charges: list[Charge]) -> None:
+        amount = sum((c.amount for c in charges), Decimal(0))
+        state.seq = charges[-1].seq + 1
+        state.spent += amount
+        self.publish("call.charged", PLUGIN, call_id=call_id, extension=state.extension,
+                     seq=charges[0].seq, amount=str(amount), at=charges[0].at,
+                     spent=str(state.spent))
+
     async def _advance(self, call_id: str, control: CallControl, state: _Live,
                        talk: float) -> None:
-        """Take every charge due at talk time ``talk``; cut if one cannot be paid; then
-        schedule the next boundary (and the warning)."""
+        """Take every charge due at talk time ``talk`` (with those due within the debit
+        interval: charging ahead); cut if one cannot be paid; then schedule the next
+        boundary (and the warning)."""
         async with state.lock:
             if state.ended:
                 return
@@ -183,7 +246,10 @@ class Meter:
                 due = charge_at(state.rule, state.seq)
                 if not (due.at == 0 or due.at <= talk):
                     break
-                if state.money_cap is not None and state.spent + due.amount > state.money_cap:
+                settings = await self.settings()
+                charges = self.debit_block(settings, state.rule, state.seq, talk, state.money_cap,
+                                     state.spent)
+                if not charges:
                     state.ended = True  # a gate's money cap: not one unit past it
                     log.info("call %s cut at %ss: money cap %s", call_id, due.at,
                              state.money_cap)
@@ -191,9 +257,9 @@ class Meter:
                                       plugin=PLUGIN)
                     return
                 try:
-                    guard = await self.fraud.spend_guard(await self.settings(),
-                                                         state.extension, self.wall())
-                    result = await _charge(call_id, state.extension, due, guard)
+                    guard = await self.fraud.spend_guard(settings, state.extension,
+                                                         self.wall())
+                    result, count = await _charge(call_id, state.extension, charges, guard)
                 except Exception:  # fail closed: a call nobody can bill is not left running
                     state.ended = True
                     log.exception("call %s cut at %ss: its charge failed", call_id, due.at)
@@ -208,14 +274,11 @@ class Meter:
                     log.info("call %s cut at %ss: %s", call_id, due.at, reason)
                     await control.cut(call_id, reason, billed_until=due.at, plugin=PLUGIN)
                     if result in LIMITS:
-                        await self.fraud.on_limit(await self.settings(), state.extension,
-                                                  result, self.wall())
+                        await self.fraud.on_limit(settings, state.extension, result,
+                                                  self.wall())
                     return
-                state.seq += 1
-                state.spent += due.amount
-                self.publish("call.charged", PLUGIN, call_id=call_id,
-                             extension=state.extension, seq=due.seq, amount=str(due.amount),
-                             at=due.at, spent=str(state.spent))
+                state.refund = guard
+                self._charged(call_id, state, charges[:count])
             nxt = charge_at(state.rule, state.seq)
             control.schedule(call_id, nxt.at, self._callback(call_id, control, state, nxt.at))
             if not state.warned and int((await self.settings())["warning_seconds"] or 0) > 0:
@@ -299,7 +362,8 @@ class Meter:
         return await _retry(
             f"the settlement of call {call.call_id}",
             lambda: ledger.end_call(call.call_id, call.extension, call.extension_name, talk,
-                                    billed, local_date, answered, guard))
+                                    billed, local_date, answered, guard,
+                                    state.refund if state is not None else None))
 
     async def _within_cap(self, call: CallInfo, state: _Live | None, billed: float) -> float:
         rule = state.rule if state is not None else None
@@ -327,8 +391,21 @@ async def _retry(what: str, fn: Callable[[], Awaitable[T]]) -> T:
                        delay=lambda attempt: CHARGE_BACKOFF * 2 ** attempt, log=log)
 
 
-async def _charge(call_id: str, extension: str, due: Charge,
-                  guard: SpendGuard | None = None) -> ChargeResult:
-    """:func:`ledger.charge`, retried with a short backoff when the database fails."""
-    return await _retry(f"charge {due.seq} of call {call_id}",
-                        lambda: ledger.charge(call_id, extension, due.seq, due.amount, guard))
+async def _charge(call_id: str, extension: str, charges: list[Charge],
+                  guard: SpendGuard | None = None) -> tuple[ChargeResult, int]:
+    """:func:`ledger.charge` of ``charges`` as one charge, retried with a short backoff
+    when the database fails; when they cannot all be paid, the largest affordable number
+    of them (:func:`ahead.charge_part`).  Returns (result, how many were taken)."""
+    first, count = charges[0], len(charges)
+    amount = sum((c.amount for c in charges), Decimal(0))
+    result = await _retry(
+        f"charge {first.seq} of call {call_id}",
+        lambda: ledger.charge(call_id, extension, first.seq, amount, guard, count))
+    if result is ChargeResult.TAKEN:
+        return result, count
+    if result is ChargeResult.ENDED or count == 1:
+        return result, 0
+    return await _retry(
+        f"charge {first.seq} (part) of call {call_id}",
+        lambda: ahead.charge_part(call_id, extension, first.seq,
+                                  [c.amount for c in charges], guard))

@@ -309,6 +309,8 @@ async def settings_post(request: web.Request) -> web.StreamResponse:
     fields: dict[str, Any] = {"currency": data.get("currency", "")}
     if "warning_seconds" in data:
         fields["warning_seconds"] = data["warning_seconds"]
+    if "debit_interval" in data:
+        fields["debit_interval"] = data["debit_interval"]
     fields["block_unrated"] = data.get("block_unrated", "off")
     # the decimals shown were those of "decimals_for": they apply only to that currency
     # (a changed currency keeps its own, unless the page's script showed its own)

@@ -159,6 +159,17 @@ def charge_at(rule: RateRule, seq: int) -> Charge:
     return Charge(seq, float(boundary(rule, seq - 1)), rule.rate)
 
 
+def block(rule: RateRule, seq: int, horizon: float) -> list[Charge]:
+    """Charge ``seq`` and the following ones falling due before talk time ``horizon``
+    (charging ahead: the charges one debit takes; always at least charge ``seq``)."""
+    out = [charge_at(rule, seq)]
+    while True:
+        nxt = charge_at(rule, seq + len(out))
+        if nxt.at >= horizon:
+            return out
+        out.append(nxt)
+
+
 def live_charges(rule: RateRule, seconds: float) -> list[Charge]:
     """All live charges taken by a call of ``seconds`` talk time (answered: seconds > 0)."""
     if seconds <= 0:

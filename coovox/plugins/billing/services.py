@@ -35,6 +35,7 @@ from coovox.web.formats import MAX_DECIMALS, currency_decimals
 NS = "billing"
 DEFAULT_SETTINGS: dict[str, Any] = {
     "active": False, "currency": "USD", "block_unrated": False, "warning_seconds": 0,
+    "debit_interval": 30,  # charging ahead: seconds of units one charge takes (0: each alone)
     "decimals": {},  # currency -> decimals money is shown with (unset: the currency's own)
     "fraud": {},  # the fraud guard: {"guard": on, "defaults": limits} (fraud.py)
 }
@@ -72,6 +73,8 @@ async def update_settings(data: dict[str, Any], plugins: Any = None) -> dict[str
         changes["block_unrated"] = flag(data["block_unrated"], "block_unrated")
     if "warning_seconds" in data:
         changes["warning_seconds"] = whole(data["warning_seconds"], "warning_seconds", 0, 3600)
+    if "debit_interval" in data:
+        changes["debit_interval"] = whole(data["debit_interval"], "debit_interval", 0, 3600)
     if "decimals" in data:  # of the currency chosen now (or the one in use)
         current = await get_settings()
         currency = changes.get("currency", current["currency"])

@@ -26,6 +26,7 @@ FIELD_LABELS = {
     "start_time": "Start Time", "end_time": "End Time", "extensions": "Extensions",
     "extension": "Extension", "currency": "Currency", "reason": "Reason",
     "warning_seconds": "Warning tone before cut-off (s, 0 = off)",
+    "debit_interval": "Charge ahead (s of units per charge, 0 = each unit when due)",
     "block_unrated": "Block calls that no rate covers", "active": "Activate",
     "from": "Start date", "to": "End date", "by": "Statistics By", "keyword": "Keywords",
     "number": "Extension", "apply": "Bulk Edit", "id": "Rate", "decimals": "Decimal places",

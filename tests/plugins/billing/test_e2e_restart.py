@@ -16,10 +16,14 @@ from tests.support.restart import until as _until
 
 
 @pytest.mark.timeout(90)
-async def test_metering_resumes_after_a_kill(tmp_path, double):
+@pytest.mark.parametrize("interval", [0, 30])
+async def test_metering_resumes_after_a_kill(tmp_path, double, interval):
+    """Each unit charged when due (0), or charged ahead (30 s: the 8 affordable units in
+    one charge at answer): after the kill the call is still cut at 8 s, billed 0.08."""
     async with App(tmp_path, double) as app:
         await app.local.set_plugin_enabled("billing", True)
         await set_setting("billing", "active", True)
+        await set_setting("billing", "debit_interval", interval)
         await services.create_rate({"prefix": "9", "initial_cost": "0", "initial_time": 0,
                                     "rate": "0.01", "unit": 1, "extensions": "all"})
         await services.update_accounts(["100"], {"enabled": True})
@@ -31,7 +35,10 @@ async def test_metering_resumes_after_a_kill(tmp_path, double):
         await _until(lambda: Ledger.filter(call_id=row.id).count(), 10, "a live charge")
         await app.kill()
         charged_before = (await BillingCall.get(call_id=row.id)).charged
-        assert Decimal(0) < charged_before < Decimal("0.08")
+        if interval:
+            assert charged_before == Decimal("0.08")  # the largest affordable block
+        else:
+            assert Decimal(0) < charged_before < Decimal("0.08")
         await app.spawn()
         done = await _until(lambda: Call.exclude(status="active").first(), 45, "the cut")
         assert (done.id, done.reason) == (row.id, "insufficient funds")
@@ -39,6 +46,7 @@ async def test_metering_resumes_after_a_kill(tmp_path, double):
                             "settlement")
         assert bill.cost == Decimal("0.08") and bill.billed_time == 8
         assert (await Account.get(extension="100")).balance == Decimal(0)
-        assert await Ledger.filter(call_id=row.id, amount__gt=0).count() == 8
+        charges = await Ledger.filter(call_id=row.id, amount__gt=0).count()
+        assert charges == (1 if interval else 8)
         assert await check_invariants() == []
         assert "resumed" in app.output()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from coovox.models import set_setting
 from coovox.plugins.billing import fraud
 from coovox.plugins.billing.check import check_invariants
 from coovox.plugins.billing.models import Account, Ledger
@@ -24,6 +25,7 @@ def heard(app) -> list[dict]:
 
 async def test_ten_calls_at_once_stop_at_the_spend_limit(billing_app, double):
     await account("100", balance="50")
+    await set_setting("billing", "debit_interval", 3)  # blocks of 3 units, cut within 30 s
     await fraud.update_global({"guard": True, "spend_hour": "0.30", "action": "lock"})
     events = heard(billing_app)
     await asyncio.gather(*(double.place_call("100", f"9123{i}0") for i in range(10)))

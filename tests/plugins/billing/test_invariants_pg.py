@@ -49,10 +49,11 @@ async def test_two_processes_fifty_calls_charge_exactly_twelve_units(pg_url, tmp
         assert acc.balance == Decimal(0)
         assert await BillingCall.filter(call_id__startswith="p").count() == 50
         assert sum(c.cost for c in await BillingCall.all()) == Decimal("0.12")
-        assert await Ledger.filter(amount__gt=0).count() == 12
+        charges = await Ledger.filter(amount__gt=0).values_list("amount", flat=True)
+        assert sum(charges) == Decimal("0.12") and 0 < len(charges) <= 12  # charged ahead
         assert await check_invariants() == []
         per_process = {k: await Ledger.filter(call_id__startswith=f"p{k}-", amount__gt=0).count()
                        for k in (1, 2)}
-        print("units charged per process:", per_process, "outputs:", [o[0].split() for o in outs])
+        print("charges (ledger rows) per process:", per_process, "outputs:", [o[0].split() for o in outs])
     finally:
         await app.close()

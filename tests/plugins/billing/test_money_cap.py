@@ -61,7 +61,8 @@ async def test_without_a_money_cap_the_call_runs_on(meter, control):
     info = call_info("c3")
     await meter.answered(info, control, await meter.gate(info), False)
     await control.run_until("c3", 5)
-    assert control.cuts == [] and await balance() == Decimal("0.88")
+    # charged ahead: 30 s of 0.02 units taken at answer (the debit interval's default)
+    assert control.cuts == [] and await balance() == Decimal("0.40")
 
 
 # --- end to end: a third-party gate caps by money --------------------------------------------

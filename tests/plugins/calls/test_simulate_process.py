@@ -105,7 +105,9 @@ def test_ctrl_c_closes_every_call_and_billing_was_at_work(tmp_path):
     costs = _rows(db, "SELECT SUM(cost) FROM billing_call WHERE settled")[0][0]
     assert costs and costs > 0
     eve = _rows(db, "SELECT balance, credit FROM billing_account WHERE extension = '104'")[0]
-    assert 0 <= eve[0] < 500  # spent down to less than one 0.05 unit, never below 0
+    # spent, never below 0; what another of her calls held ahead when the first was cut
+    # was given back at its end (billing.md "Charging ahead"), so not always to < 1 unit
+    assert 0 <= eve[0] < 2000
     assert _rows(db, "SELECT COUNT(*) FROM billing_call WHERE NOT settled") == [(0,)]
     log, stats = asyncio.run(_reports(data))
     assert any(Decimal(r["cost"]) > 0 for r in log)
