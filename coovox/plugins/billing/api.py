@@ -270,6 +270,7 @@ def routes() -> list[Route]:
           responses={200: s.Settings}),
         r("PATCH", "/settings", patch_settings, "api_billing_settings_patch",
           "Change billing settings (active, currency, block_unrated, warning_seconds, "
+          "debit_interval, "
           "decimals)", body=s.SettingsPatch, responses={200: s.Settings, 403: Error,
                                                        409: Error}),
         r("GET", "/accounts", list_accounts, "api_billing_accounts",

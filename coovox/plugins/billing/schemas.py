@@ -54,6 +54,7 @@ class Settings(ApiModel):
     currency_symbol: str
     block_unrated: bool
     warning_seconds: int
+    debit_interval: int
     decimals: dict[str, int]
     money_decimals: int
 
@@ -63,6 +64,9 @@ class SettingsPatch(ApiModel):
     currency: Literal[tuple(CURRENCIES)] = Field(None)  # type: ignore[valid-type]
     block_unrated: bool = Field(None)
     warning_seconds: int = Field(None, ge=0, le=3600)
+    debit_interval: int = Field(None, ge=0, le=3600,
+                                description="charging ahead: seconds of units one charge "
+                                "takes (0: each unit when due)")
     decimals: int = Field(None, ge=0, le=MAX_DECIMALS,
                           description="decimal places of the currency's amounts on pages")
 
