@@ -22,10 +22,12 @@ behind the writes of other calls or an export's reads), kept for :data:`TTL` lik
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 from tortoise.signals import post_delete, post_save
@@ -38,7 +40,7 @@ from coovox.plugins.outbound.routing import (
     RuleSpec,
     TrunkSpec,
 )
-from coovox.storage.work import one, store
+from coovox.storage.work import Rows, Work, one, store
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +111,41 @@ async def load_extension(number: str) -> ExtensionSpec | None:
     return _spec([row[c] for c in EXTENSION_COLUMNS]) if row else None
 
 
-async def load() -> Snapshot:
-    """Read the whole outbound configuration (four or five statements)."""
-    partial = await Extension.all().count() > FULL_MAX
+def _json(value: Any) -> Any:
+    """A JSON column as read by raw SQL (SQLite: text; PostgreSQL's jsonb: text too)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+RULE_COLUMNS = ("name", "prefix", "pattern", "prepend", "trunks", "time_limit", "pin_set",
+                "condition", "caller_id", "call_method")
+
+
+def _load_work() -> Work[Snapshot]:
+    counted = yield from one("SELECT COUNT(*) AS n FROM calls_extension")
+    partial = int(counted["n"] if counted else 0) > FULL_MAX
     extensions = {} if partial else {
-        row[0]: _spec(row) for row in await Extension.all().values_list(*EXTENSION_COLUMNS)}
-    permissions = {row.name: list(row.dial_rules or []) for row in await DialPermission.all()}
-    rules = {row.name: rule_spec(row) for row in await DialRule.all()}
-    trunks = {row.name: TrunkSpec(row.name, row.dial_string, row.enabled, row.max_calls,
-                                  row.caller_id or "", row.prefer or "extension")
-              for row in await Trunk.all()}
+        row["number"]: _spec([row[c] for c in EXTENSION_COLUMNS])
+        for row in (yield Rows(f"SELECT {', '.join(EXTENSION_COLUMNS)} FROM calls_extension"))}
+    permissions = {row["name"]: list(_json(row["dial_rules"]) or []) for row in
+                   (yield Rows("SELECT name, dial_rules FROM calls_dial_permission"))}
+    rules = {}
+    for row in (yield Rows(f"SELECT {', '.join(RULE_COLUMNS)} FROM calls_dial_rule")):
+        fields = {**row, "trunks": _json(row["trunks"]), "condition": _json(row["condition"])}
+        rules[row["name"]] = rule_spec(SimpleNamespace(**fields))
+    trunks = {row["name"]: TrunkSpec(row["name"], row["dial_string"], bool(row["enabled"]),
+                                     row["max_calls"], row["caller_id"] or "",
+                                     row["prefer"] or "extension")
+              for row in (yield Rows("SELECT name, dial_string, enabled, max_calls, "
+                                     "caller_id, prefer FROM calls_trunk"))}
     return Snapshot(extensions, permissions, rules, trunks, partial)
+
+
+async def load() -> Snapshot:
+    """Read the whole outbound configuration (four or five queries), on the store's
+    read-only connection: never behind the writes and reads of Tortoise's connection (the
+    web log, an export's plugin fields), so a re-read started at half the TTL is done
+    before the TTL even while the web is busy."""
+    return await store().read(_load_work())
 
 
 class ConfigCache:
