@@ -124,6 +124,8 @@ def install() -> None:
 
     work.SqliteStore._run = _run
     del run
+    if not hasattr(work.SqliteStore, "_read_job"):  # a version without the read lane
+        return
     read_job = work.SqliteStore._read_job
 
     async def _read(self: Any, unit: Any) -> Any:
@@ -176,10 +178,14 @@ def dump(path: str) -> None:
                                     if v[1] - v[0] >= 0.05}}, fh)
 
 
-def summary(path: str) -> dict[str, Any]:
-    """Percentiles (ms) of each stage of the traced admissions."""
+def summary(path: str, since: float | None = None) -> dict[str, Any]:
+    """Percentiles (ms) of each stage of the traced admissions (those whose StasisStart
+    was read at ``since`` or later, on the monotonic clock, when given)."""
     with open(path) as fh:
         data = json.load(fh)
+    if since is not None:
+        data["calls"] = {k: c for k, c in data["calls"].items()
+                         if c.get("recv", float("nan")) >= since}
     stages = {"recv->spawn": ("recv", "spawn"), "spawn->flow": ("spawn", "flow"),
               "flow->gate0": ("flow", "gate0"), "gate": ("gate0", "gate1"),
               "gate1->create": ("gate1", "create"), "recv->create": ("recv", "create")}

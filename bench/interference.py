@@ -306,6 +306,7 @@ async def run_window(rig: Rig, sz: Sizes, token: str, signins: bool) -> dict[str
     loads = await start_loads(base, token, sz, signins)
     await asyncio.sleep(1)
     since = loadgen.mark(rig.double)
+    out["window_start"] = since.at  # time.monotonic(): the same clock in the app
     cpu0 = rig.proc.cpu_seconds()
     stop, lags = asyncio.Event(), []
     lag_task = asyncio.create_task(own_lag(stop, lags))
@@ -375,7 +376,7 @@ async def bench_interference(res: Results, sz: Sizes) -> None:
         async with Rig("product", n_cut=sz.calls, prepare=prep) as rig:
             fig = await run_window(rig, sz, box.token, signins)
         try:
-            fig["inside_app"] = admission_trace.summary(trace)
+            fig["inside_app"] = admission_trace.summary(trace, fig.get("window_start"))
         except (OSError, ValueError) as exc:
             fig["inside_app"] = {"error": repr(exc)[:200]}
         finally:
@@ -422,8 +423,8 @@ def targets(res: Results, sz: Sizes, label: str, fig: dict[str, Any]) -> None:
                        f"configuration p99 {stage['flow->gate0']['p99']} ms and the gates "
                        f"p99 {stage['gate']['p99']} ms (their store read: waiting for its "
                        f"thread p99 {stage['gate trip_wait']['p99']}, running p99 "
-                       f"{stage['gate trip_run']['p99']} ms); all "
-                       f"{stage['recv->create']['n']} calls incl. the held ones",
+                       f"{stage['gate trip_run']['p99']} ms); "
+                       f"{stage['recv->create']['n']} calls of the window",
                        "(no target)", None))
     res.add(Target("14", f"/healthz latency, {label}",
                    f"max {health['max']} ms, p99 {health['p99']} ms over {health['count']} "
