@@ -128,9 +128,16 @@ def main() -> None:
 
         profiler = Profiler(interval=0.001, async_mode="disabled")
         profiler.start()
+    trace = os.environ.get("BENCH_TRACE_FILE")
+    if trace and args.kind == "product":
+        from bench import admission_trace
+
+        admission_trace.install()
     try:
         asyncio.run(run(args.kind, args.lag_file))
     finally:
+        if trace and args.kind == "product":
+            admission_trace.dump(trace)
         if counter is not None:
             import json
 

@@ -141,6 +141,19 @@ class Store:
             self.on_trip(getattr(work, "__name__", "?"))
         return await self._run(work, atomic)
 
+    async def read(self, work: Work[T]) -> T:
+        """Run a unit that only reads (each statement on its own).  On an SQLite file it
+        runs on a read-only connection with a thread of its own, so a read on the call
+        path (the gate's account) never queues behind the writes of other calls, an
+        import or a checkpoint in the store's thread (WAL: readers do not wait for the
+        writer)."""
+        if self.on_trip is not None:
+            self.on_trip(getattr(work, "__name__", "?"))
+        return await self._read(work)
+
+    async def _read(self, work: Work[T]) -> T:
+        return await self._run(work, False)
+
     async def _run(self, work: Work[T], atomic: bool) -> T:
         raise NotImplementedError
 
@@ -158,6 +171,8 @@ class SqliteStore(Store):
         self.pragmas = dict(pragmas or {})
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coovox-store")
         self.conn: sqlite3.Connection | None = None
+        self.read_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coovox-store-read")
+        self.read_conn: sqlite3.Connection | None = None
         self.owner: Any = None  # Tortoise's connection to the same file (see store())
 
     def _connect(self) -> sqlite3.Connection:
@@ -174,8 +189,15 @@ class SqliteStore(Store):
     def _job(self, work: Work[T], atomic: bool) -> T:
         if self.conn is None:
             self.conn = self._connect()
-        conn = self.conn
+        return self._on(self.conn, work, atomic)
 
+    def _read_job(self, work: Work[T]) -> T:
+        if self.read_conn is None:
+            self.read_conn = self._connect()
+            self.read_conn.execute("PRAGMA query_only = ON")
+        return self._on(self.read_conn, work, False)
+
+    def _on(self, conn: sqlite3.Connection, work: Work[T], atomic: bool) -> T:
         def execute(op: Op) -> Any:
             if self.on_statement is not None:
                 self.on_statement(op.sql)
@@ -209,17 +231,28 @@ class SqliteStore(Store):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self._job, work, atomic)
 
+    async def _read(self, work: Work[T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.read_pool, self._read_job, work)
+
     def _close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
 
+    def _close_read(self) -> None:
+        if self.read_conn is not None:
+            self.read_conn.close()
+            self.read_conn = None
+
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(self.pool, self._close)
+            await loop.run_in_executor(self.read_pool, self._close_read)
         finally:
             self.pool.shutdown(wait=False)
+            self.read_pool.shutdown(wait=False)
 
 
 @functools.lru_cache(maxsize=512)

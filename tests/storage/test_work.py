@@ -75,3 +75,31 @@ async def test_inside_a_tortoise_transaction_a_unit_joins_it(coovox):
             raise RuntimeError("the outer transaction fails")
     assert store().one_trip
     assert not await Account.exists(extension="300")  # rolled back with it
+
+
+async def test_a_read_does_not_wait_for_a_unit_of_work_in_progress(coovox):
+    """The gate's reads go through ``store().read``: while a long unit holds the store's
+    thread (an import's batch), a read answers at once with what is committed."""
+    import asyncio
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def slow(extension: str) -> Work[None]:
+        yield Exec(ADD, [extension, True, 500])
+        held.set()
+        release.wait(10)  # still inside the transaction, in the store's thread
+
+    s = store()
+    writing = asyncio.ensure_future(s.run(slow("300")))
+    try:
+        assert await asyncio.to_thread(held.wait, 10)
+        row = await asyncio.wait_for(s.read(one(
+            "SELECT COUNT(*) AS n FROM billing_account WHERE extension = ?", ["300"])), 2)
+        assert row["n"] == 0  # not committed yet: not seen
+    finally:
+        release.set()
+        await writing
+    row = await s.read(one("SELECT balance FROM billing_account WHERE extension = ?",
+                           ["300"]))
+    assert row["balance"] == 500  # committed: seen by the next read

@@ -41,8 +41,9 @@ async def fetch(sql: str, values: list[Any] | None = None,
 
 
 async def fetch_one(sql: str, values: list[Any] | None = None) -> dict[str, Any] | None:
-    """The first row of a query (None: no row); on SQLite one trip to the store's thread."""
-    return await store().run(one(sql, values or []), atomic=False)
+    """The first row of a query (None: no row); on SQLite one trip to the store's read-only
+    connection (never queued behind writes)."""
+    return await store().read(one(sql, values or []))
 
 
 def true(db: BaseDBAsyncClient | None = None) -> Any:

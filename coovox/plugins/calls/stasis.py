@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from coovox.ari import AriConnection, AriError, default_event_key
@@ -92,11 +93,9 @@ class CallController:
         """Note every few seconds that this node is alive: after a crash, calls whose legs
         vanished meanwhile end at the last moment the node was known to be running."""
         while True:
-            try:
-                self.heartbeat_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.heartbeat_path.with_suffix(".tmp")
-                tmp.write_text(self.coovox.now().isoformat())
-                tmp.replace(self.heartbeat_path)
+            try:  # a file write (~1 ms, more on a busy disk): off the event loop
+                await asyncio.to_thread(_write_heartbeat, self.heartbeat_path,
+                                        self.coovox.now().isoformat())
             except OSError as exc:
                 log.debug("heartbeat not written: %s", exc)
             await asyncio.sleep(self.heartbeat_every)
@@ -109,6 +108,7 @@ class CallController:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.config.close()
         await self.ari.stop()
 
     def status(self) -> dict[str, Any]:
@@ -451,6 +451,13 @@ async def _guarded(callback: Callable[[], Awaitable[None]], call_id: str) -> Non
         await callback()
     except Exception:
         log.exception("a timer of call %s failed", call_id)
+
+
+def _write_heartbeat(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def _read_heartbeat(path) -> datetime | None:

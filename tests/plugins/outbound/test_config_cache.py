@@ -106,3 +106,32 @@ async def test_a_large_table_of_extensions_is_looked_up_per_call(coovox, monkeyp
     assert (await cache.get("100")).extensions["100"].enabled
     clock.now += 0.2
     assert not (await cache.get("100")).extensions["100"].enabled
+
+
+async def test_after_half_the_ttl_calls_do_not_wait_for_the_re_read(coovox, monkeypatch):
+    """Another node's edits are read in the background from half the TTL on: a call gets
+    the snapshot at once, the next ones the re-read one."""
+    import asyncio
+
+    await _seed()
+    clock = Clock()
+    cache = ConfigCache(clock=clock, ttl=2.0)
+    assert (await cache.get()).extensions["100"].enabled
+    await Extension.filter(number="100").update(enabled=False)  # another node
+    real, gate = config_cache.load, asyncio.Event()
+
+    async def slow():
+        await gate.wait()
+        return await real()
+
+    monkeypatch.setattr(config_cache, "load", slow)
+    clock.now += 1.5
+    snap = await asyncio.wait_for(cache.get(), 1)  # the re-read waits on `gate`: not us
+    assert snap.extensions["100"].enabled
+    gate.set()
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if not (await cache.get()).extensions["100"].enabled:
+            break
+    assert not (await cache.get()).extensions["100"].enabled
+    await cache.close()
