@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from coovox.exports import check_format, export_response
+from coovox.exports import check_format
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
+from coovox.plugins.calllog.export import export_calls
 from coovox.plugins.calllog.queries import (
     CALL_LIST,
-    COLUMNS,
     STATUSES,
-    export_chunks,
     filtered_calls,
     live_calls,
-    plugin_columns,
     rows_with_fields,
 )
 from coovox.storage import prepared
@@ -35,10 +33,7 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
     with prepared.collecting() as found:
         qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
     await prepare_and_count(found)  # lets a keyword choose its plan once for every chunk
-    extra_cols = await plugin_columns(coovox)
-    return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols],
-                                 export_chunks(coovox, qs, CALL_LIST.sortable[lq.sort],
-                                               lq.desc))
+    return await export_calls(request, coovox, fmt, qs, CALL_LIST.sortable[lq.sort], lq.desc)
 
 
 async def api_live(request: web.Request) -> web.Response:
