@@ -29,7 +29,8 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
         page = await CALL_LIST.fetch(base, lq, strict=True)
         items = await rows_with_fields(coovox, page.items)
         return web.json_response({"items": items, "total": page.total, "page": page.page,
-                                  "per_page": page.per_page})
+                                  "per_page": page.per_page,
+                                  **({"total_estimated": True} if page.estimated else {})})
     with prepared.collecting() as found:
         qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
     await prepare_and_count(found)  # lets a keyword choose its plan once for every chunk
