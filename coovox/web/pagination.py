@@ -265,8 +265,8 @@ class ListSpec:
         total = await prepare_and_count(found, alone)
         estimated = False
         if total is None and alone and len(found) == 1 and \
-                getattr(found[0], "estimate", None) is not None:
-            total, estimated = found[0].estimate, True  # many matches: counting is slow
+                hasattr(found[0], "count_or_estimate"):  # many matches: counting is slow
+            total, estimated = await found[0].count_or_estimate() or (None, False)
         if total is None:
             total = await queryset.count()
         pages = max(1, -(-total // lq.per_page))

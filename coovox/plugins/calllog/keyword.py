@@ -109,8 +109,7 @@ class KeywordQ(Q):
         if unknown:
             raise ValueError(f"not indexed for keywords: {sorted(unknown)}")
         self.value, self.columns, self.indexed = value, columns, indexed
-        self.matches: int | None = None  # matches, once prepared (SQLite: FTS; PG: few)
-        self.estimate: int | None = None  # PostgreSQL, past EXACT_MAX: the planner's guess
+        self.matches: int | None = None  # FTS matches, once prepared (SQLite only)
         prepared.needs_preparing(self)
 
     def __bool__(self) -> bool:
@@ -142,11 +141,7 @@ class KeywordQ(Q):
         if self.matches_nothing:
             self.matches = 0 if db.capabilities.dialect == "sqlite" else None
             return
-        if db.capabilities.dialect != "sqlite":
-            if self.uses_fts:
-                await self._count_or_estimate(db)
-            return
-        if not self.uses_fts:
+        if db.capabilities.dialect != "sqlite" or not self.uses_fts:
             return
         if not await _has_fts(db):
             self.indexed = False
@@ -156,11 +151,18 @@ class KeywordQ(Q):
             [fts_phrase(self.value, self.columns)])
         self.matches = int(rows[0][0])
 
-    async def _count_or_estimate(self, db: Any) -> None:
-        """PostgreSQL: the exact count, unless the planner expects at least
+    async def count_or_estimate(self) -> tuple[int, bool] | None:
+        """A page's total when the keyword is the only filter, and whether it is an
+        estimate; None when the query must count (SQLite: :attr:`count` is exact).
+
+        PostgreSQL: the exact count, unless the planner expects at least
         :data:`ESTIMATE_MIN` matches and more than :data:`EXACT_MAX` are found: then its
         estimate (counting 100,000 matches reads 100,000 rows)."""
         from coovox.plugins.calls.models import Call
+
+        db = connections.get("default")
+        if db.capabilities.dialect == "sqlite" or not self.uses_fts or self.matches_nothing:
+            return None
 
         query = Call.filter(self).values_list("id")
         query.sql()  # public: builds ``query.query`` for its connection
@@ -173,9 +175,8 @@ class KeywordQ(Q):
         _, rows = await db.execute_query(f"SELECT COUNT(*) FROM ({sql}{cap}) AS found", params)
         found = int(rows[0][0])
         if cap and found > EXACT_MAX:
-            self.estimate = max(found, guess)
-        else:
-            self.matches = found
+            return max(found, guess), True
+        return found, False
 
     def resolve(self, resolve_context: ResolveContext) -> QueryModifier:
         table = resolve_context.table
