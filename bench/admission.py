@@ -127,6 +127,9 @@ async def cutoff_figures(rig: Rig, since: loadgen.Mark) -> dict:
 
 
 # The baseline and the product as shipped (SQLite, WAL with synchronous=NORMAL), side by side.
+# issue 17 round 2 (round 1: p99 < 10 ms, ratio <= 1.3)
+P99_MS = 5
+RATIO = 1.2
 VARIANTS = (("baseline", "baseline", ""), ("product", "product", ""))
 
 
@@ -173,11 +176,13 @@ async def bench_admission(res: Results, sz: Sizes) -> None:
         s = summary[label]
         what = "as shipped" if not params else f"database_url ?{params}"
         res.add(Target("1", f"admission p99, billed call ({what}, {s['rounds']} rounds)",
-                       f"p50 {s['p50']} ms, p99 {s['p99']} ms", "p99 < 10 ms", s["p99"] < 10))
+                       f"p50 {s['p50']} ms, p99 {s['p99']} ms", f"p99 < {P99_MS} ms",
+                       s["p99"] < P99_MS))
         res.add(Target("1", f"admission ratio to baseline ({what})",
                        f"p50 ratio {s['ratio_p50']}, p99 ratio {s['ratio_p99']} (baseline p50 "
                        f"{b['p50']} / p99 {b['p99']} ms)",
-                       "<= 1.3 (p50 and p99)", s["ratio_p50"] <= 1.3 and s["ratio_p99"] <= 1.3))
+                       f"<= {RATIO} (p50 and p99)",
+                       s["ratio_p50"] <= RATIO and s["ratio_p99"] <= RATIO))
         n = s.get("cutoffs", 0)
         res.add(Target("2", f"cut-off delay over {n} cut-offs ({what})",
                        f"p50 {s.get('cutoff_p50')}, p99 {s.get('cutoff_p99')}, "

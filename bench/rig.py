@@ -27,7 +27,7 @@ class Sizes:
     attempt_rate: float = 100     # call attempts per second (point 1)
     attempts: int = 300           # attempts per round (cut-off calls, point 2; 900 in all)
     ramp_rate: float = 150        # how fast background calls are placed
-    cps_steps: tuple = (10, 25, 50, 100, 150, 200, 300, 400)
+    cps_steps: tuple = (10, 25, 50, 100, 150, 200, 250, 300, 350, 400, 500)
     cps_step_s: float = 8
     conc_steps: tuple = (100, 250, 500, 1000, 1500, 2000, 2500, 3000, 4000, 5000)
     conc_hold_s: float = 12

@@ -160,7 +160,7 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
         return
     import asyncpg
 
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=30)
+    conn = await asyncpg.connect(asyncpg_dsn(url), timeout=30)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
         yield
@@ -171,7 +171,8 @@ async def _migration_lock(url: str) -> AsyncIterator[None]:
             await conn.close()
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
+    """``url`` as asyncpg takes it (``postgresql://...``)."""
     url = normalise_url(url)
     return "postgresql" + url[len("postgres"):] if url.startswith("postgres://") else url
 

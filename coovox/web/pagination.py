@@ -97,6 +97,7 @@ class Page:
     per_page_choices: tuple[int, ...] = PER_PAGE_CHOICES
     path: str = ""
     keep: dict[str, str] = field(default_factory=dict)
+    estimated: bool = False  # ``total`` is an estimate ("about N")
 
     @property
     def page(self) -> int:
@@ -166,8 +167,11 @@ class Page:
 
     def as_json(self, serialize: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
         """The API shape of api.md: ``{"items": [...], "total": N}`` (+ page, per_page)."""
-        return {"items": [serialize(i) for i in self.items], "total": self.total,
-                "page": self.page, "per_page": self.per_page}
+        out = {"items": [serialize(i) for i in self.items], "total": self.total,
+               "page": self.page, "per_page": self.per_page}
+        if self.estimated:
+            out["total_estimated"] = True
+        return out
 
 
 @dataclass
@@ -260,13 +264,18 @@ class ListSpec:
         alone = len(found) == 1 and len(lq.filters) == 1 and \
             base.sql() == base.model.all().sql()
         total = await prepare_and_count(found, alone)
+        estimated = False
+        if total is None and alone and len(found) == 1 and \
+                hasattr(found[0], "count_or_estimate"):  # many matches: counting is slow
+            total, estimated = await found[0].count_or_estimate() or (None, False)
         if total is None:
             total = await queryset.count()
         pages = max(1, -(-total // lq.per_page))
         if lq.page > pages and not strict:
             lq.page = pages
         items = await self.order(queryset, lq).offset(lq.offset).limit(lq.per_page)
-        return Page(list(items), total, lq, self.per_page_choices, path, dict(keep or {}))
+        return Page(list(items), total, lq, self.per_page_choices, path, dict(keep or {}),
+                    estimated)
 
     # --- ready-made filters ----------------------------------------------------------------
 

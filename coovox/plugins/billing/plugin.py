@@ -41,9 +41,10 @@ def coovox_models() -> ModelSpec:
 
 @hookimpl
 def coovox_startup(coovox) -> None:
-    from coovox.plugins.billing import stasis
+    from coovox.plugins.billing import export_sql, stasis
 
     stasis.start(coovox)
+    coovox.services["call_fields_sql"] = export_sql.call_fields_sql  # the call-log COPY export
 
 
 @hookimpl

@@ -8,16 +8,14 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import Field
 
-from coovox.exports import check_format, export_response
+from coovox.exports import check_format
 from coovox.hooktypes import ADMIN, BILLING, OPERATOR, Route
+from coovox.plugins.calllog.export import export_calls
 from coovox.plugins.calllog.queries import (
     CALL_LIST,
-    COLUMNS,
     STATUSES,
-    export_chunks,
     filtered_calls,
     live_calls,
-    plugin_columns,
     rows_with_fields,
 )
 from coovox.storage import prepared
@@ -35,14 +33,12 @@ async def api_calls(request: web.Request) -> web.StreamResponse:
         page = await CALL_LIST.fetch(base, lq, strict=True)
         items = await rows_with_fields(coovox, page.items)
         return web.json_response({"items": items, "total": page.total, "page": page.page,
-                                  "per_page": page.per_page})
+                                  "per_page": page.per_page,
+                                  **({"total_estimated": True} if page.estimated else {})})
     with prepared.collecting() as found:
         qs = CALL_LIST.order(CALL_LIST.filter(base, lq, strict=True), lq)
     await prepare_and_count(found)  # lets a keyword choose its plan once for every chunk
-    extra_cols = await plugin_columns(coovox)
-    return await export_response(request, fmt, "calls", [*COLUMNS, *extra_cols],
-                                 export_chunks(coovox, qs, CALL_LIST.sortable[lq.sort],
-                                               lq.desc))
+    return await export_calls(request, coovox, fmt, qs, CALL_LIST.sortable[lq.sort], lq.desc)
 
 
 async def api_live(request: web.Request) -> web.Response:

@@ -116,6 +116,34 @@ async def test_keyword_on_postgresql(pg_url, tmp_path):
         await check_words(rows)
 
 
+async def test_many_matches_on_postgresql_give_an_estimated_total(pg_url, tmp_path,
+                                                                  monkeypatch):
+    """Counting 100,000 matches is slow: past the thresholds the total is the planner's
+    estimate and the API says so; the pages themselves stay exact, few matches are
+    counted, and a keyword with other filters is counted."""
+    from tests.support.apps import opened
+
+    monkeypatch.setattr(keyword, "ESTIMATE_MIN", 0)
+    monkeypatch.setattr(keyword, "EXACT_MAX", 5)
+    async with opened(pg_url, tmp_path / "d"):
+        rows = await make_calls()
+        want = expected(rows, "alice")
+        lq = CALL_LIST.parse({"keyword": "alice", "per_page": "10"}, strict=True)
+        page = await CALL_LIST.fetch(filtered_calls({}, "UTC"), lq, strict=True)
+        assert page.estimated and page.total > 5
+        assert page.as_json(lambda c: c.id)["total_estimated"] is True
+        assert [c.id for c in page.items] == want[:10]
+        few = CALL_LIST.parse({"keyword": "Carol"}, strict=True)  # 7 found, > 5 ...
+        monkeypatch.setattr(keyword, "EXACT_MAX", 100)  # ... but under the exact limit
+        page = await CALL_LIST.fetch(filtered_calls({}, "UTC"), few, strict=True)
+        assert not page.estimated and page.total == len(expected(rows, "Carol"))
+        monkeypatch.setattr(keyword, "EXACT_MAX", 5)
+        both = CALL_LIST.parse({"keyword": "alice", "status": "busy"}, strict=True)
+        page = await CALL_LIST.fetch(filtered_calls({}, "UTC"), both, strict=True)
+        assert not page.estimated
+        assert page.total == len([r for r in rows if r.id in want and r.status == "busy"])
+
+
 @pytest.mark.parametrize("value", ["Alice", 'say "hi"', "{x} : y", "a*", "NOT", "-x"])
 def test_fts_phrase_is_one_quoted_phrase(value):
     phrase = keyword.fts_phrase(value, ("extension",))
