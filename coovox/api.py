@@ -61,7 +61,7 @@ from coovox.storage.db import safe_url
 from coovox.web.errors import ApiError, read_json
 from coovox.web.formats import local_datetime, money_text
 from coovox.web.i18n import gettext, translate
-from coovox.web.keys import COOVOX_KEY
+from coovox.web.keys import BODY_KEY, COOVOX_KEY, QUERY_KEY
 from coovox.web.schema import (
     ApiModel,
     Error,
@@ -105,7 +105,7 @@ class BillingReader(Protocol):
 
 
 __all__ = [
-    "ADMIN", "BILLING", "COOVOX_KEY", "CORE_EVENTS", "OPERATOR", "ApiError", "ApiModel",
+    "ADMIN", "BILLING", "BODY_KEY", "COOVOX_KEY", "QUERY_KEY", "CORE_EVENTS", "OPERATOR", "ApiError", "ApiModel",
     "BillingReader", "Error", "Flag", "Listing", "Money", "MoneyText", "NonNegativeMoney",
     "NonZeroMoney", "PageQuery", "PositiveMoney", "PlainText", "QueryModel", "list_query",
     "CallControl", "CallEndStatus", "CallInfo", "CommandError", "Coovox", "Event",

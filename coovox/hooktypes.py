@@ -56,7 +56,7 @@ class Route:
     ``ApiModel``, ``QueryModel``): ``body`` (the JSON body), ``query`` (the query string)
     and ``responses`` (status -> model, None for no body, or an OpenAPI response object).
     The body and query are validated before the handler runs (a refusal is a 400 naming
-    the field; the models are in ``request["body"]``/``request["query"]``), and the
+    the field; the models are in ``request[BODY_KEY]``/``request[QUERY_KEY]``), and the
     OpenAPI operation is built from them; ``openapi`` then adds summary, tags, prose.
     """
 

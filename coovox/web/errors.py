@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from coovox.web.keys import JSON_KEY
+
 STATUS_CODES = {
     400: "invalid",
     401: "unauthorized",
@@ -52,7 +54,7 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     A body over the route's size limit stays a 413 (``HTTPRequestEntityTooLarge``).  When
     the route's body model has checked it already, the checked copy is answered.
     """
-    checked = request.get("json_body")
+    checked = request.get(JSON_KEY)
     if isinstance(checked, dict):
         return checked
     raw = await request.read()

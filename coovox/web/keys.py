@@ -25,3 +25,8 @@ STOPPING_KEY: web.AppKey[asyncio.Event] = web.AppKey("stopping", asyncio.Event)
 LANG_KEY: web.RequestKey[str] = web.RequestKey("lang", str)
 WEBLOG_USER_KEY: web.RequestKey[tuple[str, str]] = web.RequestKey("weblog_user", tuple)
 WEBLOG_NOTE_KEY: web.RequestKey[str] = web.RequestKey("weblog_note", str)
+# per request, set by routes declared with models (coovox.web.schema): the validated body and
+# query models, and the parsed JSON body (read_json answers it from then on)
+BODY_KEY: web.RequestKey[object] = web.RequestKey("body", object)
+QUERY_KEY: web.RequestKey[object] = web.RequestKey("query", object)
+JSON_KEY: web.RequestKey[object] = web.RequestKey("json_body", object)

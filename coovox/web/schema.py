@@ -6,9 +6,9 @@ and ``responses={201: Model, 404: Error, 204: None, ...}`` (see :class:`coovox.a
 Before the handler runs, the body and query are validated against their models: a
 refusal is the API's 400 naming the field (``{"error": {"code": "invalid", "field":
 "amount", "message": "amount is required"}}``); the valid input is in
-``request["body"]``/``request["query"]`` (model instances).  The same models build the
-operation of ``/api/v1/openapi.json`` (required fields, limits, patterns, enums, every
-status the route answers).
+``request[BODY_KEY]``/``request[QUERY_KEY]`` (model instances; the keys are in
+``coovox.api``).  The same models build the operation of ``/api/v1/openapi.json``
+(required fields, limits, patterns, enums, every status the route answers).
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ from coovox.inputs import text_problem, truth
 from coovox.messages import Field, Msg
 from coovox.storage.money import MAX_BALANCE, MoneyError, fmt, parse_money
 from coovox.web.errors import ApiError, read_json
+from coovox.web.keys import BODY_KEY, JSON_KEY, QUERY_KEY
 from coovox.web.pagination import MAX_API_PER_PAGE, MAX_PAGE, ListSpec
 
-BODY_KEY = "body"
-JSON_KEY = "json_body"
-QUERY_KEY = "query"
 JSON_TYPES = ("application/json",)
 
 
