@@ -118,11 +118,11 @@ def held_ok(step: dict) -> bool:
 
 
 async def charges_behind(rig: Rig, since: loadgen.Mark, grace: float = 1.0) -> dict:
-    """Charges that fell due (answer + k * 6 s, more than ``grace`` s ago) but are not in
-    the ledger yet: the metering is late even if the event loop is responsive."""
-    from tortoise.functions import Count
-
-    from coovox.plugins.billing.models import Ledger
+    """Charges (units of 6 s) that fell due (answer + k * 6 s, more than ``grace`` s ago)
+    but are not paid yet: the metering is late even if the event loop is responsive.
+    A unit is paid when the call's charges reached it: ``billing_call.next_seq`` counts
+    the units taken, whether one by one or ahead in blocks (charging ahead)."""
+    from coovox.plugins.billing.models import BillingCall
     from coovox.plugins.calls.models import Call
 
     answers = loadgen.answer_times(rig.double, since)
@@ -130,8 +130,8 @@ async def charges_behind(rig: Rig, since: loadgen.Mark, grace: float = 1.0) -> d
     app = await seed.open_product(rig.env)
     try:
         calls = await Call.filter(status="active").values("id", "out_channel")
-        counts = {r["call_id"]: r["n"] for r in await Ledger.filter(kind="charge").group_by(
-            "call_id").annotate(n=Count("id")).values("call_id", "n")}
+        paid = {r["call_id"]: r["next_seq"] for r in await BillingCall.filter(
+            call_id__in=[c["id"] for c in calls]).values("call_id", "next_seq")}
     finally:
         await app.close()
     due = late = 0
@@ -141,5 +141,5 @@ async def charges_behind(rig: Rig, since: loadgen.Mark, grace: float = 1.0) -> d
             continue
         expected = int(max(0.0, now - grace - t_up) // 6) + 1
         due += expected
-        late += max(0, expected - counts.get(c["id"], 0))
+        late += max(0, expected - paid.get(c["id"], 0))
     return {"charges_due": due, "charges_late": late}

@@ -31,6 +31,35 @@ def finished_fields(started_at: datetime, answered_at: datetime | None, status: 
 DATETIMES = ("started_at", "answered_at", "ended_at")  # the record's datetime columns
 JSONS = ("decisions",)  # and its JSON ones
 
+# what a new record holds in the columns a call has not set (the model's defaults; a test
+# compares them with ``Call.describe()``), and the columns every record is written with
+REQUIRED = ("id", "started_at", "extension", "dialed")
+DEFAULTS: dict[str, Any] = {
+    "node": "", "answered_at": None, "ended_at": None, "extension_name": "", "sent": "",
+    "rule": "", "trunk": "", "pin": None, "status": causes.ACTIVE, "reason": "",
+    "cause": None, "duration": None, "talk_time": None, "cap": None,
+    "billed_talk_time": None, "decisions": None, "caller_channel": "", "out_channel": "",
+    "bridge_id": "",
+}
+COLUMNS = frozenset(REQUIRED) | frozenset(DEFAULTS)
+
+
+def checked_columns(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` if each is a column of the record (they name columns in raw SQL)."""
+    unknown = sorted(set(fields) - COLUMNS)
+    if unknown:
+        raise ValueError(f"not columns of a call record: {unknown}")
+    return fields
+
+
+def new_record(fields: dict[str, Any]) -> dict[str, Any]:
+    """Every column of a new record: ``fields`` over the defaults (the required ones
+    must be given)."""
+    missing = [c for c in REQUIRED if fields.get(c) is None]
+    if missing:
+        raise ValueError(f"a call record needs {missing}")
+    return {**DEFAULTS, **checked_columns(fields)}
+
 
 def python_value(column: str, value: Any) -> Any:
     """A value of the calls table as read by raw SQL (SQLite: text), as Tortoise gives it."""

@@ -5,9 +5,10 @@ in :mod:`coovox.plugins.calls.records`.
 
 Routing reads the outbound configuration from :mod:`coovox.plugins.outbound.cache` (an edit
 made in this process is used by the next call, one made by another node within 2 s).
-The record is written with Tortoise's public API (one statement each); finishing it
-(read + conditional UPDATE) is one unit of work of :mod:`coovox.storage.work` (one trip on
-SQLite), the same on both databases.
+The record is written by units of work of :mod:`coovox.storage.work` (one trip each to
+the store's writer on SQLite, taking no turns for the write lock with the charges): the
+INSERT before the dial, the UPDATE at answer, and the finish (read + conditional UPDATE),
+the same on both databases.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-
-from tortoise.exceptions import IntegrityError
 
 from coovox.plugins.calls import causes, records
 from coovox.plugins.calls.models import Call, PinSet
@@ -48,16 +47,30 @@ async def create_call(**fields: Any) -> None:
 
 
 async def insert_call(fields: dict[str, Any]) -> None:
-    try:
-        await Call.create(**fields)
-    except IntegrityError:  # a retry of a write that was done after all
-        if not await Call.exists(id=fields["id"]):
-            raise
+    await store().run(_insert_work(records.new_record(fields)))
+
+
+def _insert_work(row: dict[str, Any]) -> Work[None]:
+    # a retry of a write that was done after all finds its row: nothing to do
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    yield Exec(f"INSERT INTO calls_call ({columns}) VALUES ({marks}) "
+               "ON CONFLICT (id) DO NOTHING",
+               [records.db_value(c, v) for c, v in row.items()])
 
 
 async def update_call(call_id: str, **fields: Any) -> None:
-    await with_retry("updating a call record",
-                     lambda: Call.filter(id=call_id).update(**fields))
+    """Set ``fields`` on the record (one UPDATE, one trip)."""
+    if fields:
+        await with_retry("updating a call record",
+                         lambda: store().run(_update_work(call_id, records.checked_columns(
+                             fields))))
+
+
+def _update_work(call_id: str, fields: dict[str, Any]) -> Work[None]:
+    sets = ", ".join(f"{column} = ?" for column in fields)
+    yield Exec(f"UPDATE calls_call SET {sets} WHERE id = ?",
+               [*(records.db_value(c, v) for c, v in fields.items()), call_id])
 
 
 # --- routing ---------------------------------------------------------------------------------

@@ -347,7 +347,7 @@ class CallController:
                 bridge = await self.ari.bridge_create("mixing", name=f"coovox-{call.id}")
                 call.bridge = bridge["id"]
                 await self.ari.bridge_add(call.bridge, [call.caller, call.out])
-                await Call.filter(id=call.id).update(bridge_id=call.bridge)
+                await services.update_call(call.id, bridge_id=call.bridge)
             except AriError as exc:
                 log.warning("call %s: re-bridging failed: %s", call.id, exc)
         flow = CallFlow(self, call)

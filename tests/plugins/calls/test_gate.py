@@ -143,13 +143,13 @@ async def test_record_has_route_cap_and_decisions_while_dialling(app, double):
 
     double.far_end("123450", FarEnd(ring_forever=True))
     caller = await double.place_call("100", "9123450")
-    await double.wait_request("POST", r"/channels/create$")
+    # the record is written alongside the leg's create, and before its dial
+    await double.wait_request("POST", r"/dial$")
     row = await Call.get(caller_channel=caller)
     assert (row.status, row.sent, row.rule, row.trunk, row.cap) == (
         "active", "123450", "Out", "pstn", 0.6)
     assert row.decisions["cap_by"] == "gate_b" and set(row.decisions["plugins"]) >= {
         "gate_a", "gate_b"}
-    await double.wait_request("POST", r"/dial$")
     await double.phone_hangup(caller)
     (row,) = await finished()
     assert (row.status, row.reason, row.sent, row.cap) == (

@@ -3,7 +3,9 @@ read back as Tortoise gives them, and the call-log row of the JSON API."""
 
 from datetime import UTC, datetime, timedelta
 
-from coovox.plugins.calls import causes
+import pytest
+
+from coovox.plugins.calls import causes, records
 from coovox.plugins.calls.models import Call
 from coovox.plugins.calls.records import db_value, finished_fields, python_value, record_of
 
@@ -45,3 +47,23 @@ def test_the_call_log_row_rounds_times_to_milliseconds():
     assert record["started_at"] == "2026-11-20T12:00:00+00:00" and record["answered_at"] is None
     assert (record["duration"], record["talk_time"]) == (2.0, None)
     assert record["node"] == "n1" and record["cause"] == 17
+
+
+def test_a_new_record_written_by_raw_sql_gets_the_models_defaults():
+    described = Call.describe(serializable=False)
+    model = {f["db_column"]: f for f in [described["pk_field"], *described["data_fields"]]}
+    assert set(model) == set(records.COLUMNS)
+    for column, value in records.DEFAULTS.items():
+        assert value == model[column]["default"], column
+    for column in records.REQUIRED:
+        assert not model[column]["nullable"] and model[column]["default"] is None, column
+    row = records.new_record({"id": "c1", "started_at": T0, "extension": "100",
+                              "dialed": "900", "trunk": "t1"})
+    assert (row["trunk"], row["status"], row["sent"]) == ("t1", causes.ACTIVE, "")
+
+
+def test_raw_sql_names_only_columns_of_the_record():
+    with pytest.raises(ValueError, match="not columns"):
+        records.checked_columns({"status = 'x'; --": 1})
+    with pytest.raises(ValueError, match="needs"):
+        records.new_record({"id": "c1", "extension": "100", "dialed": "9"})
