@@ -5,16 +5,12 @@ reached given back), whether it is resumed or ended while the app was dead."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from coovox.context import Coovox
 from coovox.models import set_setting
-from coovox.plugin_host import PluginHost
 from coovox.plugins.billing import services
 from coovox.plugins.billing.models import Account, BillingCall, Ledger
 from coovox.plugins.billing.rating import RateRule, cost
@@ -23,21 +19,11 @@ from coovox.sim import FarEnd
 from tests.reliability.books import assert_books, books_settled
 from tests.reliability.proc import App, until
 from tests.support.call_app import app_config, seed
+from tests.support.reliability import local_coovox
 
 RATE = {"prefix": "9", "initial_cost": "0.02", "initial_time": 0, "rate": "0.01", "unit": 1,
         "extensions": "all"}
 RULE = RateRule(id=1, initial_cost=Decimal("0.02"), rate=Decimal("0.01"), unit=1)
-
-
-@asynccontextmanager
-async def local_coovox(config) -> AsyncIterator[Coovox]:
-    """The test's own connection to the database the app process uses."""
-    app = Coovox(config=config, plugins=PluginHost(load_entry_points=False))
-    await app.open(startup=False)
-    try:
-        yield app
-    finally:
-        await app.close()
 
 
 @pytest.mark.timeout(90)
