@@ -69,16 +69,22 @@ except ImportError:  # pragma: no cover - fallback while the matcher is absent
         return "'[' is never closed" if depth else None
 
 
-def clean_name(value: Any, field: str = "name") -> str:
-    """A configuration name: 1-64 characters, no '/', no surrounding spaces."""
+def _required_text(value: Any, field: str, required: str) -> str:
+    """``value`` stripped: a string of 1-64 characters without control characters."""
     if not isinstance(value, str) or not value.strip():
-        raise Invalid("is required", field)
+        raise Invalid(required, field)
     problem = text_problem(value)
     if problem:
         raise Invalid(problem, field)
     value = value.strip()
     if len(value) > 64:
         raise Invalid("must be at most 64 characters", field)
+    return value
+
+
+def clean_name(value: Any, field: str = "name") -> str:
+    """A configuration name: 1-64 characters, no '/', no surrounding spaces."""
+    value = _required_text(value, field, "is required")
     if "/" in value:
         raise Invalid("must not contain '/'", field)
     return value
@@ -148,14 +154,7 @@ def clean_dial_chars(value: Any, field: str) -> str:
 
 
 def clean_pattern(value: Any, field: str = "pattern") -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise Invalid("is required (e.g. 'X.' or '1NXXNXXXXXX')", field)
-    problem = text_problem(value)
-    if problem:
-        raise Invalid(problem, field)
-    value = value.strip()
-    if len(value) > 64:
-        raise Invalid("must be at most 64 characters", field)
+    value = _required_text(value, field, "is required (e.g. 'X.' or '1NXXNXXXXXX')")
     if any(c.isspace() for c in value):
         raise Invalid("must not contain spaces", field)
     problem = _pattern_problem(value)
