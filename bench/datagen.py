@@ -22,7 +22,8 @@ from typing import Any
 from tortoise import fields as tfields
 from tortoise.models import Model
 
-from coovox.storage.money import MoneyField, to_units
+from coovox.storage.money import to_units
+from coovox.storage.money_field import MoneyField
 
 BATCH = 10_000
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈杰", "Alice", "Bob", "Carol", "Dave", "Eve"]

@@ -13,14 +13,8 @@ OWN = ("coovox", "coovox_")  # the product's modules and the examples' packages
 # names starting with "_" that are public API, wherever they are used
 # collections.namedtuple's API; os._exit, the documented exit of a forked child
 PUBLIC = {"_asdict", "_replace", "_fields", "_make", "_exit"}
-# (file, attribute): truly unavoidable, with the reason
-ALLOWED = {
-    # Tortoise calls ``to_python_value`` for database rows (integers of 1/10000) and for
-    # ``Model(balance=...)`` keyword arguments (whole money) alike; only the caller's
-    # frame tells them apart, and no public API does.
-    ("coovox/storage/money.py", "_getframe"),
-    ("coovox/storage/money.py", "_set_kwargs"),
-}
+# (file, attribute): truly unavoidable, with the reason (none today)
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _sources() -> list[Path]:

@@ -6,8 +6,6 @@ import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from tortoise import fields
-
 from coovox.inputs import shown
 from coovox.messages import Msg
 
@@ -85,40 +83,3 @@ def from_units(units: int) -> Decimal:
 def fmt(value: Decimal) -> str:
     """The API's money string: always 4 decimals."""
     return str(value.quantize(QUANTUM))
-
-
-class MoneyField(fields.BigIntField):
-    """A BIGINT column of 1/10000 units that reads and writes ``Decimal``."""
-
-    field_type = Decimal  # type: ignore[assignment]
-
-    def to_db_value(self, value: Any, instance: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = Decimal(value)
-        if not isinstance(value, Decimal):
-            value = parse_money(value)
-        return to_units(value)
-
-    def to_python_value(self, value: Any) -> Any:
-        """Database units → Decimal; values given in code (``Model(balance=...)``) are parsed.
-
-        Tortoise calls this both for database rows (integers of 1/10000) and for keyword
-        arguments of ``Model(...)``/``create(...)`` (money in whole units, like
-        ``to_db_value``); the caller tells them apart.
-        """
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool) and not _from_code():
-            return from_units(value)
-        return parse_money(value)
-
-
-def _from_code() -> bool:
-    """True when ``to_python_value`` was called from ``Model.__init__`` (user input)."""
-    import sys
-
-    from tortoise.models import Model
-
-    return sys._getframe(2).f_code is Model._set_kwargs.__code__

@@ -10,15 +10,15 @@ from tortoise.models import Model
 
 from coovox.storage.money import (
     MoneyError,
-    MoneyField,
     fmt,
     from_units,
     parse_money,
     to_units,
 )
+from coovox.storage.money_field import MoneyField, MoneyModel, money_fields
 
 
-class Wallet(Model):
+class Wallet(MoneyModel):
     """A throwaway model with a money column."""
 
     id = fields.IntField(primary_key=True)
@@ -106,3 +106,23 @@ async def test_whole_numbers_given_in_code_mean_whole_money(wallet_db):
 async def test_column_refuses_too_many_decimals(wallet_db):
     with pytest.raises(MoneyError, match="more than 4 decimal places"):
         await Wallet.create(balance=Decimal("1.00001"))
+
+
+def test_every_model_with_money_columns_reads_whole_numbers_as_money():
+    """A model with a MoneyField must be a MoneyModel (else ``create(balance=5)`` would
+    store 5/10000)."""
+    import importlib
+    import inspect
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    names = ["coovox.models"] + [
+        "coovox.plugins." + p.parent.name + ".models"
+        for p in sorted((root / "coovox" / "plugins").glob("*/models.py"))]
+    found = {}
+    for name in names:
+        for cls in vars(importlib.import_module(name)).values():
+            if inspect.isclass(cls) and issubclass(cls, Model) and cls.__module__ == name \
+                    and money_fields(cls):
+                found[cls.__name__] = issubclass(cls, MoneyModel)
+    assert found and all(found.values()), found

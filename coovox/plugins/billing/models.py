@@ -11,10 +11,10 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from coovox.storage.money import MoneyField
+from coovox.storage.money_field import MoneyField, MoneyModel
 
 
-class Account(Model):
+class Account(MoneyModel):
     """The billing account of one extension, keyed by its number."""
 
     extension = fields.CharField(max_length=32, primary_key=True)
@@ -39,7 +39,7 @@ class Account(Model):
         table = "billing_account"
 
 
-class Rate(Model):
+class Rate(MoneyModel):
     """A billing rate (billing.md Rates), money in 1/10000 units."""
 
     id = fields.IntField(primary_key=True)
@@ -60,7 +60,7 @@ class Rate(Model):
         table = "billing_rate"
 
 
-class Recharge(Model):
+class Recharge(MoneyModel):
     """One recharge (or correction) of one extension, with balances before and after."""
 
     id = fields.BigIntField(primary_key=True)
@@ -78,7 +78,7 @@ class Recharge(Model):
         table = "billing_recharge"
 
 
-class BillingCall(Model):
+class BillingCall(MoneyModel):
     """Billing state of one call: the rate copy, what was charged live, the final cost.
 
     ``local_date`` is the call's start date in the PBX time zone, stored at settlement
@@ -111,7 +111,7 @@ class BillingCall(Model):
         )
 
 
-class Ledger(Model):
+class Ledger(MoneyModel):
     """One balance movement of a call: a live charge or a settlement (positive = debit)."""
 
     id = fields.BigIntField(primary_key=True)
@@ -158,7 +158,7 @@ class DeckVersion(Model):
         table = "billing_deck_version"
 
 
-class DeckRate(Model):
+class DeckRate(MoneyModel):
     """One rate of a deck version (the fields of a single rate, money in 1/10000)."""
 
     id = fields.BigIntField(primary_key=True)
@@ -220,7 +220,7 @@ class FraudActive(Model):
         table = "billing_fraud_active"
 
 
-class DeckStage(Model):
+class DeckStage(MoneyModel):
     """Rows of a deck file being imported, staged in chunks (one ``import_id`` per
     import, deleted at its end) so added/changed/removed are an SQL diff."""
 

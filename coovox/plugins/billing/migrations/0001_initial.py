@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from coovox.storage.money import MoneyField
+from coovox.storage.money_field import MoneyField
 from json import dumps, loads
 from tortoise import fields
 

@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from coovox.storage.money import MoneyField
+from coovox.storage.money_field import MoneyField
 from tortoise import fields
 from tortoise.indexes import Index
 
