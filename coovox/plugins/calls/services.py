@@ -14,7 +14,6 @@ the same on both databases.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -128,9 +127,7 @@ def _finish_work(call_id: str, status: str, reason: str, ended_at: datetime,
     row = {k: records.python_value(k, v) for k, v in raw.items()}
     fields = records.finished_fields(row["started_at"], row["answered_at"], status, reason,
                               ended_at, cause, billed_talk_time, extra)
-    unknown = [c for c in fields if c not in row or not re.fullmatch(r"[a-z_]+", c)]
-    if unknown:
-        raise ValueError(f"not columns of a call record: {unknown}")
+    records.checked_columns(fields)
     sets = ", ".join(f"{column} = ?" for column in fields)
     changed = yield Exec(f"UPDATE calls_call SET {sets} WHERE id = ? AND status = ?",
                          [*(records.db_value(c, v) for c, v in fields.items()), call_id, causes.ACTIVE])
