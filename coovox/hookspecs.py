@@ -205,7 +205,9 @@ def coovox_call_ended(coovox: Coovox, call: CallInfo, record: dict[str, Any]) ->
 
     ``record`` is the call-log row as the JSON API shows it (status, reason, times,
     ``talk_time`` in seconds, ``billed_talk_time``).  May be async; billing settles the
-    call's cost here.  Exceptions are logged; the record is already safe.
+    call's cost here.  Exceptions are logged; the record is already safe.  A process
+    killed between the record and this hook does not call it again after a restart: a
+    plugin that must act on every end reconciles from the call log (billing's sweep does).
     """
 
 

@@ -42,9 +42,21 @@ def coovox_models() -> ModelSpec:
 @hookimpl
 def coovox_startup(coovox) -> None:
     from coovox.plugins.billing import export_sql, stasis
+    from coovox.plugins.billing.recovery import Sweeper
 
     stasis.start(coovox)
     coovox.services["call_fields_sql"] = export_sql.call_fields_sql  # the call-log COPY export
+    # calls finished but never settled (a crash between the two): settled by a sweep
+    sweeper = Sweeper(stasis.meter(), coovox.now, lambda: coovox.plugins.is_enabled("billing"))
+    coovox.services["billing_sweeper"] = sweeper
+    coovox.when_started(sweeper.start)
+
+
+@hookimpl
+async def coovox_shutdown(coovox) -> None:
+    sweeper = coovox.services.pop("billing_sweeper", None)
+    if sweeper is not None:
+        await sweeper.stop()
 
 
 @hookimpl

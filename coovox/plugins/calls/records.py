@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from coovox.plugins.calls import causes
+from coovox.hooktypes import CallInfo
+from coovox.plugins.calls import causes, gates
 
 if TYPE_CHECKING:
     from coovox.plugins.calls.models import Call
@@ -81,6 +82,17 @@ def db_value(column: str, value: Any) -> Any:
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 text of a datetime (None stays None)."""
     return value.isoformat() if value is not None else None
+
+
+def info_of(row: Call) -> CallInfo:
+    """What plugins know of a call, rebuilt from its record (after a restart), its money
+    cap included."""
+    decisions, _, _ = gates.decisions_from_json(row.decisions)
+    return CallInfo(call_id=row.id, extension=row.extension, extension_name=row.extension_name,
+                    dialed=row.dialed, sent=row.sent, rule=row.rule,
+                    trunks=(row.trunk,) if row.trunk else (), started_at=row.started_at,
+                    pin=row.pin, answered_at=row.answered_at,
+                    money_cap=gates.money_cap_of(decisions))
 
 
 def record_of(row: Call) -> dict[str, Any]:

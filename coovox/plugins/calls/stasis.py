@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -293,9 +292,6 @@ class CallController:
         call.phase = "talking"
         decisions, cap, by = gates.decisions_from_json(row.decisions)
         call.decisions, call.cap, call.cap_by = decisions, cap, by
-        money_cap = gates.money_cap_of(decisions)
-        if money_cap is not None:
-            call.info = replace(call.info, money_cap=money_cap)
         elapsed = max(0.0, (now - row.answered_at).total_seconds())
         call.answer_mono = asyncio.get_running_loop().time() - elapsed
         self.calls[call.id] = call
@@ -469,10 +465,6 @@ def _read_heartbeat(path) -> datetime | None:
 
 def _state_of(row: Call) -> CallState:
     """A call's in-memory state rebuilt from its record (after a restart)."""
-    info = CallInfo(call_id=row.id, extension=row.extension, extension_name=row.extension_name,
-                    dialed=row.dialed, sent=row.sent, rule=row.rule,
-                    trunks=(row.trunk,) if row.trunk else (), started_at=row.started_at,
-                    pin=row.pin, answered_at=row.answered_at)
     return CallState(id=row.id, caller=row.caller_channel, extension=row.extension,
-                     dialed=row.dialed, started_at=row.started_at, info=info,
+                     dialed=row.dialed, started_at=row.started_at, info=records.info_of(row),
                      out=row.out_channel or None, bridge=row.bridge_id or None, trunk=row.trunk)
