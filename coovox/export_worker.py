@@ -19,10 +19,12 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from coovox.export_files import Cells, Column, RowBlock, Style, XlsxBook, csv_head, csv_rows
@@ -32,11 +34,13 @@ T = TypeVar("T")
 NICE = int(os.environ.get("COOVOX_WORKER_NICE", "10"))  # added to the child's niceness
 PART = 5000  # rows of an import's result per pickled part
 PIECE = 1000  # export rows per call of the worker
+READ = 5000  # rows the worker reads and writes per call when it reads them itself
 
 _executor: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 _ids = itertools.count(1)
 _jobs: dict[int, Cells | XlsxBook] = {}  # in the child
+_reads: dict[int, tuple[sqlite3.Connection, sqlite3.Cursor, QuerySource]] = {}  # in the child
 
 
 def _init() -> None:
@@ -84,6 +88,20 @@ async def run(fn: Callable[..., T], *args: Any) -> T:
         raise
 
 
+@dataclass(frozen=True)
+class QuerySource:
+    """Rows the worker reads itself, from the SQLite file ``path`` (a read-only connection
+    of its own): ``sql`` with ``params``, each fetched block of stored tuples turned into
+    row dicts by ``make(rows, *args)`` (a top-level pure function).  The product's process
+    then neither reads nor converts a row: it only moves the bytes."""
+
+    path: str
+    sql: str
+    params: tuple[Any, ...]
+    make: Callable[..., list[dict[str, Any]]]
+    args: tuple[Any, ...] = ()
+
+
 # --- run in the child --------------------------------------------------------------------
 
 
@@ -111,12 +129,42 @@ def _add(job: int, rows: list[dict[str, Any]] | RowBlock) -> bytes:
     return b""
 
 
+def _read(job: int, source: QuerySource) -> None:
+    conn = sqlite3.connect(source.path, timeout=10)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        cursor = conn.execute(source.sql, source.params)
+    except BaseException:
+        conn.close()
+        raise
+    _reads[job] = (conn, cursor, source)
+
+
+def _pump(job: int, rows: int) -> tuple[bytes, bool]:
+    """The next ``rows`` rows of the job's query, written: (the bytes, whether more come)."""
+    _, cursor, source = _reads[job]
+    block = cursor.fetchmany(rows)
+    data = _add(job, source.make(block, *source.args)) if block else b""
+    more = len(block) == rows
+    if not more:
+        _close_read(job)
+    return data, more
+
+
+def _close_read(job: int) -> None:
+    read = _reads.pop(job, None)
+    if read is not None:
+        read[0].close()
+
+
 def _finish(job: int) -> str | None:
+    _close_read(job)
     state = _jobs.pop(job, None)
     return state.close() if isinstance(state, XlsxBook) else None
 
 
 def _discard(job: int) -> None:
+    _close_read(job)
     state = _jobs.pop(job, None)
     if isinstance(state, XlsxBook):
         try:
@@ -158,6 +206,22 @@ class ExportJob:
             return await run(_add, self.id, rows)
         sent = [run(_add, self.id, rows[i:i + PIECE]) for i in range(0, len(rows), PIECE)]
         return b"".join(await asyncio.gather(*sent))
+
+    async def written(self, source: QuerySource, rows: int = READ) -> AsyncIterator[bytes]:
+        """The bytes of every row of ``source``, read and written by the worker ``rows`` at
+        a time (CSV lines; nothing for an .xlsx book, whose rows go into its file)."""
+        await run(_read, self.id, source)
+        pending = asyncio.ensure_future(run(_pump, self.id, rows))
+        try:
+            while pending is not None:
+                data, more = await pending
+                # the worker reads and writes the next rows while these are sent
+                pending = asyncio.ensure_future(run(_pump, self.id, rows)) if more else None
+                if data:
+                    yield data
+        finally:
+            if pending is not None and not pending.done():
+                await asyncio.wait([pending])  # the job's calls end before it is discarded
 
     async def finish(self) -> str | None:
         """CSV: None; .xlsx: the path of the closed book (the caller deletes it)."""

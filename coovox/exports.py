@@ -17,6 +17,7 @@ chunk while the next chunk is read; the closed book is read back in blocks by a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -35,14 +36,14 @@ from coovox.export_files import (
     Style,
     safe_cell,
 )
-from coovox.export_worker import ExportJob
+from coovox.export_worker import ExportJob, QuerySource
 from coovox.web.errors import ApiError
 from coovox.web.formats import CURRENCY_DECIMALS
 from coovox.web.i18n import catalog, current_language
 from coovox.web.keys import COOVOX_KEY, LANG_KEY
 
 __all__ = ["FORMATS", "FORMULA_START", "MONEY", "NUMBER", "TEXT", "TIME", "WORD", "Column",
-           "RowBlock", "Style", "check_format", "export_response", "export_style", "safe_cell"]
+           "QuerySource", "RowBlock", "Style", "check_format", "export_response", "export_style", "safe_cell"]
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -75,10 +76,11 @@ async def export_style(request: web.Request) -> Style:
 
 async def export_response(request: web.Request, fmt: str, basename: str,
                           columns: Sequence[Column],
-                          chunks: AsyncIterator[list[dict[str, Any]] | RowBlock],
+                          chunks: AsyncIterator[list[dict[str, Any]] | RowBlock] | QuerySource,
                           ) -> web.StreamResponse:
-    """Stream ``chunks`` (lists of row dicts, or :class:`RowBlock` made in the worker)
-    as a ``basename.csv``/``.xlsx`` download."""
+    """Stream ``chunks`` (lists of row dicts, or :class:`RowBlock` made in the worker; or
+    a :class:`QuerySource` the worker reads itself) as a ``basename.csv``/``.xlsx``
+    download."""
     style = await export_style(request)
     response = web.StreamResponse(headers={
         "Content-Type": CONTENT_TYPES[fmt],
@@ -86,10 +88,30 @@ async def export_response(request: web.Request, fmt: str, basename: str,
     })
     await response.prepare(request)
     job = ExportJob(fmt)
-    pending: asyncio.Future[bytes] | None = None
     path: str | None = None
     try:
         await response.write(await job.start(columns, style))
+        if isinstance(chunks, QuerySource):
+            async with contextlib.aclosing(job.written(chunks)) as written:
+                async for data in written:
+                    await response.write(data)
+        else:
+            await _write_chunks(response, job, chunks)
+        path = await job.finish()
+        if path is not None:
+            await _send_file(response, path)
+    finally:
+        await job.discard()
+        if path is not None:
+            await asyncio.to_thread(_unlink, path)
+    await response.write_eof()
+    return response
+
+
+async def _write_chunks(response: web.StreamResponse, job: ExportJob,
+                        chunks: AsyncIterator[list[dict[str, Any]] | RowBlock]) -> None:
+    pending: asyncio.Future[bytes] | None = None
+    try:
         async for rows in chunks:
             # the worker formats this chunk while the next one is read
             adding = asyncio.ensure_future(job.add(rows))
@@ -99,17 +121,9 @@ async def export_response(request: web.Request, fmt: str, basename: str,
         if pending is not None:
             data, pending = await pending, None
             await _send(response, data)
-        path = await job.finish()
-        if path is not None:
-            await _send_file(response, path)
     finally:
         if pending is not None and not pending.done():
             await asyncio.wait([pending])  # the job's calls end before it is discarded
-        await job.discard()
-        if path is not None:
-            await asyncio.to_thread(_unlink, path)
-    await response.write_eof()
-    return response
 
 
 async def _send(response: web.StreamResponse, data: bytes) -> None:

@@ -45,7 +45,8 @@ def coovox_startup(coovox) -> None:
     from coovox.plugins.billing.recovery import Sweeper
 
     stasis.start(coovox)
-    coovox.services["call_fields_sql"] = export_sql.call_fields_sql  # the call-log COPY export
+    # its call-log fields in SQL, per plugin (the exports the database or the worker reads)
+    coovox.services.setdefault("call_fields_sql", {})["billing"] = export_sql.call_fields_sql
     # calls finished but never settled (a crash between the two): settled by a sweep
     sweeper = Sweeper(stasis.meter(), coovox.now, lambda: coovox.plugins.is_enabled("billing"))
     coovox.services["billing_sweeper"] = sweeper

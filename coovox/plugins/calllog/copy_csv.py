@@ -7,8 +7,9 @@ becomes a Python object.  Lines come in COPY's text format (one column: the CSV 
 so a line's own line breaks arrive escaped; :class:`TextLines` turns them back and ends
 every line with ``\\r\\n`` like Python's ``csv`` module.
 
-Plugins' columns come from the ``call_fields_sql`` service (billing: ``cost``, ``rate``);
-a column nobody can give in SQL sends the export down the Python path.
+Plugins' columns come from the ``call_fields_sql`` service (plugin name -> its fields in
+SQL; billing: ``cost``, ``rate``); a plugin answering ``coovox_call_fields`` without SQL
+sends the export down the Python path.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""The call log's downloads: CSV on PostgreSQL in one ``COPY`` (:mod:`.copy_csv`), else
-(SQLite, .xlsx, a plugin column without SQL) rows in chunks through the export worker."""
+"""The call log's downloads: CSV on PostgreSQL in one ``COPY`` (:mod:`.copy_csv`); on an
+SQLite file, one query the export worker reads and writes itself (:func:`worker_source`:
+no row crosses the product's process); else (.xlsx on PostgreSQL, a plugin column without
+SQL) rows in chunks through the export worker."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ from tortoise import connections
 
 from coovox.context import Coovox
 from coovox.export_files import WORD, Column, Style, csv_head
-from coovox.exports import CONTENT_TYPES, export_response, export_style
-from coovox.plugins.calllog.copy_csv import FieldsSql, copy_lines, copy_sql
-from coovox.plugins.calllog.queries import COLUMNS, export_chunks, plugin_columns
+from coovox.exports import CONTENT_TYPES, MONEY, QuerySource, export_response, export_style
+from coovox.plugins.calllog.copy_csv import CALLS, FieldsSql, copy_lines, copy_sql
+from coovox.plugins.calllog.queries import COLUMNS, export_chunks, plugin_columns, worker_records
 from coovox.storage.db import asyncpg_dsn
+from coovox.storage.reader import sqlite_file
 
 USE_COPY = True  # False: every export takes the Python path (tests compare the two)
+USE_WORKER_READ = True  # False: SQLite exports are read in chunks by the product's process
 
 
 async def export_calls(request: web.Request, coovox: Coovox, fmt: str, qs: Any,
@@ -27,8 +31,52 @@ async def export_calls(request: web.Request, coovox: Coovox, fmt: str, qs: Any,
         response = await _copy_response(request, coovox, qs, columns, sort_field, desc)
         if response is not None:
             return response
+    source = None
+    if USE_WORKER_READ and (path := sqlite_file()) is not None \
+            and (plugins := _fields_sql(coovox)) is not None:
+        source = worker_source(path, qs, columns, plugins, sort_field, desc)
     return await export_response(request, fmt, "calls", columns,
-                                 export_chunks(coovox, qs, sort_field, desc))
+                                 source or export_chunks(coovox, qs, sort_field, desc))
+
+
+def _fields_sql(coovox: Coovox) -> list[FieldsSql] | None:
+    """The fields of every plugin answering ``coovox_call_fields``, in SQL (the
+    ``call_fields_sql`` service: plugin name -> a function giving ``(join, fields)``);
+    None when one of them has no SQL (its fields then come only from its hook)."""
+    makers = coovox.services.get("call_fields_sql") or {}
+    out = []
+    for impl in coovox.plugins.implementations("coovox_call_fields"):
+        make = makers.get(impl.plugin_name)
+        found = make() if make is not None else None
+        if found is None:
+            return None
+        out.append(FieldsSql(*found))
+    return out
+
+
+def worker_source(path: str, qs: Any, columns: list[Column], plugins: list[FieldsSql],
+                  sort_field: str, desc: bool) -> QuerySource | None:
+    """The export of ``qs`` as ONE query on the SQLite file ``path`` for the export worker
+    (the stored columns, then the plugins' fields in SQL); None when a plugin's column has
+    no SQL."""
+    keys = [c.key for c in COLUMNS]
+    extra = [c.key for c in columns if c.key not in keys]
+    exprs: dict[str, str] = {}
+    for plugin in plugins:
+        exprs.update(plugin.fields)
+    if any(k not in exprs for k in extra):
+        return None
+    inner = qs.values_list(*keys)
+    inner.sql()  # public: builds ``inner.query`` for its connection
+    sql, params = inner.query.get_parameterized_sql()
+    names = ", ".join(f'"{k}"' for k in keys)
+    select = ", ".join([f'{CALLS}."{k}"' for k in keys] + [exprs[k] for k in extra])
+    joins = " ".join(p.join for p in plugins if any(k in p.fields for k in extra))
+    order = "DESC" if desc else "ASC"
+    statement = (f"WITH {CALLS}({names}) AS ({sql}) SELECT {select} FROM {CALLS} {joins} "
+                 f'ORDER BY {CALLS}."{sort_field}" {order}, {CALLS}."{keys[0]}" {order}')
+    money = [c.key for c in columns if c.key in extra and c.kind == MONEY]
+    return QuerySource(path, statement, tuple(params), worker_records, (keys, extra, money))
 
 
 async def _words_in_use(style: Style) -> Style:
@@ -49,10 +97,9 @@ async def _copy_response(request: web.Request, coovox: Coovox, qs: Any,
     inner = qs.values_list(*keys)
     inner.sql()  # public: builds ``inner.query`` for its connection
     sql, params = inner.query.get_parameterized_sql()
-    plugins = []
-    make = coovox.services.get("call_fields_sql")
-    if make is not None and (found := make()) is not None:
-        plugins.append(FieldsSql(*found))
+    plugins = _fields_sql(coovox)
+    if plugins is None:
+        return None
     full = await export_style(request)
     style = await _words_in_use(full) if any(c.kind == WORD for c in columns) else full
     built = copy_sql(sql, len(params), keys, columns, style, keys.index(sort_field), desc,

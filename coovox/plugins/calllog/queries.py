@@ -23,6 +23,7 @@ from coovox.plugins.calllog.keyword import KeywordQ
 from coovox.plugins.calls import causes
 from coovox.plugins.calls.models import Call
 from coovox.plugins.calls.records import record_of
+from coovox.storage.money import from_units
 from coovox.storage.reader import Reader, reader
 from coovox.web.errors import ApiError  # a bad date names its field (400)
 from coovox.web.pagination import ListSpec
@@ -202,6 +203,22 @@ def export_records(keys: list[str], rows: list[Any],
             fields = fields_of.get(item["id"])
             if fields:
                 item.update(fields)
+    return items
+
+
+def worker_records(rows: list[Any], keys: list[str], extra: list[str],
+                   money: list[str]) -> list[dict[str, Any]]:
+    """Rows of :func:`coovox.plugins.calllog.export.worker_source` (the stored ``keys``,
+    then the plugins' ``extra`` fields; ``money`` ones in units of 1/10000) as records with
+    those fields, as :func:`export_records` makes them (pure: runs in the export worker)."""
+    n = len(keys)
+    items = []
+    for row in rows:
+        item = _export_record(keys, row[:n])
+        for key, value in zip(extra, row[n:], strict=True):
+            if value is not None:
+                item[key] = from_units(int(value)) if key in money else value
+        items.append(item)
     return items
 
 
