@@ -3,7 +3,7 @@ traffic, and once "restarts" (every channel gone, nobody told).
 
 No call record is lost or left open, every vanished call is closed, the app reconnects
 within 2 s of Asterisk being reachable again each time, and the money checker passes.
-30 s by default, 2 minutes with ``COOVOX_HEAVY=1``.
+2 minutes by default, 8 with ``COOVOX_HEAVY=1``.
 """
 
 from __future__ import annotations

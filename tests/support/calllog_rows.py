@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from coovox.config import load_config
 from coovox.context import Coovox
@@ -62,3 +63,21 @@ async def make_rows(n: int = 44) -> None:
                 call_id=f"c{i:02d}" if i % 7 else f"=c{i}", extension=str(200 + i % 4),
                 rate=rate if i % 11 else None, charged=Decimal(i * 37) / 1000 - 1,
                 cost=Decimal("0.0050") * i if i % 3 else None, settled=bool(i % 2))
+
+
+async def export_client(app: Coovox, aiohttp_client, decimals: int,
+                        lang: str) -> tuple[Any, dict[str, str]]:
+    """The awkward rows in ``app``, money shown with ``decimals``, and a web client with
+    the headers of an administrator's token reading in ``lang``."""
+    from coovox.users import create_token, create_user
+    from coovox.web.app import create_app
+
+    async def money_decimals() -> int:
+        return decimals
+
+    app.services["money_decimals"] = money_decimals  # the currency's, a setting
+    await make_rows()
+    await create_user("admin", "Admin-pass-1")
+    headers = {"Authorization": f"Bearer {(await create_token('admin'))[1]}",
+               "Accept-Language": lang}
+    return await aiohttp_client(create_app(app)), headers

@@ -8,7 +8,7 @@ import pytest
 
 from coovox.plugins.calllog import copy_csv, export
 from coovox.plugins.calllog.copy_csv import TextLines
-from tests.support.calllog_rows import make_rows, opened
+from tests.support.calllog_rows import export_client, opened
 
 
 async def downloads(client, headers: dict[str, str], query: str) -> tuple[bytes, bytes]:
@@ -29,9 +29,6 @@ async def downloads(client, headers: dict[str, str], query: str) -> tuple[bytes,
     ("America/New_York", "zh", 2), ("UTC", "en", 0), ("Asia/Kolkata", "en", 4)])
 async def test_copy_csv_is_the_python_csv(pg_url, tmp_path, aiohttp_client, monkeypatch,
                                           timezone, lang, decimals):
-    from coovox.users import create_token, create_user
-    from coovox.web.app import create_app
-
     used = []
     real = copy_csv.copy_lines
 
@@ -41,15 +38,7 @@ async def test_copy_csv_is_the_python_csv(pg_url, tmp_path, aiohttp_client, monk
 
     monkeypatch.setattr(export, "copy_lines", spy)
     async with opened(pg_url, tmp_path / "d", timezone) as app:
-        async def money_decimals() -> int:
-            return decimals
-
-        app.services["money_decimals"] = money_decimals  # the currency's, a setting
-        await make_rows()
-        await create_user("admin", "Admin-pass-1")
-        headers = {"Authorization": f"Bearer {(await create_token('admin'))[1]}",
-                   "Accept-Language": lang}
-        client = await aiohttp_client(create_app(app))
+        client, headers = await export_client(app, aiohttp_client, decimals, lang)
         fast, slow = await downloads(client, headers, "")
         assert used, "the COPY path was not taken"
         assert fast.count(b"\r\n") >= 45

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from coovox.plugins.calllog import export
-from tests.support.calllog_rows import make_rows, opened
+from tests.support.calllog_rows import export_client, opened
 
 QUERIES = ("", "&keyword=Ann", "&sort=started_at&status=busy", "&keyword=zz",
            "&sort=started_at", "&sort=-started_at&keyword=Bob")
@@ -41,9 +41,6 @@ def cells(book: bytes) -> list[list[object]]:
     ("America/New_York", "zh", 2), ("Asia/Kolkata", "en", 4)])
 async def test_the_worker_reads_the_same_export(tmp_path, aiohttp_client, monkeypatch,
                                                 timezone, lang, decimals):
-    from coovox.users import create_token, create_user
-    from coovox.web.app import create_app
-
     taken = []
     real = export.worker_source
 
@@ -53,15 +50,7 @@ async def test_the_worker_reads_the_same_export(tmp_path, aiohttp_client, monkey
 
     monkeypatch.setattr(export, "worker_source", spy)
     async with opened(None, tmp_path / "d", timezone) as app:
-        async def money_decimals() -> int:
-            return decimals
-
-        app.services["money_decimals"] = money_decimals  # the currency's, a setting
-        await make_rows()
-        await create_user("admin", "Admin-pass-1")
-        headers = {"Authorization": f"Bearer {(await create_token('admin'))[1]}",
-                   "Accept-Language": lang}
-        client = await aiohttp_client(create_app(app))
+        client, headers = await export_client(app, aiohttp_client, decimals, lang)
         fast, slow = await downloads(client, headers, "csv", "")
         assert taken and taken[0] is not None, "the worker did not read the export"
         assert fast.count(b"\r\n") >= 45 and b"Local, day" in fast
