@@ -119,19 +119,24 @@ class Api:
     async def finished_calls(self, n: int = 1, *, timeout: float = 30, interval: float = 0.1,
                              **match: Any) -> list[dict[str, Any]]:
         """Wait until ``n`` records whose fields equal ``match`` (e.g. ``dialed="9123"``) are
-        finished (not ``active``), asking every ``interval`` s; returns them oldest first."""
+        finished (not ``active``) and settled by billing (the same rows in two reads), asking
+        every ``interval`` s; returns them oldest first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        settled: list[dict[str, Any]] | None = None
         while True:
             rows = [r for r in await self.calls()
                     if all(r.get(k) == v for k, v in match.items())]
             ended = [r for r in rows if r["status"] in TERMINAL]
-            if len(ended) >= n:
+            if len(ended) >= n and ended == settled:
                 return sorted(ended, key=lambda r: r["started_at"])
+            # billing settles a call just after its record is finished; until then its
+            # ``cost`` is what was charged (ahead): wait for two equal reads 0.5 s apart
+            settled = ended if len(ended) >= n else None
             if loop.time() > deadline:
                 raise AssertionError(f"not {n} finished call(s) {match} after {timeout}s: "
                                      f"{rows}")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(interval if settled is None else max(interval, 0.5))
 
     async def finished_call(self, *, timeout: float = 30, **match: Any) -> dict[str, Any]:
         (row,) = await self.finished_calls(1, timeout=timeout, **match)
