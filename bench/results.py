@@ -102,7 +102,7 @@ class Results:
             return
         by_point = {"1": "admission", "2": "admission", "3": "concurrency", "4": "cps",
                     "5": "reports", "12.4": "real", "14": "interference",
-                    "13.5": "ariclient"}
+                    "13.5": "ariclient", "17.1": "callcost"}
         kept = []
         for t in old:
             t["bench"] = t.get("bench") or by_point.get(t["point"], t["name"].split(" ")[0])

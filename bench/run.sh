@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduce every benchmark figure: bash bench/run.sh [--quick] [--only admission cps ...]
-# (--only choices: admission cps concurrency profile rest reports real decks interference ariclient pgnodes memory)
+# (--only choices: admission cps concurrency profile callcost rest reports real decks interference ariclient pgnodes memory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-}"

@@ -18,6 +18,7 @@ from pathlib import Path
 from bench import (
     admission,
     ariclient,
+    call_cost,
     capacity,
     decks_bench,
     interference,
@@ -30,8 +31,8 @@ from bench import (
 from bench.results import RESULTS, ROOT, Results, Target, log, update_markdown
 from bench.rig import Sizes
 
-BENCHES = ("admission", "cps", "concurrency", "profile", "rest", "reports", "real", "decks",
-           "interference", "ariclient", "pgnodes", "memory")
+BENCHES = ("admission", "cps", "concurrency", "profile", "callcost", "rest", "reports", "real",
+           "decks", "interference", "ariclient", "pgnodes", "memory")
 
 
 def write_markdown(res: Results, seconds: float, final: bool) -> None:
@@ -70,6 +71,8 @@ async def run(names: list[str], quick: bool, res: Results, rows: int | None = No
             res, pgnodes.Sizes.quick() if quick else pgnodes.Sizes()),
         "memory": lambda: memory.bench_memory(
             res, memory.Sizes.quick() if quick else memory.Sizes()),
+        "callcost": lambda: call_cost.bench_call_cost(
+            res, call_cost.Sizes.quick() if quick else call_cost.Sizes()),
         "real": lambda: real_asterisk.bench_real(
             res, real_asterisk.Sizes.quick() if quick else real_asterisk.Sizes()),
     }

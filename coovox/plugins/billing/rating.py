@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from coovox.storage.money import fmt
 
@@ -138,8 +138,7 @@ def first_charge(rule: RateRule) -> Decimal:
     return Decimal(0)
 
 
-@dataclass(frozen=True)
-class Charge:
+class Charge(NamedTuple):
     """A live charge: its sequence number, when it falls due (talk seconds) and amount."""
 
     seq: int
@@ -161,13 +160,18 @@ def charge_at(rule: RateRule, seq: int) -> Charge:
 
 def block(rule: RateRule, seq: int, horizon: float) -> list[Charge]:
     """Charge ``seq`` and the following ones falling due before talk time ``horizon``
-    (charging ahead: the charges one debit takes; always at least charge ``seq``)."""
+    (charging ahead: the charges one debit takes; always at least charge ``seq``).
+
+    The charges after ``seq`` are boundaries ``b, b + unit, …`` of ``rate`` each, so their
+    number is counted, not searched: a block of 30 s of 1-s units is one division."""
     out = [charge_at(rule, seq)]
-    while True:
-        nxt = charge_at(rule, seq + len(out))
-        if nxt.at >= horizon:
-            return out
-        out.append(nxt)
+    first = boundary(rule, seq)  # when charge seq + 1 falls due
+    if first >= horizon:
+        return out
+    count = math.ceil((horizon - first) / rule.unit)  # b + k·unit < horizon, k = 0 … count-1
+    rate, unit = rule.rate, rule.unit
+    out += [Charge(seq + 1 + k, float(first + k * unit), rate) for k in range(count)]
+    return out
 
 
 def live_charges(rule: RateRule, seconds: float) -> list[Charge]:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from coovox.plugins.billing.rating import (
     RateRule,
+    block,
+    charge_at,
     choose_rate,
     cost,
     in_window,
@@ -100,6 +102,27 @@ def test_cost_never_decreases_with_time(rule, a, b):
 @given(rules_st, seconds_st)
 def test_cost_equals_the_sum_of_live_charges(rule, seconds):
     assert sum((c.amount for c in live_charges(rule, seconds)), Decimal(0)) == cost(rule, seconds)
+
+
+def charges_due_before(rule, seq, horizon):
+    """Charging ahead's block by its definition: charge ``seq``, then each next one that
+    falls due before ``horizon``."""
+    out = [charge_at(rule, seq)]
+    while (nxt := charge_at(rule, seq + len(out))).at < horizon:
+        out.append(nxt)
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(rules_st, st.integers(0, 200), st.floats(0, 600).map(lambda x: round(x, 3)),
+       st.sampled_from([0, 1, 5, 30, 120]))
+def test_a_block_holds_exactly_the_charges_due_before_its_horizon(rule, seq, talk, interval):
+    due = charge_at(rule, seq)
+    horizon = max(talk, due.at) + interval
+    assert block(rule, seq, horizon) == charges_due_before(rule, seq, horizon)
+    # a horizon on a boundary itself: that boundary is the next block's
+    assert block(rule, seq, due.at + rule.unit) == charges_due_before(rule, seq,
+                                                                      due.at + rule.unit)
 
 
 window_st = st.tuples(st.integers(0, 23), st.integers(0, 23)).map(
