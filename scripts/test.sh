@@ -39,4 +39,9 @@ if [ $real_asterisk = yes ] && [ -z "${COOVOX_ASTERISK_PREFIX:-}" ]; then
 fi
 mkdir -p test-artifacts
 export COOVOX_TEST_ARTIFACTS="$PWD/test-artifacts"
-exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+# Several pytest workers (pytest-xdist), a test module kept whole on one worker (its module-wide
+# Asterisk, PostgreSQL database or browser); COOVOX_TEST_WORKERS=0 runs in this process
+# only, N runs N workers (default: the CPUs, at most 4). Arguments given here win.
+cpus=$(nproc 2>/dev/null || echo 2)
+workers=${COOVOX_TEST_WORKERS:-$(( cpus < 4 ? cpus : 4 ))}
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider -n "$workers" --dist loadfile "$@"

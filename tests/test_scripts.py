@@ -92,7 +92,9 @@ def test_test_sh_waits_for_dpkg_shows_apt_and_keeps_the_product_venv_clean(machi
     assert any(".venv-test/bin/pip" in line and "examples/coovox-push-events" in line
                for line in pip), log
     assert not [line for line in log if line.startswith(".venv/")]
-    assert any(line.startswith(".venv-test/bin/python -m pytest") for line in log), log
+    pytest = [line for line in log if line.startswith(".venv-test/bin/python -m pytest")]
+    # two workers by default, a module whole on one; the caller's arguments come last
+    assert pytest and pytest[0].endswith("-n 2 --dist loadfile -q"), log
 
 
 def test_a_failing_apt_get_shows_why_and_stops(machine):
