@@ -17,11 +17,12 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from coovox.storage.money import from_units
 from coovox.web.formats import as_datetime, money_text
 
 FORMULA_START = ("=", "+", "-", "@")
@@ -150,6 +151,45 @@ class Cells:
         get = row.get
         return [f(get(k)) for k, f in zip(self.keys, self.convert, strict=True)]
 
+    # --- converters of stored values (an export read by the worker from the database) ----
+
+    def stored_time(self, value: Any) -> Any:
+        """A stored time (SQLite's UTC text, e.g. ``2026-11-22 21:43:38.082178+00:00``)
+        as :meth:`_time` shows it, without the round trip through an ISO record."""
+        if type(value) is not str or not self.csv:
+            return self._time(value)
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return self._time(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        local = moment.astimezone(self.tz)
+        if local.year < 1000:  # strftime does not pad such years
+            return local.strftime("%Y-%m-%d %H:%M:%S")
+        return local.isoformat(" ", "seconds")[:19]
+
+    def stored_money(self, units: Any) -> Any:
+        """Money stored as an integer of 1/10000 as :meth:`_money` shows it (CSV: the
+        currency's decimals, rounded half away from zero, no ``-0.00``)."""
+        decimals = self.style.decimals
+        if units is None or not self.csv or not 0 <= decimals <= 4 or type(units) is not int:
+            return self._money(None if units is None else from_units(int(units)))
+        step = 10 ** (4 - decimals)
+        shown = (abs(units) + step // 2) // step
+        sign = "-" if units < 0 and shown else ""
+        if not decimals:
+            return f"{sign}{shown}"
+        whole, frac = divmod(shown, 10 ** decimals)
+        return f"{sign}{whole}.{frac:0{decimals}d}"
+
+    def stored_text(self, value: Any) -> Any:
+        """A text column's stored value as :func:`safe_cell` shows it (strings first)."""
+        if type(value) is str:
+            return "'" + value if value[:1] in FORMULA_START and \
+                not PLAIN_NUMBER.fullmatch(value) else value
+        return safe_cell(value)
+
 
 def headers(columns: Sequence[Column], style: Style) -> list[str]:
     return [neutral(style.words.get(c.header, c.header)) for c in columns]
@@ -163,8 +203,13 @@ def csv_head(columns: Sequence[Column], style: Style) -> bytes:
 
 
 def csv_rows(cells: Cells, rows: list[dict[str, Any]]) -> bytes:
+    return csv_lines([cells.row(r) for r in rows])
+
+
+def csv_lines(rows: list[list[Any]]) -> bytes:
+    """Rows of cells as CSV lines."""
     buf = io.StringIO()
-    csv.writer(buf).writerows([cells.row(r) for r in rows])
+    csv.writer(buf).writerows(rows)
     return buf.getvalue().encode()
 
 

@@ -14,12 +14,19 @@ from coovox.context import Coovox
 from coovox.export_files import WORD, Column, Style, csv_head
 from coovox.exports import CONTENT_TYPES, MONEY, QuerySource, export_response, export_style
 from coovox.plugins.calllog.copy_csv import CALLS, FieldsSql, copy_lines, copy_sql
-from coovox.plugins.calllog.queries import COLUMNS, export_chunks, plugin_columns, worker_records
+from coovox.plugins.calllog.queries import (
+    COLUMNS,
+    export_chunks,
+    plugin_columns,
+    worker_csv_cells,
+    worker_records,
+)
 from coovox.storage.db import asyncpg_dsn
 from coovox.storage.reader import sqlite_file
 
 USE_COPY = True  # False: every export takes the Python path (tests compare the two)
 USE_WORKER_READ = True  # False: SQLite exports are read in chunks by the product's process
+USE_CSV_CELLS = True  # False: the worker makes record dicts first (benchmarks compare)
 
 
 async def export_calls(request: web.Request, coovox: Coovox, fmt: str, qs: Any,
@@ -76,7 +83,8 @@ def worker_source(path: str, qs: Any, columns: list[Column], plugins: list[Field
     statement = (f"WITH {CALLS}({names}) AS ({sql}) SELECT {select} FROM {CALLS} {joins} "
                  f'ORDER BY {CALLS}."{sort_field}" {order}, {CALLS}."{keys[0]}" {order}')
     money = [c.key for c in columns if c.key in extra and c.kind == MONEY]
-    return QuerySource(path, statement, tuple(params), worker_records, (keys, extra, money))
+    return QuerySource(path, statement, tuple(params), worker_records, (keys, extra, money),
+                       csv_cells=worker_csv_cells if USE_CSV_CELLS else None)
 
 
 async def _words_in_use(style: Style) -> Style:
