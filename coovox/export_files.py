@@ -185,10 +185,7 @@ class Cells:
 
     def stored_text(self, value: Any) -> Any:
         """A text column's stored value as :func:`safe_cell` shows it (strings first)."""
-        if type(value) is str:
-            return "'" + value if value[:1] in FORMULA_START and \
-                not PLAIN_NUMBER.fullmatch(value) else value
-        return safe_cell(value)
+        return neutral(value) if type(value) is str else safe_cell(value)
 
 
 def headers(columns: Sequence[Column], style: Style) -> list[str]:

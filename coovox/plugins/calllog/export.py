@@ -26,7 +26,6 @@ from coovox.storage.reader import sqlite_file
 
 USE_COPY = True  # False: every export takes the Python path (tests compare the two)
 USE_WORKER_READ = True  # False: SQLite exports are read in chunks by the product's process
-USE_CSV_CELLS = True  # False: the worker makes record dicts first (benchmarks compare)
 
 
 async def export_calls(request: web.Request, coovox: Coovox, fmt: str, qs: Any,
@@ -84,7 +83,7 @@ def worker_source(path: str, qs: Any, columns: list[Column], plugins: list[Field
                  f'ORDER BY {CALLS}."{sort_field}" {order}, {CALLS}."{keys[0]}" {order}')
     money = [c.key for c in columns if c.key in extra and c.kind == MONEY]
     return QuerySource(path, statement, tuple(params), worker_records, (keys, extra, money),
-                       csv_cells=worker_csv_cells if USE_CSV_CELLS else None)
+                       csv_cells=worker_csv_cells)
 
 
 async def _words_in_use(style: Style) -> Style:
